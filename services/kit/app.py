@@ -1,0 +1,141 @@
+"""A service process: gRPC server + outbox relay + event consumers, started and stopped as one."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from nats.aio.client import Client
+from prometheus_client import start_http_server
+
+from kit import migrations
+from kit.db import Database
+from kit.grpc_server import GrpcServer, Registrar
+from kit.logging import configure_logging
+from kit.messaging.connection import connect_forever
+from kit.messaging.consumer import EventConsumer
+from kit.messaging.outbox import OutboxRelay
+from kit.messaging.streams import STREAMS, ensure_streams
+from kit.settings import ServiceSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+class ServiceApp:
+    """Everything one service process runs. Services build one in their ``bootstrap`` and add only domain code."""
+
+    def __init__(self, settings: ServiceSettings, database: Database, *, registrars: Sequence[Registrar],
+                 service_names: Sequence[str], consumers: Sequence[EventConsumer] = ()) -> None:
+        self.settings = settings
+        self.database = database
+        self.consumers = list(consumers)
+        self.relay = OutboxRelay(database, batch_size=settings.relay_batch_size,
+                                 poll_seconds=settings.relay_poll_seconds)
+        self.grpc = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
+                               error_domain=f"{settings.service_name}.portal", registrars=registrars,
+                               service_names=service_names, enable_reflection=settings.enable_reflection)
+        self.stop_event = asyncio.Event()
+        self.nats: Client | None = None
+        self.messaging_ready = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    @property
+    def grpc_port(self) -> int:
+        return self.grpc.port
+
+    @property
+    def target(self) -> str:
+        return f"{self.settings.grpc_host}:{self.grpc.port}"
+
+    async def start(self) -> None:
+        if self.settings.metrics_port:
+            start_http_server(self.settings.metrics_port, addr=self.settings.grpc_host)
+        await self.grpc.start()
+        self._tasks.append(asyncio.create_task(self._messaging(), name=f"{self.settings.service_name}-messaging"))
+        log.info("%s serving gRPC on %s", self.settings.service_name, self.target)
+
+    async def _messaging(self) -> None:
+        nc = await connect_forever(self.settings.nats_url, self.stop_event, name=self.settings.service_name)
+        if nc is None:
+            return
+        self.nats = nc
+        js = nc.jetstream(timeout=5)
+        await self._supervise("streams", lambda: ensure_streams(js, self._streams(),
+                                                                replicas=self.settings.nats_stream_replicas),
+                              once=True)
+        self.messaging_ready.set()
+        workers = [self._supervise("relay", lambda: self.relay.run(js, self.stop_event))]
+        workers += [self._supervise(c.durable, lambda c=c: c.run(js, self.stop_event)) for c in self.consumers]
+        await asyncio.gather(*workers)
+
+    def _streams(self) -> list[str]:
+        # A service makes sure the streams it consumes from exist too, so start-up order does not matter.
+        consumed = {c.stream for c in self.consumers}
+        own = {name for name, subjects in STREAMS.items() if subjects[0].startswith(self.settings.service_name)}
+        return sorted(own | consumed | {"NOTIFICATION"})
+
+    async def _supervise(self, what: str, work: Callable[[], Coroutine[Any, Any, None]], *, once: bool = False) -> None:
+        """Run ``work`` until stop; restart it after a pause if it fails (NATS away, database busy...)."""
+        while not self.stop_event.is_set():
+            try:
+                await work()
+                if once:
+                    return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("%s failed; restarting", what, extra={"error": repr(exc)})
+                try:
+                    await asyncio.wait_for(self.stop_event.wait(), 1.0)
+                except TimeoutError:
+                    pass
+
+    async def stop(self) -> None:
+        await self.grpc.stop(self.settings.shutdown_grace_seconds)
+        self.stop_event.set()
+        if self._tasks:
+            done, pending = await asyncio.wait(self._tasks, timeout=self.settings.shutdown_grace_seconds)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if self.nats is not None and not self.nats.is_closed:
+            try:
+                await asyncio.wait_for(self.nats.drain(), 5)
+            except Exception:
+                await self.nats.close()
+        await self.database.dispose()
+        log.info("%s stopped", self.settings.service_name)
+
+    async def run_until_signal(self) -> None:
+        loop = asyncio.get_running_loop()
+        stopping = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stopping.set)
+        await self.start()
+        await stopping.wait()
+        log.info("%s shutting down", self.settings.service_name)
+        await self.stop()
+
+
+def service_main(*, settings_cls: type[ServiceSettings], build: Callable[[ServiceSettings], ServiceApp],
+                 migrations_dir: Path, argv: Sequence[str] | None = None) -> None:
+    """Command line of every service: ``serve`` (default) or ``migrate``."""
+    parser = argparse.ArgumentParser(prog=f"python -m {settings_cls.model_fields['service_name'].default}")
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    args = parser.parse_args(argv)
+    settings = load_settings(settings_cls)
+    configure_logging(settings.service_name, settings.log_level)
+    if args.command == "migrate":
+        asyncio.run(migrations.upgrade(settings.database_url, migrations_dir))
+        log.info("%s database migrated", settings.service_name)
+        return
+
+    async def serve() -> None:
+        app = build(settings)
+        await app.run_until_signal()
+
+    asyncio.run(serve())

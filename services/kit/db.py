@@ -1,0 +1,141 @@
+"""Async SQLAlchemy engine for SQLite (embedded default) and PostgreSQL, and the unit of work.
+
+SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
+busy timeout instead of failing on a lock upgrade. Read-only units of work use a deferred ``BEGIN``.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Self
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+_READONLY = "portal_readonly"
+
+
+class Database:
+    """One database per service: an engine and the session factories built on it."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        self.is_postgres = parsed.get_backend_name() == "postgresql"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._write_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._read_sessions = async_sessionmaker(self.engine.execution_options(**{_READONLY: True}),
+                                                 expire_on_commit=False, autoflush=False)
+        # Called after every commit that wrote outbox rows: the relay publishes at once instead of polling.
+        self.commit_listeners: list[Callable[[], None]] = []
+
+    def session(self, *, readonly: bool = False) -> AsyncSession:
+        return (self._read_sessions if readonly else self._write_sessions)()
+
+    def notify_committed(self) -> None:
+        for listener in self.commit_listeners:
+            listener()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event issue BEGIN itself (pysqlite would defer it otherwise).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        readonly = conn.get_execution_options().get(_READONLY, False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class UnitOfWork:
+    """One transaction: rolls back unless ``commit()`` is called; events go to the outbox in it.
+
+    Services subclass it to expose their repositories, built on ``self.session``.
+    """
+
+    producer: str = "unknown"  # the service name written on every event this unit of work publishes
+
+    def __init__(self, database: Database, *, readonly: bool = False) -> None:
+        self.database = database
+        self.readonly = readonly
+        self.session: AsyncSession
+        self._committed = False
+        self._wrote_events = False
+
+    async def __aenter__(self) -> Self:
+        self.session = self.database.session(readonly=self.readonly)
+        await self.session.begin()
+        self._committed = False
+        self._wrote_events = False
+        self.on_begin()
+        return self
+
+    def on_begin(self) -> None:
+        """Hook for subclasses: build repositories on ``self.session``."""
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if not self._committed:
+                await self.session.rollback()
+        finally:
+            await asyncio.shield(self.session.close())
+
+    async def commit(self) -> None:
+        if self.readonly:
+            raise RuntimeError("a read-only unit of work cannot commit")
+        await self.session.commit()
+        self._committed = True
+        if self._wrote_events:
+            self.database.notify_committed()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+
+    def publish(self, subject: str, message: Any) -> str:
+        """Record an event in the outbox, in this transaction. Returns the event id."""
+        from kit.messaging.outbox import outbox_row  # local: messaging depends on db, not the reverse
+
+        row = outbox_row(subject, message, producer=self.producer)
+        self.session.add(row)
+        self._wrote_events = True
+        return row.event_id
+
+    async def record_processed(self, consumer: str, event_id: str) -> None:
+        """Inbox entry for an event this transaction applies (idempotent consumers)."""
+        from kit.messaging.tables import InboxEntry
+
+        self.session.add(InboxEntry(consumer=consumer, event_id=event_id))
+
+    async def already_processed(self, consumer: str, event_id: str) -> bool:
+        from kit.messaging.tables import InboxEntry
+
+        return await self.session.get(InboxEntry, (consumer, event_id)) is not None
+
+
+def default_sqlite_url(service: str) -> str:
+    root = Path(os.environ.get("PORTAL_VAR_DIR", "var"))
+    return f"sqlite+aiosqlite:///{root / 'db' / f'{service}.sqlite3'}"

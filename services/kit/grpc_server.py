@@ -1,0 +1,114 @@
+"""The grpc.aio server every service runs: health, reflection, metrics, JSON logs, error mapping."""
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from grpc_status import rpc_status
+from prometheus_client import Counter, Histogram
+
+from kit.errors import DomainError, internal_status_proto, to_status_proto
+from kit.logging import correlation_id_var, request_id_var
+
+log = logging.getLogger(__name__)
+
+RPC_HANDLED = Counter("portal_grpc_server_handled_total", "RPCs completed", ["method", "code"])
+RPC_LATENCY = Histogram("portal_grpc_server_handling_seconds", "RPC handling time", ["method"],
+                        buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+
+REQUEST_ID_KEY = "x-request-id"
+CORRELATION_ID_KEY = "x-correlation-id"
+
+
+class ServerInterceptor(grpc.aio.ServerInterceptor):
+    """One interceptor for every unary RPC: ids into the log context, metrics, domain error → status."""
+
+    def __init__(self, error_domain: str) -> None:
+        self._domain = error_domain
+
+    async def intercept_service(self, continuation: Callable[..., Any],
+                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        handler = await continuation(details)
+        if handler is None or handler.unary_unary is None:
+            return handler  # health Watch and reflection streams pass through untouched
+        method = details.method
+        metadata = dict(details.invocation_metadata or ())
+        inner = handler.unary_unary
+        domain = self._domain
+
+        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            request_id = metadata.get(REQUEST_ID_KEY) or str(uuid.uuid4())
+            rid = request_id_var.set(request_id)
+            cid = correlation_id_var.set(metadata.get(CORRELATION_ID_KEY) or request_id)
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                return await inner(request, context)
+            except DomainError as err:
+                code = err.code
+                status = to_status_proto(err, domain)
+                await context.abort(err.code, err.message,
+                                    trailing_metadata=rpc_status.to_status(status).trailing_metadata)
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s", method)
+                status = internal_status_proto(domain)
+                await context.abort(grpc.StatusCode.INTERNAL, status.message,
+                                    trailing_metadata=rpc_status.to_status(status).trailing_metadata)
+            finally:
+                elapsed = time.perf_counter() - started
+                RPC_HANDLED.labels(method, code.name).inc()
+                RPC_LATENCY.labels(method).observe(elapsed)
+                if code not in (grpc.StatusCode.OK,):
+                    log.info("rpc %s -> %s", method, code.name, extra={"duration_ms": round(elapsed * 1000, 2)})
+                request_id_var.reset(rid)
+                correlation_id_var.reset(cid)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer)
+
+
+Registrar = Callable[[grpc.aio.Server], None]
+
+
+class GrpcServer:
+    """Owns the grpc.aio server and its health service; ``stop`` drains gracefully."""
+
+    def __init__(self, *, host: str, port: int, error_domain: str, registrars: Sequence[Registrar],
+                 service_names: Sequence[str], enable_reflection: bool = True,
+                 extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> None:
+        self.server = grpc.aio.server(
+            interceptors=[ServerInterceptor(error_domain), *extra_interceptors],
+            options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+        )
+        self.health = health.aio.HealthServicer()
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
+        for register in registrars:
+            register(self.server)
+        self._service_names = list(service_names)
+        if enable_reflection:
+            reflection.enable_server_reflection([*self._service_names, health.SERVICE_NAME,
+                                                 reflection.SERVICE_NAME], self.server)
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        if self.port == 0:
+            raise RuntimeError(f"cannot bind gRPC port {host}:{port}")
+
+    async def start(self) -> None:
+        await self.server.start()
+        for name in ["", *self._service_names]:
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+
+    async def stop(self, grace: float) -> None:
+        # Readiness fails first, so load balancers stop sending; then in-flight calls get ``grace`` to finish.
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(grace)

@@ -1,0 +1,35 @@
+"""A NATS connection that keeps trying: services serve RPCs even while NATS is away (the outbox waits)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+
+
+async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client | None:
+    """Connect, retrying the first connection too; returns None if ``stop`` is set first."""
+    delay = 0.2
+    while not stop.is_set():
+        try:
+            return await nats.connect(
+                servers=url.split(","),
+                name=name,
+                connect_timeout=2,
+                allow_reconnect=True,
+                max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5,
+                ping_interval=5,
+                max_outstanding_pings=3,
+            )
+        except Exception as exc:
+            log.warning("NATS not reachable at %s; retrying", url, extra={"error": repr(exc)})
+            try:
+                await asyncio.wait_for(stop.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, 5.0)
+    return None

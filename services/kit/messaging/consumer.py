@@ -1,0 +1,164 @@
+"""Durable pull consumer: explicit ack, bounded redelivery with backoff, dead letters, inbox idempotency."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import nats.errors
+from google.protobuf.message import DecodeError, Message
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy.exc import IntegrityError
+
+from kit.db import UnitOfWork
+from kit.logging import correlation_id_var
+from kit.messaging.envelope import EventContext
+from kit.messaging.tables import DeadLetter
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Message)
+U = TypeVar("U", bound=UnitOfWork)
+
+Handler = Callable[[Any, EventContext, Any], Awaitable[None]]
+
+
+class PermanentError(Exception):
+    """A handler raises it when retrying can never help: the event goes to the dead letters at once."""
+
+
+@dataclass(frozen=True)
+class Subscription(Generic[M]):
+    """One subject a consumer applies: decode into ``message_type``, then ``handler(event, ctx, uow)``."""
+
+    subject: str
+    message_type: type[M]
+    handler: Handler
+
+
+class EventConsumer:
+    """Applies events from one stream through a durable pull consumer named ``durable``.
+
+    Each event is handled in its own unit of work together with its inbox entry, so a redelivered event
+    is applied once. A failed event is redelivered after ``backoff[n]`` seconds; after ``max_deliver``
+    attempts (or on a ``PermanentError``/undecodable payload) it is stored as a dead letter and terminated.
+    """
+
+    def __init__(self, *, durable: str, stream: str, subscriptions: Sequence[Subscription[Any]],
+                 unit_of_work: Callable[[], U], max_deliver: int = 6,
+                 backoff: Sequence[float] = (0.5, 2, 10, 30, 60), batch: int = 64, ack_wait: float = 30.0) -> None:
+        if not subscriptions:
+            raise ValueError("a consumer needs at least one subscription")
+        self.durable = durable
+        self.stream = stream
+        self._by_subject = {s.subject: s for s in subscriptions}
+        self._unit_of_work = unit_of_work
+        self._max_deliver = max_deliver
+        self._backoff = list(backoff)
+        self._batch = batch
+        self._ack_wait = ack_wait
+        self.applied_total = 0
+        self.dead_lettered_total = 0
+
+    def config(self) -> ConsumerConfig:
+        return ConsumerConfig(
+            durable_name=self.durable,
+            ack_policy=AckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_wait=self._ack_wait,
+            # One more than our own limit: the last attempt is ours to dead-letter, never the server's silent drop.
+            max_deliver=self._max_deliver + 1,
+            filter_subjects=sorted(self._by_subject),
+            max_ack_pending=1000,
+        )
+
+    async def ensure(self, js: JetStreamContext) -> None:
+        """Create or update the durable consumer (idempotent, safe at every start-up)."""
+        # The server's CONSUMER.CREATE creates, or updates the editable fields of, an existing durable.
+        await js.add_consumer(self.stream, self.config())
+
+    async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        await self.ensure(js)
+        sub = await js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
+        try:
+            while not stop.is_set():
+                try:
+                    msgs = await sub.fetch(self._batch, timeout=1.0)
+                except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    continue
+                except Exception as exc:  # connection trouble: the client reconnects, we try again
+                    log.warning("consumer %s fetch failed", self.durable, extra={"error": repr(exc)})
+                    await asyncio.sleep(0.5)
+                    continue
+                for msg in msgs:
+                    await self.handle(msg)
+        finally:
+            try:
+                await sub.unsubscribe()
+            except Exception:
+                pass
+
+    async def handle(self, msg: Msg) -> None:
+        delivery = msg.metadata.num_delivered if msg.metadata else 1
+        ctx = EventContext.from_headers(msg.subject, msg.headers, delivery)
+        token = correlation_id_var.set(ctx.correlation_id or None)
+        try:
+            subscription = self._by_subject.get(msg.subject)
+            if subscription is None:
+                await self._dead_letter(msg, ctx, f"no handler for subject {msg.subject}")
+                return
+            try:
+                event = subscription.message_type.FromString(msg.data)
+            except DecodeError as exc:
+                await self._dead_letter(msg, ctx, f"undecodable payload: {exc}")
+                return
+            try:
+                await self._apply(subscription, event, ctx)
+            except PermanentError as exc:
+                await self._dead_letter(msg, ctx, f"permanent failure: {exc!r}")
+                return
+            except Exception as exc:
+                if delivery >= self._max_deliver:
+                    await self._dead_letter(msg, ctx, "".join(traceback.format_exception(exc))[-4000:])
+                    return
+                delay = self._backoff[min(delivery - 1, len(self._backoff) - 1)]
+                log.warning("consumer %s failed on %s (delivery %d), retry in %ss", self.durable, ctx.subject,
+                            delivery, delay, extra={"event_id": ctx.event_id, "error": repr(exc)})
+                await msg.nak(delay=delay)
+                return
+            await msg.ack()
+        finally:
+            correlation_id_var.reset(token)
+
+    async def _apply(self, subscription: Subscription[Any], event: Message, ctx: EventContext) -> None:
+        try:
+            async with self._unit_of_work() as uow:
+                if await uow.already_processed(self.durable, ctx.event_id):
+                    return
+                await subscription.handler(event, ctx, uow)
+                await uow.record_processed(self.durable, ctx.event_id)
+                await uow.commit()
+                self.applied_total += 1
+        except IntegrityError:
+            # Another replica applied the same delivery first: its inbox row won the race; ours rolled back.
+            async with self._unit_of_work() as uow:
+                if await uow.already_processed(self.durable, ctx.event_id):
+                    return
+            raise
+
+    async def _dead_letter(self, msg: Msg, ctx: EventContext, error: str) -> None:
+        log.error("consumer %s dead-lettered %s", self.durable, ctx.subject,
+                  extra={"event_id": ctx.event_id, "delivery": ctx.delivery, "error": error[:500]})
+        async with self._unit_of_work() as uow:
+            uow.session.add(DeadLetter(consumer=self.durable, event_id=ctx.event_id, subject=msg.subject,
+                                       payload=msg.data, headers=dict(msg.headers or {}),
+                                       deliveries=ctx.delivery, error=error))
+            await uow.commit()
+        self.dead_lettered_total += 1
+        await msg.term()
+

