@@ -1,0 +1,196 @@
+"""`make run`: the whole system on one machine with the embedded defaults.
+
+NATS (JetStream, data under var/nats), a local SMTP sink (mails under var/mail), SQLite databases under
+var/db, the three services and the gateway. Ctrl-C stops everything cleanly; the next run reuses var/.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from kit.mailsink import MailSink
+from kit.sealed import SealKeyPair
+from kit.testing.processes import NatsServer, wait_for_port
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    grpc_port: int
+    metrics_port: int
+
+
+SERVICES = [ServiceSpec("cofor", 50051, 9101), ServiceSpec("identity", 50052, 9102),
+            ServiceSpec("support", 50053, 9103)]
+GATEWAY_PORT = 8080
+NATS_PORT = 4222
+SMTP_PORT = 1025
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("PORTAL_VAR_DIR", "var")).resolve()
+
+
+def dev_secrets(root: Path) -> dict[str, str]:
+    """Development secrets, made once and kept in var/secrets/dev.env (never committed)."""
+    path = root / "secrets" / "dev.env"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        keys = SealKeyPair.generate()
+        values = {
+            "MAIL_SEAL_PUBLIC_KEY": keys.public_key,
+            "MAIL_SEAL_PRIVATE_KEY": keys.private_key,
+            "GATEWAY_SERVICE_TOKEN": secrets.token_urlsafe(32),
+            "OPERATOR_SERVICE_TOKEN": secrets.token_urlsafe(32),
+        }
+        path.write_text("".join(f"{k}={v}\n" for k, v in values.items()))
+        path.chmod(0o600)
+    return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
+
+
+def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str]) -> dict[str, str]:
+    credentials = ",".join([
+        f"gateway:public:{secret['GATEWAY_SERVICE_TOKEN']}",
+        f"operator:purchasing+support+internal:{secret['OPERATOR_SERVICE_TOKEN']}",
+    ])
+    env = {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "DATABASE_URL": f"sqlite+aiosqlite:///{root / 'db' / f'{spec.name}.sqlite3'}",
+        "GRPC_HOST": "127.0.0.1",
+        "GRPC_PORT": str(spec.grpc_port),
+        "METRICS_PORT": str(spec.metrics_port),
+        "NATS_URL": f"nats://127.0.0.1:{NATS_PORT}",
+        "SERVICE_CREDENTIALS": credentials,
+        "MAIL_SEAL_PUBLIC_KEY": secret["MAIL_SEAL_PUBLIC_KEY"],
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(SMTP_PORT),
+        "PORTAL_VAR_DIR": str(root),
+    }
+    if spec.name == "support":
+        env["MAIL_SEAL_PRIVATE_KEY"] = secret["MAIL_SEAL_PRIVATE_KEY"]
+    return env
+
+
+def gateway_env(root: Path, secret: dict[str, str]) -> dict[str, str]:
+    return {
+        **os.environ,
+        "ENVIRONMENT": "development",
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(GATEWAY_PORT),
+        "SERVICE_TOKEN": secret["GATEWAY_SERVICE_TOKEN"],
+        "PORTAL_VAR_DIR": str(root),
+        **{f"{s.name.upper()}_TARGET": f"127.0.0.1:{s.grpc_port}" for s in SERVICES},
+    }
+
+
+def migrate(root: Path, secret: dict[str, str]) -> None:
+    for spec in SERVICES:
+        subprocess.run([sys.executable, "-m", spec.name, "migrate"], env=service_env(spec, root, secret), check=True)
+
+
+async def wait_serving(port: int, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = health_pb2_grpc.HealthStub(channel)
+        while True:
+            try:
+                reply = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return
+            except grpc.aio.AioRpcError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"service on port {port} not SERVING after {timeout}s")
+            await asyncio.sleep(0.2)
+
+
+def run(root: Path) -> int:
+    secret = dev_secrets(root)
+    (root / "logs").mkdir(parents=True, exist_ok=True)
+    nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log").start()
+    sink = MailSink(root / "mail", SMTP_PORT).start()
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    try:
+        migrate(root, secret)
+        for spec in SERVICES:
+            log = open(root / "logs" / f"{spec.name}.log", "ab")
+            children.append((spec.name, subprocess.Popen([sys.executable, "-m", spec.name],
+                                                         env=service_env(spec, root, secret),
+                                                         stdout=log, stderr=subprocess.STDOUT)))
+        log = open(root / "logs" / "gateway.log", "ab")
+        children.append(("gateway", subprocess.Popen([sys.executable, "-m", "gateway"],
+                                                     env=gateway_env(root, secret), stdout=log,
+                                                     stderr=subprocess.STDOUT)))
+        asyncio.run(_all_serving())
+        wait_for_port(GATEWAY_PORT, timeout=30)
+        print(_banner(root))
+        stop = {"flag": False}
+
+        def _stop(*_: object) -> None:
+            stop["flag"] = True
+
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
+        while not stop["flag"]:
+            for name, child in children:
+                if child.poll() is not None:
+                    print(f"{name} exited with status {child.returncode}; see {root / 'logs' / (name + '.log')}")
+                    return 1
+            time.sleep(0.5)
+        print("\nstopping...")
+        return 0
+    finally:
+        for _, child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        for _, child in children:
+            try:
+                child.wait(15)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        sink.stop()
+        nats.stop()
+
+
+async def _all_serving() -> None:
+    await asyncio.gather(*(wait_serving(s.grpc_port) for s in SERVICES))
+
+
+def _banner(root: Path) -> str:
+    rows = [("portal (web pages + HTTP/JSON API)", f"http://127.0.0.1:{GATEWAY_PORT}/")]
+    rows += [(f"{s.name} gRPC  (metrics)", f"127.0.0.1:{s.grpc_port}  (http://127.0.0.1:{s.metrics_port}/metrics)")
+             for s in SERVICES]
+    rows += [("NATS JetStream", f"nats://127.0.0.1:{NATS_PORT}  (data {root / 'nats'})"),
+             ("SMTP sink", f"127.0.0.1:{SMTP_PORT}  (mails {root / 'mail'}, page /dev/mailbox)"),
+             ("databases", str(root / "db")), ("logs", str(root / "logs")),
+             ("operator token (portalctl)", str(root / "secrets" / "dev.env"))]
+    width = max(len(r[0]) for r in rows)
+    return "\nB2B supplier portal is running:\n" + "\n".join(f"  {a.ljust(width)}  {b}" for a, b in rows) + \
+        "\n\nCtrl-C stops everything.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kit.devstack")
+    parser.add_argument("command", choices=["run", "migrate"])
+    args = parser.parse_args(argv)
+    root = var_dir()
+    if args.command == "migrate":
+        migrate(root, dev_secrets(root))
+        return 0
+    return run(root)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
