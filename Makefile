@@ -32,7 +32,7 @@ install: $(VENV)/.installed
 # Generated code: never committed, never written by hand.
 gen/.stamp: $(VENV)/.installed $(PROTOS)
 	rm -rf gen && mkdir -p gen
-	$(PY) -m grpc_tools.protoc -Iprotos --python_out=gen --grpc_python_out=gen \
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=gen --grpc_python_out=gen \
 	  --mypy_out=gen --mypy_grpc_out=gen $(PROTOS)
 	find gen -type d -exec touch {}/__init__.py \;
 	rm -f gen/__init__.py

@@ -36,7 +36,7 @@ class ServiceApp:
         self.relay = OutboxRelay(database, batch_size=settings.relay_batch_size,
                                  poll_seconds=settings.relay_poll_seconds)
         self.grpc = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
-                               error_domain=f"{settings.service_name}.portal", registrars=registrars,
+                               error_domain=settings.service_name, registrars=registrars,
                                service_names=service_names, enable_reflection=settings.enable_reflection)
         self.stop_event = asyncio.Event()
         self.nats: Client | None = None

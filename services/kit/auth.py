@@ -68,10 +68,10 @@ def require_service(credentials: ServiceCredentials, context: grpc.aio.ServicerC
     """The calling service, which must hold one of ``roles``."""
     caller = credentials.identify(metadata_of(context).get(SERVICE_TOKEN_KEY))
     if caller is None:
-        raise Unauthenticated("SERVICE_CREDENTIAL_REQUIRED", "this call needs a valid service credential")
+        raise Unauthenticated("CALLER_UNAUTHENTICATED", "this call needs a valid service credential")
     wanted = set(roles)
     if wanted and not (caller.roles & wanted):
-        raise PermissionDenied("ROLE_REQUIRED", "the calling service may not use this call",
+        raise PermissionDenied("CALLER_NOT_ALLOWED", "the calling service may not use this call",
                                metadata={"roles": "+".join(sorted(wanted))})
     return caller
 

@@ -43,7 +43,7 @@ class DomainError(Exception):
 class InvalidArgument(DomainError):
     code = grpc.StatusCode.INVALID_ARGUMENT
 
-    def __init__(self, violations: list[FieldViolation], reason: str = "INVALID_ARGUMENT",
+    def __init__(self, violations: list[FieldViolation], reason: str = "INVALID_REQUEST",
                  message: str | None = None) -> None:
         fields = ", ".join(v.field for v in violations)
         super().__init__(reason, message or f"invalid request: {fields}", metadata={"fields": fields})

@@ -19,7 +19,7 @@ from kit.messaging.streams import ensure_streams
 from kit.messaging.tables import DeadLetter
 from kit.testing.processes import NatsServer
 
-from .kit_app import NotesUnitOfWork, copy_note, count_notes, migrated_database
+from kit.testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
 from .test_outbox_relay import eventually
 
 

@@ -17,7 +17,7 @@ from kit.messaging.streams import ensure_streams
 from kit.messaging.tables import OutboxMessage
 from kit.testing.processes import NatsServer
 
-from .kit_app import NotesUnitOfWork, count_notes, migrated_database
+from kit.testing.notes import NotesUnitOfWork, count_notes, migrated_database
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from kit.app import ServiceApp
 from kit.settings import ServiceSettings
 from kit.testing.processes import NatsServer
 
-from .kit_app import NotesUnitOfWork, copy_note, count_notes, migrated_database
+from kit.testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
 from .test_outbox_relay import eventually
 
 SERVICE = "test.v1.NotesService"

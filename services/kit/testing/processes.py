@@ -127,6 +127,7 @@ class PostgresCluster:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
     def start(self) -> PostgresCluster:
+        self.base.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             pg = pwd.getpwnam("postgres")
             os.chown(self.base, pg.pw_uid, pg.pw_gid)

@@ -1,4 +1,4 @@
-"""A stand-in service built only from the kit, for testing the kit itself against real NATS and databases."""
+"""A stand-in service built only from the kit ("notes"), for testing and benchmarking the kit itself."""
 from __future__ import annotations
 
 import uuid
@@ -12,7 +12,7 @@ from kit import migrations
 from kit.db import Database, UnitOfWork
 from kit.messaging.envelope import EventContext
 
-MIGRATIONS = Path(__file__).parent / "kit_migrations"
+MIGRATIONS = Path(__file__).parent / "notes_migrations"
 
 
 class Base(DeclarativeBase):

@@ -1,0 +1,1 @@
+"""`make bench`: performance figures, each printed beside its target and saved as JSON under var/bench/."""

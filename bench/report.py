@@ -1,0 +1,43 @@
+"""One line per figure: ``BENCH <name> <value> <unit> target <target>``; the same figures as JSON."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+
+class Report:
+    def __init__(self, suite: str) -> None:
+        self.suite = suite
+        self.figures: list[dict[str, object]] = []
+
+    def add(self, name: str, value: float, unit: str, target: str, note: str = "") -> None:
+        shown = f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
+        line = f"BENCH {name} {shown} {unit} target {target}"
+        print(line + (f"   # {note}" if note else ""), flush=True)
+        self.figures.append({"name": name, "value": value, "unit": unit, "target": target, "note": note})
+
+    def save(self) -> Path:
+        out = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / "bench"
+        out.mkdir(parents=True, exist_ok=True)
+        path = out / f"{self.suite}.json"
+        path.write_text(json.dumps({"suite": self.suite, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                    "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+                                    "figures": self.figures}, indent=2))
+        return path
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
