@@ -79,8 +79,9 @@ async def commit_to_consumer_latency(producer_db: Database, consumer_db: Databas
         key = str(i)
         async with NotesUnitOfWork(producer_db) as uow:
             uow.add_note(key, subject)
-            committed_at[key] = time.perf_counter()  # stamped just before the commit returns
             await uow.commit()
+            # Stamped as the commit returns: the relay it woke cannot run before this line yields.
+            committed_at[key] = time.perf_counter()
     deadline = time.perf_counter() + 30
     while len(latencies) < total and time.perf_counter() < deadline:
         await asyncio.sleep(0.05)
@@ -95,7 +96,7 @@ async def run(report: Report) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         server = NatsServer(root / "nats").start()
-        cluster = PostgresCluster(root / "pg", durable=True).start()
+        cluster = PostgresCluster(durable=True).start()
         try:
             nc = await nats.connect(server.url)
             js = nc.jetstream()

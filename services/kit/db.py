@@ -6,8 +6,9 @@ busy timeout instead of failing on a lock upgrade. Read-only units of work use a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Self
 
@@ -28,8 +29,7 @@ class Database:
         self.is_postgres = parsed.get_backend_name() == "postgresql"
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
-            if parsed.database and parsed.database != ":memory:":
-                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            ensure_sqlite_dir(url)
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
@@ -39,11 +39,29 @@ class Database:
         self._write_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.engine.execution_options(**{_READONLY: True}),
                                                  expire_on_commit=False, autoflush=False)
+        # SQLite has one writer at a time. Queue this process's writers here, in order, instead of letting them
+        # collide on the file lock and back off in SQLite's busy handler (sleeps of up to 100 ms).
+        self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
         # Called after every commit that wrote outbox rows: the relay publishes at once instead of polling.
         self.commit_listeners: list[Callable[[], None]] = []
 
     def session(self, *, readonly: bool = False) -> AsyncSession:
         return (self._read_sessions if readonly else self._write_sessions)()
+
+    @contextlib.asynccontextmanager
+    async def write_transaction(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction outside a unit of work (relay bookkeeping); commits on success."""
+        async with self._writer():
+            async with self.session() as session, session.begin():
+                yield session
+
+    @contextlib.asynccontextmanager
+    async def _writer(self) -> AsyncIterator[None]:
+        if self.write_lock is None:
+            yield
+            return
+        async with self.write_lock:
+            yield
 
     def notify_committed(self) -> None:
         for listener in self.commit_listeners:
@@ -83,10 +101,14 @@ class UnitOfWork:
         self.database = database
         self.readonly = readonly
         self.session: AsyncSession
+        self._writer: contextlib.AbstractAsyncContextManager[None] | None = None
         self._committed = False
         self._wrote_events = False
 
     async def __aenter__(self) -> Self:
+        self._writer = None if self.readonly else self.database._writer()
+        if self._writer is not None:
+            await self._writer.__aenter__()
         self.session = self.database.session(readonly=self.readonly)
         await self.session.begin()
         self._committed = False
@@ -98,11 +120,13 @@ class UnitOfWork:
         """Hook for subclasses: build repositories on ``self.session``."""
 
     async def __aexit__(self, *exc: object) -> None:
+        # Closing without commit rolls the transaction back. Unlike rollback(), it leaves loaded objects
+        # readable (detached, not expired), so a read-only or no-op unit of work can return what it loaded.
         try:
-            if not self._committed:
-                await self.session.rollback()
-        finally:
             await asyncio.shield(self.session.close())
+        finally:
+            if self._writer is not None:
+                await self._writer.__aexit__(None, None, None)
 
     async def commit(self) -> None:
         if self.readonly:
@@ -134,6 +158,28 @@ class UnitOfWork:
         from kit.messaging.tables import InboxEntry
 
         return await self.session.get(InboxEntry, (consumer, event_id)) is not None
+
+
+    async def remembered(self, scope: str, request_id: str) -> str | None:
+        """AIP-155: the resource a previous call with this request_id produced, if any."""
+        from kit.messaging.tables import IdempotencyKey
+
+        if not request_id:
+            return None
+        found = await self.session.get(IdempotencyKey, (scope, request_id))
+        return found.resource_id if found else None
+
+    def remember(self, scope: str, request_id: str, resource_id: str) -> None:
+        from kit.messaging.tables import IdempotencyKey
+
+        if request_id:
+            self.session.add(IdempotencyKey(scope=scope, request_id=request_id, resource_id=resource_id))
+
+
+def ensure_sqlite_dir(url: str) -> None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database and parsed.database != ":memory:":
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def default_sqlite_url(service: str) -> str:

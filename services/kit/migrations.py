@@ -20,6 +20,9 @@ def alembic_config(url: str, script_location: Path) -> Config:
 
 async def upgrade(url: str, script_location: Path, revision: str = "head") -> None:
     """Apply migrations; alembic drives its own event loop, so it runs in a worker thread."""
+    from kit.db import ensure_sqlite_dir
+
+    ensure_sqlite_dir(url)
     await asyncio.to_thread(command.upgrade, alembic_config(url, script_location), revision)
 
 
@@ -55,7 +58,7 @@ def _position() -> sa.types.TypeEngine:
 
 
 def create_kit_tables() -> None:
-    """Outbox, inbox and dead letters (kit schema version 1), for a service's first migration."""
+    """Outbox, inbox, dead letters, rate counters, idempotency keys (kit schema v1), for a first migration."""
     op.create_table(
         "outbox",
         sa.Column("position", _position(), primary_key=True, autoincrement=True),
@@ -88,7 +91,24 @@ def create_kit_tables() -> None:
     )
 
 
+    op.create_table(
+        "rate_counters",
+        sa.Column("key", sa.String(200), primary_key=True),
+        sa.Column("window", sa.BigInteger(), primary_key=True),
+        sa.Column("count", sa.Integer(), nullable=False),
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("scope", sa.String(100), primary_key=True),
+        sa.Column("request_id", sa.String(100), primary_key=True),
+        sa.Column("resource_id", sa.String(200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
 def drop_kit_tables() -> None:
+    op.drop_table("idempotency_keys")
+    op.drop_table("rate_counters")
     op.drop_table("dead_letters")
     op.drop_table("inbox")
     op.drop_index("ix_outbox_pending", table_name="outbox")

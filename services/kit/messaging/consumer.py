@@ -86,10 +86,15 @@ class EventConsumer:
         await self.ensure(js)
         sub = await js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
         try:
+            backlog = True
             while not stop.is_set():
                 try:
-                    msgs = await sub.fetch(self._batch, timeout=1.0)
+                    # With a backlog, a batch fetch returns at once with what is there. Without one, a batch
+                    # fetch would linger until the batch fills or times out, so wait for a single message
+                    # instead: it is handed over the moment it arrives.
+                    msgs = await sub.fetch(self._batch if backlog else 1, timeout=1.0)
                 except (nats.errors.TimeoutError, asyncio.TimeoutError):
+                    backlog = False
                     continue
                 except Exception as exc:  # connection trouble: the client reconnects, we try again
                     log.warning("consumer %s fetch failed", self.durable, extra={"error": repr(exc)})
@@ -97,6 +102,8 @@ class EventConsumer:
                     continue
                 for msg in msgs:
                     await self.handle(msg)
+                last = msgs[-1].metadata if msgs else None
+                backlog = bool(last and last.num_pending)
         finally:
             try:
                 await sub.unsubscribe()

@@ -94,7 +94,7 @@ class OutboxRelay:
             rows = (await session.scalars(self._pending())).all()
         acked = await self._publish(js, rows)
         if acked:
-            async with self._db.session() as session, session.begin():
+            async with self._db.write_transaction() as session:
                 await self._mark(session, acked)
         return len(acked)
 
@@ -133,7 +133,7 @@ class OutboxRelay:
             return
         self._last_purge = now
         cutoff = utcnow() - self._keep_published
-        async with self._db.session() as session, session.begin():
+        async with self._db.write_transaction() as session:
             await session.execute(delete(OutboxMessage).where(OutboxMessage.published_at < cutoff))
 
 

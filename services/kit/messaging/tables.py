@@ -60,3 +60,24 @@ class DeadLetter(KitBase):
     deliveries: Mapped[int] = mapped_column(Integer)
     error: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RateCounter(KitBase):
+    """Fixed-window counter for one rate-limit key (e.g. "recover:ip:203.0.113.9"), counted atomically."""
+
+    __tablename__ = "rate_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # window start, epoch seconds
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class IdempotencyKey(KitBase):
+    """AIP-155: a request_id already served, and the resource its first call produced."""
+
+    __tablename__ = "idempotency_keys"
+
+    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    resource_id: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -96,7 +96,10 @@ class NatsServer:
 def _run_as_postgres(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     if os.geteuid() == 0:  # initdb and pg_ctl refuse to run as root
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    return subprocess.run(cmd, check=True, capture_output=True, **kwargs)  # type: ignore[call-overload]
+    result = subprocess.run(cmd, capture_output=True, **kwargs)  # type: ignore[call-overload]
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr.decode(errors='replace').strip()}")
+    return result
 
 
 def postgres_bindir() -> Path:
@@ -118,7 +121,8 @@ class PostgresCluster:
 
     def __init__(self, data_dir: Path | None = None, port: int | None = None, *, durable: bool = False) -> None:
         self.port = port or free_port()
-        self.base = Path(data_dir or tempfile.mkdtemp(prefix="pg-"))
+        # The server runs as user postgres: its directory must not sit under a root-only (0700) folder.
+        self.base = Path(data_dir or tempfile.mkdtemp(prefix="portal-pg-"))
         self.data_dir = self.base / "data"
         self.durable = durable
         self.bindir = postgres_bindir()

@@ -1,0 +1,109 @@
+"""Tables of the cofor database and their mapping onto the pure domain classes (imperative mapping)."""
+from __future__ import annotations
+
+import enum
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Enum, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy.orm import registry, relationship
+
+from cofor.domain.model import AcceptanceLink, AccessRequest, AccessState, Presentation, PresentationState, Site, \
+    Supplier, SupplierStatus, SuspensionCause
+
+metadata = MetaData()
+
+
+def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
+    # Stored as plain VARCHAR holding the value; loaded back as the domain enum.
+    return Enum(cls, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda e: [m.value for m in e])
+mapper_registry = registry(metadata=metadata)
+
+
+def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(name, DateTime(timezone=True), nullable=nullable)
+
+
+presentations = Table(
+    "presentations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("duns", String(9), nullable=False, unique=True),  # the uniqueness key: one file per company
+    Column("email", String(254), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("legal_name", String(200), nullable=False),
+    Column("presenter_token_digest", LargeBinary(32), nullable=False),
+    Column("state", _enum(PresentationState, 20), nullable=False, index=True),
+    Column("national_registration_number", String(100), nullable=False, default=""),
+    Column("tax_number", String(100), nullable=False, default=""),
+    Column("address_lines", JSON, nullable=False),
+    Column("postal_code", String(20), nullable=False, default=""),
+    Column("city", String(100), nullable=False, default=""),
+    Column("address_country", String(2), nullable=False, default=""),
+    Column("country_code", String(2), nullable=False, default=""),
+    Column("legal_existence_proof_ref", String(300), nullable=False, default=""),
+    Column("rejection_reason", Text, nullable=False, default=""),
+    Column("cofor_root", String(6), nullable=False, default=""),
+    _ts("created_at"), _ts("updated_at"), _ts("submitted_at", True), _ts("decided_at", True),
+)
+
+suppliers = Table(
+    "suppliers", metadata,
+    # Roots are never deleted, so a root once allocated is never allocated again.
+    Column("cofor_root", String(6), primary_key=True),
+    Column("legal_name", String(200), nullable=False),
+    Column("duns", String(9), nullable=False, unique=True),
+    Column("country_code", String(2), nullable=False),
+    Column("presentation_id", String(36), nullable=False),
+    Column("status", _enum(SupplierStatus, 20), nullable=False, index=True),
+    Column("status_reason", Text, nullable=False, default=""),
+    Column("head_office_site_code", String(2), nullable=False),
+    Column("access_state", _enum(AccessState), nullable=False, index=True),
+    Column("suspension_cause", _enum(SuspensionCause), nullable=False, default=""),
+    Column("access_request_id", String(36), nullable=False, default=""),
+    Column("administrators", JSON, nullable=False),
+    Column("administrators_revision", BigInteger, nullable=False, default=0),
+    _ts("created_at"), _ts("updated_at"),
+)
+
+sites = Table(
+    "sites", metadata,
+    Column("cofor_root", String(6), ForeignKey("suppliers.cofor_root"), primary_key=True),
+    Column("site_code", String(2), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("is_head_office", Boolean, nullable=False),
+    Column("address_lines", JSON, nullable=False),
+    Column("postal_code", String(20), nullable=False, default=""),
+    Column("city", String(100), nullable=False, default=""),
+    Column("address_country", String(2), nullable=False, default=""),
+    _ts("created_at"),
+)
+
+access_requests = Table(
+    "access_requests", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("cofor_root", String(6), ForeignKey("suppliers.cofor_root"), nullable=False, index=True),
+    Column("signatory", JSON, nullable=False),
+    Column("administrator", JSON, nullable=False),
+    Column("terms_version", String(20), nullable=False),
+    _ts("created_at"), _ts("accepted_at", True),
+)
+
+acceptance_links = Table(
+    "acceptance_links", metadata,
+    Column("token_digest", LargeBinary(32), primary_key=True),
+    Column("access_request_id", String(36), ForeignKey("access_requests.id"), nullable=False),
+    Column("cofor_root", String(6), nullable=False),
+    _ts("issued_at"), _ts("expires_at"), _ts("voided_at", True), _ts("used_at", True),
+    Index("ix_acceptance_links_request", "access_request_id"),
+)
+
+
+def start_mappers() -> None:
+    if mapper_registry.mappers:
+        return
+    mapper_registry.map_imperatively(Presentation, presentations)
+    site_mapper = mapper_registry.map_imperatively(Site, sites)
+    mapper_registry.map_imperatively(Supplier, suppliers, properties={
+        "sites": relationship(site_mapper, lazy="selectin", order_by=sites.c.site_code, cascade="all"),
+    })
+    mapper_registry.map_imperatively(AccessRequest, access_requests)
+    mapper_registry.map_imperatively(AcceptanceLink, acceptance_links)

@@ -1,0 +1,73 @@
+"""Domain objects → protobuf messages (responses and event payloads)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from portal.cofor.v1 import supplier_pb2 as pb
+
+from cofor.domain.model import AccessRequest, Presentation, Site, Supplier
+
+
+def ts(value: dt.datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value if value.tzinfo else value.replace(tzinfo=dt.UTC))
+    return stamp
+
+
+def address(lines: list[str], postal_code: str, city: str, country: str) -> pb.Address:
+    return pb.Address(lines=lines, postal_code=postal_code, city=city, country_code=country)
+
+
+def presentation(p: Presentation) -> pb.Presentation:
+    return pb.Presentation(
+        presentation_id=p.id, state=pb.PresentationState.Value(f"PRESENTATION_STATE_{p.state.value}"),
+        duns=p.duns, email=p.email, language=p.language, legal_name=p.legal_name,
+        national_registration_number=p.national_registration_number, tax_number=p.tax_number,
+        head_office_address=address(p.address_lines, p.postal_code, p.city, p.address_country),
+        country_code=p.country_code, legal_existence_proof_ref=p.legal_existence_proof_ref,
+        missing_fields=p.missing_fields(), rejection_reason=p.rejection_reason, cofor_root=p.cofor_root,
+        create_time=ts(p.created_at), update_time=ts(p.updated_at), submit_time=ts(p.submitted_at),
+        decision_time=ts(p.decided_at))
+
+
+def site(s: Site) -> pb.Site:
+    return pb.Site(cofor=s.cofor, cofor_root=s.cofor_root, site_code=s.site_code, name=s.name,
+                   address=address(s.address_lines, s.postal_code, s.city, s.address_country),
+                   is_head_office=s.is_head_office, create_time=ts(s.created_at))
+
+
+def contact(values: dict[str, str]) -> pb.Contact:
+    return pb.Contact(**values)
+
+
+def access_request(r: AccessRequest, head_office_cofor: str, expire: dt.datetime | None = None) -> pb.AccessRequest:
+    return pb.AccessRequest(access_request_id=r.id, cofor_root=r.cofor_root, head_office_cofor=head_office_cofor,
+                            signatory=contact(r.signatory), administrator=contact(r.administrator),
+                            terms_version=r.terms_version, create_time=ts(r.created_at),
+                            acceptance_expire_time=ts(expire), accept_time=ts(r.accepted_at))
+
+
+def supplier_status(value: str) -> int:
+    return pb.SupplierStatus.Value(f"SUPPLIER_STATUS_{value}")
+
+
+def access_state(value: str) -> int:
+    return pb.PortalAccessState.Value(f"PORTAL_ACCESS_STATE_{value}")
+
+
+def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
+    message = pb.Supplier(
+        cofor_root=s.cofor_root, legal_name=s.legal_name, duns=s.duns, status=supplier_status(s.status.value),
+        head_office_site_code=s.head_office_site_code, head_office_cofor=s.head_office_cofor,
+        sites=[site(x) for x in s.sites], portal_access_state=access_state(s.access_state.value),
+        status_reason=s.status_reason, country_code=s.country_code, presentation_id=s.presentation_id,
+        create_time=ts(s.created_at), update_time=ts(s.updated_at))
+    if s.suspension_cause.value:
+        message.access_suspension_cause = pb.AccessSuspensionCause.Value(
+            f"ACCESS_SUSPENSION_CAUSE_{s.suspension_cause.value}")
+    if request is not None:
+        message.access_request.CopyFrom(access_request(request, s.head_office_cofor))
+    return message

@@ -1,0 +1,43 @@
+"""The cofor unit of work: one transaction over the registry's tables, events into its outbox."""
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from kit.db import UnitOfWork
+
+from cofor.adapters.orm import start_mappers
+from cofor.domain.model import AcceptanceLink, AccessRequest, Presentation, Supplier
+
+
+class CoforUnitOfWork(UnitOfWork):
+    producer = "cofor"
+
+    def on_begin(self) -> None:
+        start_mappers()
+
+    async def presentation(self, presentation_id: str, *, for_update: bool = False) -> Presentation | None:
+        query = select(Presentation).where(Presentation.id == presentation_id)  # type: ignore[arg-type]
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def supplier(self, cofor_root: str, *, for_update: bool = False) -> Supplier | None:
+        query = select(Supplier).where(Supplier.cofor_root == cofor_root)  # type: ignore[arg-type]
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def access_request(self, request_id: str) -> AccessRequest | None:
+        return await self.session.get(AccessRequest, request_id)
+
+    async def acceptance_link(self, token_digest: bytes, *, for_update: bool = False) -> AcceptanceLink | None:
+        query = select(AcceptanceLink).where(AcceptanceLink.token_digest == token_digest)  # type: ignore[arg-type]
+        if for_update:
+            query = query.with_for_update()
+        return (await self.session.scalars(query)).first()
+
+    async def open_links(self, access_request_id: str) -> list[AcceptanceLink]:
+        query = select(AcceptanceLink).where(
+            AcceptanceLink.access_request_id == access_request_id,  # type: ignore[arg-type]
+            AcceptanceLink.used_at.is_(None), AcceptanceLink.voided_at.is_(None))  # type: ignore[union-attr]
+        return list((await self.session.scalars(query)).all())

@@ -1,0 +1,28 @@
+"""Asking the support mailer for an e-mail: an ``EmailRequested`` event in the caller's outbox."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from portal.support.v1 import events_pb2
+
+from kit.db import UnitOfWork
+from kit.sealed import seal
+
+EMAIL_SUBJECT = "notification.email.requested"
+Template = events_pb2.EmailTemplate
+
+
+def request_email(uow: UnitOfWork, *, template: int, to: list[tuple[str, str]], language: str,
+                  params: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
+                  seal_key: str = "", reply_to: tuple[str, str] | None = None) -> str:
+    """Queue a mail in this transaction. ``secrets`` are sealed to the mailer's key before they are stored."""
+    message = events_pb2.EmailRequested(
+        template=template,  # type: ignore[arg-type]
+        language=language,
+        to=[events_pb2.EmailRecipient(address=address, display_name=name) for address, name in to],
+        params=dict(params or {}),
+        sealed_secrets=seal(seal_key, dict(secrets)) if secrets else b"",
+    )
+    if reply_to:
+        message.reply_to.CopyFrom(events_pb2.EmailRecipient(address=reply_to[0], display_name=reply_to[1]))
+    return uow.publish(EMAIL_SUBJECT, message)

@@ -1,0 +1,42 @@
+"""Rate limits counted in the service database, so every replica sees the same counts."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.errors import ResourceExhausted
+from kit.messaging.tables import RateCounter
+
+
+@dataclass(frozen=True)
+class Limit:
+    name: str
+    max_calls: int
+    window_seconds: int
+
+
+async def hit(session: AsyncSession, limit: Limit, subject: str, *, now: float | None = None) -> int:
+    """Count one call for ``subject`` under ``limit`` (atomic upsert); returns the count in this window."""
+    window = int((now or time.time()) // limit.window_seconds) * limit.window_seconds
+    key = f"{limit.name}:{subject}"[:200]
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(RateCounter).values(key=key, window=window, count=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["key", "window"],
+                                      set_={"count": RateCounter.count + 1}).returning(RateCounter.count)
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:
+    """Count the call, refusing it with RESOURCE_EXHAUSTED past the limit."""
+    if await hit(session, limit, subject) > limit.max_calls:
+        raise ResourceExhausted("RATE_LIMITED", "too many requests; try again later",
+                                metadata={"limit": limit.name, "retryAfterSeconds": str(limit.window_seconds)})
+
+
+async def purge(session: AsyncSession, older_than_seconds: int = 86_400) -> None:
+    await session.execute(delete(RateCounter).where(RateCounter.window < time.time() - older_than_seconds))

@@ -1,0 +1,70 @@
+"""Field checks shared by every service; each returns an error description or None."""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from email_validator import EmailNotValidError, validate_email
+
+LANGUAGES = ("fr", "en")
+_PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+# ISO 3166-1 alpha-2 codes in use.
+COUNTRY_CODES = frozenset("""
+AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ CA
+CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA
+GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP
+KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS
+MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS
+RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW
+TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW""".split())
+
+
+def clean(value: str) -> str:
+    """Surrounding blanks stripped, Unicode composed (NFC) — what every text field is stored as."""
+    return unicodedata.normalize("NFC", value.strip())
+
+
+def text_error(value: str, *, required: bool = True, max_length: int = 200, multiline: bool = False) -> str | None:
+    if not value:
+        return "is required" if required else None
+    if len(value) > max_length:
+        return f"must be at most {max_length} characters"
+    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
+        return "must not contain control characters"
+    return None
+
+
+def email_error(value: str, *, required: bool = True) -> str | None:
+    if not value:
+        return "is required" if required else None
+    if len(value) > 254:
+        return "must be at most 254 characters"
+    try:
+        validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        return f"is not a valid e-mail address ({exc})"
+    return None
+
+
+def phone_error(value: str, *, required: bool = True) -> str | None:
+    if not value:
+        return "is required" if required else None
+    if not _PHONE.match(value) or sum(c.isdigit() for c in value) < 6:
+        return "must be a phone number: digits, optional leading +, spaces, dots, dashes or brackets"
+    return None
+
+
+def language_of(value: str) -> str | None:
+    """The language code to use, or None when the value is not a supported language."""
+    value = value.strip().lower() or "fr"
+    return value if value in LANGUAGES else None
+
+
+def country_error(value: str, *, required: bool = True) -> str | None:
+    if not value:
+        return "is required" if required else None
+    if value not in COUNTRY_CODES:
+        return "must be an ISO 3166-1 alpha-2 country code in upper case, e.g. FR"
+    return None
