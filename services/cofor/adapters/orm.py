@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Enum, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.orm import registry, relationship
+
+from kit.db import UtcDateTime
 
 from cofor.domain.model import AcceptanceLink, AccessRequest, AccessState, Presentation, PresentationState, Site, \
     Supplier, SupplierStatus, SuspensionCause
@@ -20,7 +22,7 @@ mapper_registry = registry(metadata=metadata)
 
 
 def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+    return Column(name, UtcDateTime(), nullable=nullable)
 
 
 presentations = Table(

@@ -58,6 +58,10 @@ def access_state(value: str) -> int:
     return pb.PortalAccessState.Value(f"PORTAL_ACCESS_STATE_{value}")
 
 
+def suspension_cause(value: str) -> int:
+    return pb.AccessSuspensionCause.Value(f"ACCESS_SUSPENSION_CAUSE_{value}") if value else 0
+
+
 def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
     message = pb.Supplier(
         cofor_root=s.cofor_root, legal_name=s.legal_name, duns=s.duns, status=supplier_status(s.status.value),
@@ -65,9 +69,7 @@ def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
         sites=[site(x) for x in s.sites], portal_access_state=access_state(s.access_state.value),
         status_reason=s.status_reason, country_code=s.country_code, presentation_id=s.presentation_id,
         create_time=ts(s.created_at), update_time=ts(s.updated_at))
-    if s.suspension_cause.value:
-        message.access_suspension_cause = pb.AccessSuspensionCause.Value(
-            f"ACCESS_SUSPENSION_CAUSE_{s.suspension_cause.value}")
+    message.access_suspension_cause = suspension_cause(s.suspension_cause.value)  # type: ignore[assignment]
     if request is not None:
         message.access_request.CopyFrom(access_request(request, s.head_office_cofor))
     return message

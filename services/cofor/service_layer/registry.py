@@ -426,8 +426,7 @@ class Registry:
 
     @staticmethod
     def _publish_suspended(uow: CoforUnitOfWork, s: Supplier, reason: str) -> None:
-        cause = ev.supplier__pb2.AccessSuspensionCause.Value(  # type: ignore[attr-defined]
-            f"ACCESS_SUSPENSION_CAUSE_{s.suspension_cause.value}")
+        cause = protos.suspension_cause(s.suspension_cause.value)
         uow.publish("cofor.access.suspended", ev.AccessSuspended(cofor_root=s.cofor_root, legal_name=s.legal_name,
                                                                  cause=cause, reason=reason))
 
@@ -547,6 +546,7 @@ class Registry:
                                     administrator=admin, terms_version=self.terms_version, created_at=now)
             s.request_access(request, now)
             uow.session.add(request)
+            await uow.session.flush()  # the request row first: its links refer to it
             expires = await self._issue_link(uow, s, request, now)
             uow.remember("RequestPortalAccess", request_id, request.id)
             uow.publish("cofor.access.requested", ev.AccessRequested(

@@ -134,8 +134,8 @@ class EventConsumer:
                     await self._dead_letter(msg, ctx, "".join(traceback.format_exception(exc))[-4000:])
                     return
                 delay = self._backoff[min(delivery - 1, len(self._backoff) - 1)]
-                log.warning("consumer %s failed on %s (delivery %d), retry in %ss", self.durable, ctx.subject,
-                            delivery, delay, extra={"event_id": ctx.event_id, "error": repr(exc)})
+                log.warning("consumer %s failed on %s (delivery %d), retry in %ss: %r", self.durable, ctx.subject,
+                            delivery, delay, exc, extra={"event_id": ctx.event_id})
                 await msg.nak(delay=delay)
                 return
             await msg.ack()
