@@ -9,8 +9,8 @@ from dataclasses import dataclass
 ALPHABET = string.digits + string.ascii_uppercase
 _ROOT = re.compile(r"^[0-9A-Z]{6}$")
 _SITE = re.compile(r"^[0-9A-Z]{2}$")
-# Accepted inputs: root alone, root+site, root + two spaces + site (any blanks in between tolerated).
-_INPUT = re.compile(r"^([0-9A-Z]{6})(?:\s*([0-9A-Z]{2}))?$")
+# Accepted inputs: root alone, root+site, root + spaces + site; surrounding blanks are stripped first.
+_INPUT = re.compile(r"^([0-9A-Z]{6})(?: *([0-9A-Z]{2}))?$")
 HEAD_OFFICE_SITE = "01"
 
 

@@ -17,7 +17,7 @@ from portal.support.v1 import events_pb2 as mail_events
 from kit import migrations
 from kit.app import ServiceApp
 from kit.sealed import SealKeyPair, unseal
-from kit.testing.grpc_client import ServiceClient
+from kit.client import ServiceClient
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
 

@@ -9,7 +9,7 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import events_pb2 as ev
 from portal.cofor.v1 import supplier_pb2 as pb
 
-from kit.testing.grpc_client import failure_of
+from kit.client import failure_of
 from kit.testing.streams import read_subject, wait_for
 
 from .conftest import Cofor

@@ -7,7 +7,7 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import supplier_pb2 as pb
 from portal.identity.v1 import events_pb2 as identity_events
 
-from kit.testing.grpc_client import failure_of
+from kit.client import failure_of
 
 from .conftest import Cofor
 from .flows import access_state_becomes, opened, publish_identity, referenced, requested, terms_accepted

@@ -1,4 +1,5 @@
-"""Calling a service the way the gateway and internal systems do: a stub plus credential metadata."""
+"""Calling a service the way the gateway, internal systems and portalctl do: stub + credential metadata,
+and the AIP-193 details of a failed call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field

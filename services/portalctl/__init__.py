@@ -1,0 +1,1 @@
+"""portalctl: the operators' command line for the whole system (purchasing, support staff)."""

@@ -1,0 +1,56 @@
+"""How portalctl reaches the services: targets and the operator's service credential."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.protobuf.json_format import MessageToDict
+from google.protobuf.message import Message
+
+from kit.auth import SERVICE_TOKEN_KEY
+from kit.client import failure_of
+
+TARGETS = {"cofor": "127.0.0.1:50051", "identity": "127.0.0.1:50052", "support": "127.0.0.1:50053"}
+
+
+def operator_token() -> str:
+    """PORTAL_OPERATOR_TOKEN, or in development the token `make run` generated under var/secrets/."""
+    token = os.environ.get("PORTAL_OPERATOR_TOKEN")
+    if token:
+        return token
+    dev = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / "secrets" / "dev.env"
+    if dev.exists():
+        for line in dev.read_text().split():
+            if line.startswith("OPERATOR_SERVICE_TOKEN="):
+                return line.split("=", 1)[1]
+    sys.exit("no operator credential: set PORTAL_OPERATOR_TOKEN (or start the dev stack with `make run`)")
+
+
+def target(service: str) -> str:
+    return os.environ.get(f"{service.upper()}_TARGET", TARGETS[service])
+
+
+async def call(service: str, stub_class: type, method: str, request: Message) -> Message:
+    async with grpc.aio.insecure_channel(target(service)) as channel:
+        rpc: Callable[..., Awaitable[Message]] = getattr(stub_class(channel), method)
+        return await rpc(request, metadata=[(SERVICE_TOKEN_KEY, operator_token())], timeout=30)
+
+
+def show(message: Message | dict[str, Any]) -> None:
+    data = message if isinstance(message, dict) else MessageToDict(message, preserving_proto_field_name=True)
+    print(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def explain(error: grpc.aio.AioRpcError) -> int:
+    failure = failure_of(error)
+    print(f"error: {failure.code.name} {failure.reason}: {failure.message}", file=sys.stderr)
+    for field, description in failure.field_violations:
+        print(f"  {field}: {description}", file=sys.stderr)
+    for subject in failure.precondition_subjects:
+        print(f"  missing: {subject}", file=sys.stderr)
+    return 1
