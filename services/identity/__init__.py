@@ -1,0 +1,1 @@
+"""identity: V-identifiers, credentials, sessions, lockout, recovery, the ASL console."""

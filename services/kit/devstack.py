@@ -31,11 +31,14 @@ class ServiceSpec:
     metrics_port: int
 
 
-SERVICES = [ServiceSpec("cofor", 50051, 9101), ServiceSpec("identity", 50052, 9102),
-            ServiceSpec("support", 50053, 9103)]
-GATEWAY_PORT = 8080
-NATS_PORT = 4222
-SMTP_PORT = 1025
+# PORTAL_PORT_OFFSET shifts every port, so a second stack (tests, a colleague) can run beside the first.
+_OFFSET = int(os.environ.get("PORTAL_PORT_OFFSET", "0"))
+SERVICES = [ServiceSpec("cofor", 50051 + _OFFSET, 9101 + _OFFSET),
+            ServiceSpec("identity", 50052 + _OFFSET, 9102 + _OFFSET),
+            ServiceSpec("support", 50053 + _OFFSET, 9103 + _OFFSET)]
+GATEWAY_PORT = 8080 + _OFFSET
+NATS_PORT = 4222 + _OFFSET
+SMTP_PORT = 1025 + _OFFSET
 
 
 def var_dir() -> Path:

@@ -1,0 +1,1 @@
+"""support: Help & Contact tickets, help catalogue, and the one mailer of the system."""

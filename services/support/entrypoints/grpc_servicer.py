@@ -1,0 +1,12 @@
+"""SupportService over gRPC. Not built yet: every RPC answers UNIMPLEMENTED (see the open issue)."""
+from __future__ import annotations
+
+import grpc
+from portal.support.v1 import support_service_pb2 as api
+from portal.support.v1 import support_service_pb2_grpc as api_grpc
+
+SERVICE_NAME = api.DESCRIPTOR.services_by_name["SupportService"].full_name
+
+
+def register(server: grpc.aio.Server) -> None:
+    api_grpc.add_SupportServiceServicer_to_server(api_grpc.SupportServiceServicer(), server)
