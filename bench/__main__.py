@@ -8,7 +8,7 @@ import logging
 
 from bench.report import Report
 
-SUITES = ["events"]
+SUITES = ["events", "cofor"]
 
 
 def main() -> None:

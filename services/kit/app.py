@@ -29,10 +29,12 @@ class ServiceApp:
     """Everything one service process runs. Services build one in their ``bootstrap`` and add only domain code."""
 
     def __init__(self, settings: ServiceSettings, database: Database, *, registrars: Sequence[Registrar],
-                 service_names: Sequence[str], consumers: Sequence[EventConsumer] = ()) -> None:
+                 service_names: Sequence[str], consumers: Sequence[EventConsumer] = (),
+                 background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()) -> None:
         self.settings = settings
         self.database = database
         self.consumers = list(consumers)
+        self.background = list(background)  # service-specific loops (read models...), run until stop
         self.relay = OutboxRelay(database, batch_size=settings.relay_batch_size,
                                  poll_seconds=settings.relay_poll_seconds)
         self.grpc = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
@@ -55,6 +57,9 @@ class ServiceApp:
         if self.settings.metrics_port:
             start_http_server(self.settings.metrics_port, addr=self.settings.grpc_host)
         await self.grpc.start()
+        for job in self.background:
+            self._tasks.append(asyncio.create_task(self._supervise(getattr(job, "__qualname__", "background"),
+                                                                   lambda job=job: job(self.stop_event))))
         self._tasks.append(asyncio.create_task(self._messaging(), name=f"{self.settings.service_name}-messaging"))
         log.info("%s serving gRPC on %s", self.settings.service_name, self.target)
 

@@ -64,6 +64,7 @@ suppliers = Table(
     Column("administrators", JSON, nullable=False),
     Column("administrators_revision", BigInteger, nullable=False, default=0),
     _ts("created_at"), _ts("updated_at"),
+    Index("ix_suppliers_updated_at", "updated_at"),
 )
 
 sites = Table(

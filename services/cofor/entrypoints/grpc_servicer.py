@@ -40,14 +40,13 @@ def _validation(v: Validation) -> api.CoforValidation:
     result = api.CoforValidation(input=v.input, valid=v.valid)
     if v.reason:
         result.reason = api.CoforInvalidReason.Value(f"COFOR_INVALID_REASON_{v.reason}")
-    if v.supplier is not None and v.valid:
-        s = v.supplier
+    if v.entry is not None and v.valid:
         result.cofor = v.cofor
-        result.supplier_status = protos.supplier_status(s.status.value)  # type: ignore[assignment]
+        result.supplier_status = protos.supplier_status(v.entry.status)  # type: ignore[assignment]
         result.is_head_office = v.is_head_office
-        result.head_office_cofor = s.head_office_cofor
-        result.portal_access_state = protos.access_state(s.access_state.value)  # type: ignore[assignment]
-        result.legal_name = s.legal_name
+        result.head_office_cofor = v.head_office_cofor
+        result.portal_access_state = protos.access_state(v.entry.access_state)  # type: ignore[assignment]
+        result.legal_name = v.entry.legal_name
     return result
 
 

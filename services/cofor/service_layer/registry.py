@@ -2,6 +2,7 @@
 together. Field checks name the request field (proto path) so callers see every bad field at once."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import hashlib
 import hmac
@@ -18,13 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from kit import ratelimit, validation
 from kit.db import Database
 from kit.errors import AlreadyExists, FailedPrecondition, FieldViolation, InvalidArgument, NotFound, \
-    ResourceExhausted, Unauthenticated, Violations
+    ResourceExhausted, Unauthenticated, Unavailable, Violations
 from kit.notify import Template, request_email
 from kit.paging import page_of
 
 from cofor.adapters import protos
+from cofor.adapters.directory import Entry, SupplierDirectory
 from cofor.domain.analysis import Analysis, analyze, parse_analysis_input
-from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, normalize_duns, parse_cofor, parse_site_code, \
+from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, canonical, normalize_duns, parse_cofor, parse_site_code, \
     random_root, site_codes
 from cofor.domain.model import TERMS_LINK_LIFETIME, AcceptanceLink, AccessRequest, AccessState, LinkState, \
     Presentation, PresentationState, Site, Supplier, SupplierStatus, SuspensionCause
@@ -78,8 +80,12 @@ class Validation:
     valid: bool
     reason: str = ""  # MALFORMED, UNKNOWN_SUPPLIER, UNKNOWN_SITE
     cofor: str = ""
-    supplier: Supplier | None = None
-    is_head_office: bool = False
+    entry: Entry | None = None
+    head_office_cofor: str = ""
+
+    @property
+    def is_head_office(self) -> bool:
+        return self.valid and self.cofor == self.head_office_cofor
 
 
 @dataclass(frozen=True)
@@ -130,8 +136,9 @@ def _contact_violations(v: Violations, prefix: str, c: ContactInput) -> None:
 
 class Registry:
     def __init__(self, database: Database, *, seal_key: str, terms_version: str,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, directory: SupplierDirectory | None = None) -> None:
         self.db = database
+        self.directory = directory or SupplierDirectory(database)
         self.seal_key = seal_key
         self.terms_version = terms_version
         self.now = clock
@@ -466,33 +473,28 @@ class Registry:
     # ---- validation and analysis ------------------------------------------------------------------------
 
     async def validate(self, inputs: list[str]) -> list[Validation]:
-        parsed: list[Any] = []
+        """Answered from the in-memory directory (see adapters/directory.py), not the database."""
+        try:
+            await asyncio.wait_for(self.directory.current(), 10)
+        except TimeoutError:
+            raise Unavailable("DIRECTORY_LOADING", "the supplier directory is still loading; retry") from None
+        results = []
         for text in inputs:
             try:
-                parsed.append(parse_cofor(text))
+                wanted = parse_cofor(text)
             except MalformedCofor:
-                parsed.append(None)
-        roots = {p.root for p in parsed if p is not None}
-        found: dict[str, Supplier] = {}
-        if roots:
-            async with self.uow(readonly=True) as uow:
-                rows = await uow.session.scalars(select(Supplier).where(Supplier.cofor_root.in_(roots)))  # type: ignore[attr-defined]
-                found = {s.cofor_root: s for s in rows}
-        results = []
-        for text, wanted in zip(inputs, parsed):
-            if wanted is None:
                 results.append(Validation(text, False, "MALFORMED"))
                 continue
-            supplier = found.get(wanted.root)
-            if supplier is None:
+            entry = self.directory.get(wanted.root)
+            if entry is None:
                 results.append(Validation(text, False, "UNKNOWN_SUPPLIER"))
                 continue
-            code = wanted.site or supplier.head_office_site_code
-            if supplier.site(code) is None:
-                results.append(Validation(text, False, "UNKNOWN_SITE", supplier=supplier))
+            code = wanted.site or entry.head_office_site_code
+            if code not in entry.site_codes:
+                results.append(Validation(text, False, "UNKNOWN_SITE"))
                 continue
-            results.append(Validation(text, True, cofor=wanted.canonical(supplier.head_office_site_code),
-                                      supplier=supplier, is_head_office=code == supplier.head_office_site_code))
+            results.append(Validation(text, True, cofor=canonical(wanted.root, code), entry=entry,
+                                      head_office_cofor=canonical(wanted.root, entry.head_office_site_code)))
         return results
 
     async def analyze(self, cofor: str, site_code: str) -> Analysis:

@@ -1,0 +1,102 @@
+"""An in-memory read model of every supplier, for the high-volume COFOR validation of internal systems.
+
+Loaded once at start, then refreshed from ``suppliers.updated_at``: at once after a commit in this process, and
+every ``poll_seconds`` for changes made by other replicas. A validation answer is therefore at most
+``poll_seconds`` behind another replica's commit, and never behind this process's own.
+"""
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from kit.db import Database
+
+from cofor.adapters.orm import sites, suppliers
+
+log = logging.getLogger(__name__)
+# Rows are re-read from a little before the last refresh, so clock skew between replicas loses nothing.
+OVERLAP = dt.timedelta(seconds=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    legal_name: str
+    status: str
+    access_state: str
+    head_office_site_code: str
+    site_codes: frozenset[str]
+
+
+class SupplierDirectory:
+    def __init__(self, database: Database, *, poll_seconds: float = 1.0) -> None:
+        self._db = database
+        self._poll_seconds = poll_seconds
+        self._entries: dict[str, Entry] = {}
+        self._since: dt.datetime | None = None
+        self._wake = asyncio.Event()
+        self.ready = asyncio.Event()
+        # Commits seen in this process vs commits the directory has caught up with.
+        self._requested = 0
+        self._applied = 0
+        self._caught_up = asyncio.Condition()
+        database.commit_listeners.append(self._committed)
+
+    def _committed(self) -> None:
+        self._requested += 1
+        self._wake.set()
+
+    async def current(self) -> None:
+        """Wait until every commit made in this process so far is reflected (read-your-writes)."""
+        target = self._requested
+        if self._applied >= target and self.ready.is_set():
+            return
+        async with self._caught_up:
+            await self._caught_up.wait_for(lambda: self._applied >= target and self.ready.is_set())
+
+    def get(self, root: str) -> Entry | None:
+        return self._entries.get(root)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    async def refresh(self) -> int:
+        """Read suppliers changed since the last refresh (all of them the first time); returns how many."""
+        started = dt.datetime.now(dt.UTC)
+        target = self._requested
+        query = select(suppliers.c.cofor_root, suppliers.c.legal_name, suppliers.c.status, suppliers.c.access_state,
+                       suppliers.c.head_office_site_code)
+        if self._since is not None:
+            query = query.where(suppliers.c.updated_at >= self._since - OVERLAP)
+        async with self._db.session(readonly=True) as session, session.begin():
+            rows = (await session.execute(query)).all()
+            codes: dict[str, set[str]] = {}
+            if rows:
+                site_query = select(sites.c.cofor_root, sites.c.site_code)
+                if self._since is not None:
+                    site_query = site_query.where(sites.c.cofor_root.in_([r.cofor_root for r in rows]))
+                for root, code in (await session.execute(site_query)).all():
+                    codes.setdefault(root, set()).add(code)
+        for r in rows:
+            self._entries[r.cofor_root] = Entry(r.legal_name, str(r.status), str(r.access_state),
+                                                r.head_office_site_code, frozenset(codes.get(r.cofor_root, ())))
+        self._since = started
+        self.ready.set()
+        async with self._caught_up:
+            self._applied = max(self._applied, target)
+            self._caught_up.notify_all()
+        return len(rows)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._wake.clear()
+            await self.refresh()
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            try:
+                await asyncio.wait(waiters, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for w in waiters:
+                    w.cancel()
