@@ -27,22 +27,35 @@ CORRELATION_ID_KEY = "x-correlation-id"
 
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
-    """One interceptor for every unary RPC: ids into the log context, metrics, domain error → status."""
+    """One interceptor for every unary RPC: ids into the log context, metrics, domain error → status.
+
+    The wrapped handler is built once per method and cached: this runs on every call of every service.
+    """
 
     def __init__(self, error_domain: str) -> None:
         self._domain = error_domain
+        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
 
     async def intercept_service(self, continuation: Callable[..., Any],
                                 details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+        method = details.method
+        if (cached := self._wrapped.get(method)) is not None:
+            return cached
         handler = await continuation(details)
         if handler is None or handler.unary_unary is None:
             return handler  # health Watch and reflection streams pass through untouched
-        method = details.method
-        metadata = dict(details.invocation_metadata or ())
+        wrapped = self._wrap(method, handler)
+        self._wrapped[method] = wrapped
+        return wrapped
+
+    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
         inner = handler.unary_unary
         domain = self._domain
+        latency = RPC_LATENCY.labels(method)
+        handled_ok = RPC_HANDLED.labels(method, "OK")
 
         async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            metadata = dict(context.invocation_metadata() or ())
             request_id = metadata.get(REQUEST_ID_KEY) or str(uuid.uuid4())
             rid = request_id_var.set(request_id)
             cid = correlation_id_var.set(metadata.get(CORRELATION_ID_KEY) or request_id)
@@ -66,9 +79,11 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                                     trailing_metadata=rpc_status.to_status(status).trailing_metadata)
             finally:
                 elapsed = time.perf_counter() - started
-                RPC_HANDLED.labels(method, code.name).inc()
-                RPC_LATENCY.labels(method).observe(elapsed)
-                if code not in (grpc.StatusCode.OK,):
+                latency.observe(elapsed)
+                if code is grpc.StatusCode.OK:
+                    handled_ok.inc()
+                else:
+                    RPC_HANDLED.labels(method, code.name).inc()
                     log.info("rpc %s -> %s", method, code.name, extra={"duration_ms": round(elapsed * 1000, 2)})
                 request_id_var.reset(rid)
                 correlation_id_var.reset(cid)

@@ -49,11 +49,12 @@ class SupplierDirectory:
         self._requested += 1
         self._wake.set()
 
+    def is_current(self) -> bool:
+        return self._applied >= self._requested and self.ready.is_set()
+
     async def current(self) -> None:
         """Wait until every commit made in this process so far is reflected (read-your-writes)."""
         target = self._requested
-        if self._applied >= target and self.ready.is_set():
-            return
         async with self._caught_up:
             await self._caught_up.wait_for(lambda: self._applied >= target and self.ready.is_set())
 

@@ -475,7 +475,8 @@ class Registry:
     async def validate(self, inputs: list[str]) -> list[Validation]:
         """Answered from the in-memory directory (see adapters/directory.py), not the database."""
         try:
-            await asyncio.wait_for(self.directory.current(), 10)
+            if not self.directory.is_current():  # the common case skips the (task-creating) wait
+                await asyncio.wait_for(self.directory.current(), 10)
         except TimeoutError:
             raise Unavailable("DIRECTORY_LOADING", "the supplier directory is still loading; retry") from None
         results = []
