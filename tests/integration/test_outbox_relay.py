@@ -15,7 +15,7 @@ from kit.db import Database
 from kit.messaging.outbox import OutboxRelay
 from kit.messaging.streams import ensure_streams
 from kit.messaging.tables import OutboxMessage
-from kit.testing.processes import NatsServer
+from kit.testing.processes import NatsServer, PostgresCluster
 
 from kit.testing.notes import NotesUnitOfWork, count_notes, migrated_database
 
@@ -153,4 +153,41 @@ async def test_relay_publishes_in_commit_order(db: Database, nats_server: NatsSe
         msg = await sub.next_msg(timeout=5)
         values.append(StringValue.FromString(msg.data).value)
     assert values == [str(i) for i in range(30)]
+    await nc.close()
+
+
+async def test_relays_in_several_replicas_share_the_outbox_without_publishing_twice(
+        postgres: PostgresCluster, nats_server: NatsServer) -> None:
+    """PostgreSQL only (a SQLite file has one process, so one relay): SKIP LOCKED hands each row to one relay."""
+    url = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    dbs = [await migrated_database(url) for _ in range(3)]  # three "replicas", one database
+    nc, js = await jetstream(nats_server)
+    subject = f"cofor.test.{uuid.uuid4().hex}"
+    relays = [OutboxRelay(db, batch_size=50) for db in dbs]
+    writes = 0
+
+    async def write(db: Database) -> None:
+        nonlocal writes
+        for i in range(20):
+            async with NotesUnitOfWork(db) as uow:
+                for k in range(10):
+                    uow.add_note(f"{i}-{k}", subject)
+                await uow.commit()
+                writes += 10
+
+    async def drain(relay: OutboxRelay, stop: asyncio.Event) -> None:
+        while not stop.is_set() or await pending_rows(relay._db):
+            await relay.publish_batch(js)
+            await asyncio.sleep(0)
+
+    stop = asyncio.Event()
+    draining = [asyncio.create_task(drain(r, stop)) for r in relays]
+    await asyncio.gather(*(write(db) for db in dbs))
+    stop.set()
+    await asyncio.gather(*draining)
+    assert sum(r.published_total for r in relays) == writes == 600  # no row published by two relays
+    assert all(r.published_total > 0 for r in relays)  # and they really shared the work
+    assert await stream_count(js, subject) == 600
+    for db in dbs:
+        await db.dispose()
     await nc.close()
