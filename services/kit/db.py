@@ -132,6 +132,7 @@ class UnitOfWork:
         await self.session.begin()
         self._committed = False
         self._wrote_events = False
+        self._after_commit: list[Callable[[], None]] = []
         self.on_begin()
         return self
 
@@ -154,6 +155,12 @@ class UnitOfWork:
         self._committed = True
         if self._wrote_events:
             self.database.notify_committed()
+        for callback in self._after_commit:
+            callback()
+
+    def on_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
+        self._after_commit.append(callback)
 
     async def rollback(self) -> None:
         await self.session.rollback()

@@ -104,6 +104,7 @@ class GrpcServer:
                  extra_interceptors: Sequence[grpc.aio.ServerInterceptor] = ()) -> None:
         self.server = grpc.aio.server(
             interceptors=[ServerInterceptor(error_domain), *extra_interceptors],
+            # 8 MiB: a 5 MiB screenshot must reach the service, which then explains any refusal itself.
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
         )
         self.health = health.aio.HealthServicer()

@@ -52,22 +52,23 @@ class MailSink:
     def __init__(self, directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
         self.handler = _StoringHandler(directory)
         self.host = host
-        self._controller = Controller(self.handler, hostname=host, port=port or _free_port(), ready_timeout=10)
-
-    @property
-    def port(self) -> int:
-        return int(self._controller.port)
+        self.port = port or _free_port()
+        self._controller: Controller | None = None
 
     @property
     def received(self) -> list[ReceivedMail]:
         return self.handler.received
 
     def start(self) -> MailSink:
+        # A stopped Controller cannot start again: each start gets a new one, on the same port.
+        self._controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10)
         self._controller.start()
         return self
 
     def stop(self) -> None:
-        self._controller.stop()
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
 
     def __enter__(self) -> MailSink:
         return self.start()

@@ -14,7 +14,8 @@ Template = events_pb2.EmailTemplate
 
 def request_email(uow: UnitOfWork, *, template: int, to: list[tuple[str, str]], language: str,
                   params: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
-                  seal_key: str = "", reply_to: tuple[str, str] | None = None) -> str:
+                  seal_key: str = "", reply_to: tuple[str, str] | None = None,
+                  attachments: list[tuple[str, str]] | None = None) -> str:
     """Queue a mail in this transaction. ``secrets`` are sealed to the mailer's key before they are stored."""
     message = events_pb2.EmailRequested(
         template=template,  # type: ignore[arg-type]
@@ -22,6 +23,8 @@ def request_email(uow: UnitOfWork, *, template: int, to: list[tuple[str, str]], 
         to=[events_pb2.EmailRecipient(address=address, display_name=name) for address, name in to],
         params=dict(params or {}),
         sealed_secrets=seal(seal_key, dict(secrets)) if secrets else b"",
+        attachments=[events_pb2.EmailAttachmentRef(kind=events_pb2.EmailAttachmentKind.Value(  # type: ignore[arg-type]
+            f"EMAIL_ATTACHMENT_KIND_{kind}"), id=ident) for kind, ident in attachments or ()],
     )
     if reply_to:
         message.reply_to.CopyFrom(events_pb2.EmailRecipient(address=reply_to[0], display_name=reply_to[1]))

@@ -1,6 +1,8 @@
 """support's configuration (environment variables, unprefixed)."""
 from __future__ import annotations
 
+from pydantic import Field, SecretStr
+
 from kit.db import default_sqlite_url
 from kit.settings import ServiceSettings
 
@@ -9,3 +11,19 @@ class SupportSettings(ServiceSettings):
     service_name: str = "support"
     grpc_port: int = 50053
     database_url: str = default_sqlite_url("support")
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_tls: bool = False
+    smtp_starttls: bool = False
+    smtp_connections: int = Field(default=4, ge=1, le=32)
+    mail_from: str = "Portail B2B Fournisseurs <no-reply@b2b-portal.example>"
+    support_mailbox: str = "support@b2b-portal.example"
+    portal_public_url: str = "http://127.0.0.1:8080"
+    mail_seal_public_key: str = ""  # the mailer also requests mails (tickets) — nothing secret in them
+    mail_seal_private_key: SecretStr = SecretStr("")
+    mail_max_backoff_seconds: float = Field(default=300.0, gt=0)
+    mail_poll_seconds: float = Field(default=2.0, gt=0)
+    max_open_tickets_per_email: int = Field(default=5, ge=1)

@@ -1,12 +1,135 @@
-"""SupportService over gRPC. Not built yet: every RPC answers UNIMPLEMENTED (see the open issue)."""
+"""SupportService over gRPC: checks the caller, translates proto ⇄ use-case calls."""
 from __future__ import annotations
 
 import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+from portal.support.v1 import help_pb2
 from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc as api_grpc
+from portal.support.v1 import ticket_pb2 as pb
 
+from kit.auth import ServiceCredentials, client_address, require_service
+from kit.errors import FieldViolation, InvalidArgument
+from kit.validation import language_of
+
+from support.domain.tickets import Contact, Ticket
+from support.service_layer.help_catalogue import Article, HelpCatalogue
+from support.service_layer.tickets import NewTicket, Tickets
+
+Ctx = grpc.aio.ServicerContext
+ANY = ("public", "purchasing", "internal", "support")
+AGENTS = ("support",)
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["SupportService"].full_name
 
 
-def register(server: grpc.aio.Server) -> None:
-    api_grpc.add_SupportServiceServicer_to_server(api_grpc.SupportServiceServicer(), server)
+def _ts(value: object) -> Timestamp:
+    stamp = Timestamp()
+    stamp.FromDatetime(value)  # type: ignore[arg-type]
+    return stamp
+
+
+def ticket_message(t: Ticket) -> pb.Ticket:
+    message = pb.Ticket(
+        reference=t.reference, category=pb.TicketCategory.Value(f"TICKET_CATEGORY_{t.category.value}"),
+        status=pb.TicketStatus.Value(f"TICKET_STATUS_{t.status.value}"), subject=t.subject, text=t.text,
+        contact=pb.TicketContact(name=t.contact.name, email=t.contact.email, phone=t.contact.phone,
+                                 company=t.contact.company, identifier=t.contact.identifier, cofor=t.contact.cofor,
+                                 language=t.contact.language),
+        replies=[pb.TicketReply(reply_id=r["id"], author=r["author"], text=r["text"],
+                                create_time=_ts(r["created_at"])) for r in t.replies],
+        status_changes=[pb.TicketStatusChange(
+            previous_status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['previous_status']}"),
+            status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['status']}"), note=c["note"], author=c["author"],
+            change_time=_ts(c["changed_at"])) for c in t.status_changes],
+        create_time=_ts(t.created_at), update_time=_ts(t.updated_at))
+    if t.screenshot:
+        s = t.screenshot
+        message.screenshot.CopyFrom(pb.ScreenshotInfo(filename=str(s["filename"]), content_type=str(s["content_type"]),
+                                                      size_bytes=int(s["size"]), width_px=int(s["width"]),  # type: ignore[call-overload]
+                                                      height_px=int(s["height"])))  # type: ignore[call-overload]
+    return message
+
+
+def _enum_name(enum: object, value: int, prefix: str, field: str) -> str:
+    if value == 0:
+        return ""
+    try:
+        return enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined,no-any-return]
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "unknown value")]) from None
+
+
+def _language(value: str) -> str:
+    language = language_of(value)
+    if language is None:
+        raise InvalidArgument([FieldViolation("language", "must be fr or en")])
+    return language
+
+
+def _topic(a: Article) -> help_pb2.HelpTopic:
+    return help_pb2.HelpTopic(id=a.id, language=a.language, title=a.title, summary=a.summary,
+                              section=help_pb2.HelpSection.Value(f"HELP_SECTION_{a.section}"))
+
+
+class SupportServicer(api_grpc.SupportServiceServicer):
+    def __init__(self, tickets: Tickets, catalogue: HelpCatalogue, credentials: ServiceCredentials) -> None:
+        self.tickets = tickets
+        self.catalogue = catalogue
+        self.credentials = credentials
+
+    async def CreateTicket(self, request: api.CreateTicketRequest, context: Ctx) -> api.CreateTicketResponse:
+        caller = require_service(self.credentials, context, ANY)
+        c = request.contact
+        shot = None
+        if request.HasField("screenshot") and request.screenshot.data:
+            shot = (request.screenshot.filename, request.screenshot.content_type, request.screenshot.data)
+        category = _enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category")
+        ticket = await self.tickets.create(NewTicket(
+            category=category, subject=request.subject, text=request.text,
+            contact=Contact(c.name, c.email, c.phone, c.company, c.identifier, c.cofor, c.language),
+            screenshot=shot, request_id=request.request_id),
+            client=client_address(context) if "public" in caller.roles else "")
+        return api.CreateTicketResponse(ticket=ticket_message(ticket))
+
+    async def ListTickets(self, request: api.ListTicketsRequest, context: Ctx) -> api.ListTicketsResponse:
+        require_service(self.credentials, context, AGENTS)
+        found, token = await self.tickets.list(
+            _enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status"),
+            _enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category"),
+            request.email, request.page_size, request.page_token)
+        return api.ListTicketsResponse(tickets=[ticket_message(t) for t in found], next_page_token=token)
+
+    async def GetTicket(self, request: api.GetTicketRequest, context: Ctx) -> api.GetTicketResponse:
+        require_service(self.credentials, context, AGENTS)
+        return api.GetTicketResponse(ticket=ticket_message(await self.tickets.get(request.reference)))
+
+    async def UpdateTicketStatus(self, request: api.UpdateTicketStatusRequest, context: Ctx) -> api.UpdateTicketStatusResponse:
+        require_service(self.credentials, context, AGENTS)
+        status = _enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status")
+        ticket = await self.tickets.update_status(request.reference, status, request.note, request.author)
+        return api.UpdateTicketStatusResponse(ticket=ticket_message(ticket))
+
+    async def AddReply(self, request: api.AddReplyRequest, context: Ctx) -> api.AddReplyResponse:
+        require_service(self.credentials, context, AGENTS)
+        ticket = await self.tickets.add_reply(request.reference, request.author, request.text, request.request_id)
+        return api.AddReplyResponse(ticket=ticket_message(ticket))
+
+    async def ListHelpTopics(self, request: api.ListHelpTopicsRequest, context: Ctx) -> api.ListHelpTopicsResponse:
+        require_service(self.credentials, context, ANY)
+        section = _enum_name(help_pb2.HelpSection, request.section, "HELP_SECTION_", "section")
+        topics = self.catalogue.topics(_language(request.language), section)
+        return api.ListHelpTopicsResponse(topics=[_topic(a) for a in topics])
+
+    async def GetHelpArticle(self, request: api.GetHelpArticleRequest, context: Ctx) -> api.GetHelpArticleResponse:
+        require_service(self.credentials, context, ANY)
+        a = self.catalogue.article(request.id, _language(request.language))
+        return api.GetHelpArticleResponse(article=help_pb2.HelpArticle(
+            id=a.id, language=a.language, title=a.title, summary=a.summary,
+            section=help_pb2.HelpSection.Value(f"HELP_SECTION_{a.section}"), body=a.body,
+            related_topic_ids=list(a.related), update_time=_ts(a.updated)))
+
+
+def registrar(servicer: SupportServicer):  # type: ignore[no-untyped-def]
+    def register(server: grpc.aio.Server) -> None:
+        api_grpc.add_SupportServiceServicer_to_server(servicer, server)
+    return register
