@@ -83,6 +83,7 @@ def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str]) -> dict[s
     }
     if spec.name == "support":
         env["MAIL_SEAL_PRIVATE_KEY"] = secret["MAIL_SEAL_PRIVATE_KEY"]
+        env["PORTAL_PUBLIC_URL"] = f"http://127.0.0.1:{GATEWAY_PORT}"
     return env
 
 
