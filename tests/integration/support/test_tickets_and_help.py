@@ -193,3 +193,28 @@ async def test_help_catalogue_in_both_languages(support: Support) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await support.client.ListHelpTopics(api.ListHelpTopicsRequest(language="de"))
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def portalctl(support: Support, *args: str) -> tuple[int, str, str]:
+    import os
+    import sys
+    env = {**os.environ, "SUPPORT_TARGET": support.app.target, "PORTAL_OPERATOR_TOKEN": "agent-secret"}
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "portalctl", "support", *args, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def test_agents_work_tickets_from_the_command_line(support: Support) -> None:
+    requester = unique_email("cli")
+    ticket = await create(support, contact=contact(requester))
+    code, out, _ = await portalctl(support, "tickets", "--status", "NEW", "--email", requester)
+    assert code == 0 and ticket.reference in out
+    code, out, _ = await portalctl(support, "status", ticket.reference, "IN_PROGRESS", "--author", "Ann")
+    assert code == 0 and "IN_PROGRESS" in out
+    code, _, _ = await portalctl(support, "reply", ticket.reference, "--author", "Ann", "--text", "Fixed now.")
+    assert code == 0
+    code, out, _ = await portalctl(support, "ticket", ticket.reference)
+    assert code == 0 and "Fixed now." in out
+    code, _, err = await portalctl(support, "status", ticket.reference, "NEW")
+    assert code == 1 and "INVALID_STATUS_TRANSITION" in err
