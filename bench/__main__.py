@@ -8,7 +8,7 @@ import logging
 
 from bench.report import Report
 
-SUITES = ["events", "cofor"]
+SUITES = ["events", "cofor", "support"]
 
 
 def main() -> None:

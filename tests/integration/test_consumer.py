@@ -167,3 +167,25 @@ async def _true(value: bool) -> bool:
 
 async def _true_async_len(awaitable: Any, n: int) -> bool:
     return len(await awaitable) == n
+
+
+async def test_a_backlog_is_applied_in_one_transaction_and_one_bad_event_spoils_nothing(
+        db: Database, js: Any) -> None:
+    subject = f"cofor.test.{uuid.uuid4().hex}"
+
+    async def fails_on_seven(event: StringValue, ctx: EventContext, uow: NotesUnitOfWork) -> None:
+        await copy_note(event, ctx, uow)
+        if event.value == "e7":
+            raise RuntimeError("bad event")
+
+    c = consumer(db, subject, handler=fails_on_seven, max_deliver=2, backoff=(0.05,))
+    for i in range(20):
+        await publish(js, subject, f"e{i}")  # a backlog before the consumer starts: fetched as one batch
+    stop, task = await running(c, js)
+    await eventually(lambda: _true_async_len(dead_letters(db, c.durable), 1))
+    await asyncio.sleep(0.3)
+    stop.set()
+    await task
+    assert await count_notes(db) == 19  # the failed batch left nothing behind; the retry applied each once
+    assert await count_notes(db, "copy:e7") == 0 and await count_notes(db, "copy:e19") == 1
+    assert c.applied_total == 19

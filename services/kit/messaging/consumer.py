@@ -100,8 +100,10 @@ class EventConsumer:
                     log.warning("consumer %s fetch failed", self.durable, extra={"error": repr(exc)})
                     await asyncio.sleep(0.5)
                     continue
-                for msg in msgs:
-                    await self.handle(msg)
+                if len(msgs) > 1:
+                    await self.handle_batch(msgs)
+                else:
+                    await self.handle(msgs[0])
                 last = msgs[-1].metadata if msgs else None
                 backlog = bool(last and last.num_pending)
         finally:
@@ -141,6 +143,45 @@ class EventConsumer:
             await msg.ack()
         finally:
             correlation_id_var.reset(token)
+
+    async def handle_batch(self, msgs: list[Msg]) -> None:
+        """A backlog is applied in one transaction (one commit instead of one per event). If anything in it
+        fails, nothing of it is kept and each event is handled alone, so only the faulty one is retried."""
+        prepared = []
+        for msg in msgs:
+            subscription = self._by_subject.get(msg.subject)
+            delivery = msg.metadata.num_delivered if msg.metadata else 1
+            try:
+                assert subscription is not None
+                event = subscription.message_type.FromString(msg.data)
+            except (AssertionError, DecodeError):
+                prepared = []
+                break
+            prepared.append((subscription, event, EventContext.from_headers(msg.subject, msg.headers, delivery)))
+        if not prepared:
+            for msg in msgs:
+                await self.handle(msg)
+            return
+        try:
+            applied = 0
+            async with self._unit_of_work() as uow:
+                for subscription, event, ctx in prepared:
+                    if await uow.already_processed(self.durable, ctx.event_id):
+                        continue
+                    token = correlation_id_var.set(ctx.correlation_id or None)
+                    try:
+                        await subscription.handler(event, ctx, uow)
+                    finally:
+                        correlation_id_var.reset(token)
+                    await uow.record_processed(self.durable, ctx.event_id)
+                    applied += 1
+                await uow.commit()
+        except Exception:
+            for msg in msgs:
+                await self.handle(msg)
+            return
+        self.applied_total += applied
+        await asyncio.gather(*(msg.ack() for msg in msgs))
 
     async def _apply(self, subscription: Subscription[Any], event: Message, ctx: EventContext) -> None:
         try:
