@@ -1,6 +1,8 @@
 """identity's configuration (environment variables, unprefixed)."""
 from __future__ import annotations
 
+from pydantic import Field
+
 from kit.db import default_sqlite_url
 from kit.settings import ServiceSettings
 
@@ -9,3 +11,26 @@ class IdentitySettings(ServiceSettings):
     service_name: str = "identity"
     grpc_port: int = 50052
     database_url: str = default_sqlite_url("identity")
+    mail_seal_public_key: str = ""
+
+    # argon2id (OWASP minimum by default); hashes made with other parameters are upgraded at the next login.
+    argon2_memory_kib: int = Field(default=19_456, ge=1024)
+    argon2_time_cost: int = Field(default=2, ge=1)
+    argon2_parallelism: int = Field(default=1, ge=1)
+    hash_workers: int = Field(default=0, ge=0, description="0: one per core")
+
+    password_min_length: int = Field(default=15, ge=8, le=64)
+    password_history: int = Field(default=5, ge=1, le=24)
+    password_max_age_days: int = Field(default=0, ge=0)  # 0: passwords never expire (NIST rev. 4)
+    lockout_threshold: int = Field(default=5, ge=1, le=100)
+    previous_password_block_days: int = Field(default=30, ge=0)  # 0: presenting an old password does not block
+    temporary_password_hours: int = Field(default=72, ge=1)
+    self_service_reset_minutes: int = Field(default=60, ge=5)
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+
+    # Public calls, counted in the database (every replica sees the same counts).
+    login_limit_per_client_per_minute: int = Field(default=30, ge=1)
+    login_limit_per_identifier_per_minute: int = Field(default=10, ge=1)
+    recovery_limit_per_hour: int = Field(default=5, ge=1)  # per identifier and per e-mail
+    recovery_limit_per_client_per_hour: int = Field(default=20, ge=1)

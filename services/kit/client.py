@@ -48,12 +48,14 @@ class RpcFailure:
     field_violations: list[tuple[str, str]]
     precondition_subjects: list[str]
     message: str
+    violation_reasons: list[str] = field(default_factory=list)
 
 
 def failure_of(error: grpc.aio.AioRpcError) -> RpcFailure:
     """The AIP-193 details of a failed call."""
     status = rpc_status.from_call(error)
     reason, metadata, violations, subjects = "", {}, [], []
+    violation_reasons: list[str] = []
     if status is not None:
         for detail in status.details:
             if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
@@ -64,8 +66,9 @@ def failure_of(error: grpc.aio.AioRpcError) -> RpcFailure:
                 bad = error_details_pb2.BadRequest()
                 detail.Unpack(bad)
                 violations = [(v.field, v.description) for v in bad.field_violations]
+                violation_reasons = [v.reason for v in bad.field_violations]
             elif detail.Is(error_details_pb2.PreconditionFailure.DESCRIPTOR):
                 failure = error_details_pb2.PreconditionFailure()
                 detail.Unpack(failure)
                 subjects = [v.subject for v in failure.violations]
-    return RpcFailure(error.code(), reason, metadata, violations, subjects, error.details() or "")
+    return RpcFailure(error.code(), reason, metadata, violations, subjects, error.details() or "", violation_reasons)

@@ -16,6 +16,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 class FieldViolation:
     field: str
     description: str
+    reason: str = ""  # optional UPPER_SNAKE name of the rule that failed (e.g. PASSWORD_TOO_SHORT)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class InvalidArgument(DomainError):
 
     def details(self) -> list[any_pb2.Any]:
         bad = error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description)
+            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
             for v in self.violations
         ])
         packed = any_pb2.Any()

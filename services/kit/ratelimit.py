@@ -5,9 +5,9 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.dialect_upsert import upsert
 from kit.errors import ResourceExhausted
 from kit.messaging.tables import RateCounter
 
@@ -23,12 +23,9 @@ async def hit(session: AsyncSession, limit: Limit, subject: str, *, now: float |
     """Count one call for ``subject`` under ``limit`` (atomic upsert); returns the count in this window."""
     window = int((now or time.time()) // limit.window_seconds) * limit.window_seconds
     key = f"{limit.name}:{subject}"[:200]
-    dialect = session.bind.dialect.name if session.bind else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(RateCounter).values(key=key, window=window, count=1)
-    stmt = stmt.on_conflict_do_update(index_elements=["key", "window"],
-                                      set_={"count": RateCounter.count + 1}).returning(RateCounter.count)
-    return int((await session.execute(stmt)).scalar_one())
+    stmt = upsert(session, RateCounter.__table__, {"key": key, "window": window, "count": 1},  # type: ignore[arg-type]
+                  keys=["key", "window"], update={"count": RateCounter.count + 1})
+    return int((await session.execute(stmt.returning(RateCounter.count))).scalar_one())
 
 
 async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:

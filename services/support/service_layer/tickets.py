@@ -10,10 +10,10 @@ from typing import Any
 from portal.support.v1 import events_pb2 as ev
 from portal.support.v1 import ticket_pb2 as pb
 from sqlalchemy import func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kit import ratelimit, validation
 from kit.db import Database
+from kit.dialect_upsert import upsert
 from kit.errors import FieldViolation, InvalidArgument, NotFound, ResourceExhausted, Violations
 from kit.notify import Template, request_email
 from kit.paging import page_of
@@ -135,9 +135,8 @@ class Tickets:
 
     async def _next_number(self, uow: SupportUnitOfWork, year: int) -> int:
         """Atomic per-year counter (upsert + RETURNING): replicas never hand out a reference twice."""
-        insert = postgresql.insert if self.db.is_postgres else sqlite.insert
-        stmt = insert(ticket_counters).values(year=year, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=["year"], set_={"last": ticket_counters.c.last + 1})
+        stmt = upsert(uow.session, ticket_counters, {"year": year, "last": 1}, keys=["year"],
+                      update={"last": ticket_counters.c.last + 1})
         return int((await uow.session.execute(stmt.returning(ticket_counters.c.last))).scalar_one())
 
     async def _load(self, uow: SupportUnitOfWork, ref: str) -> Ticket:

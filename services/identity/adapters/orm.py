@@ -1,0 +1,77 @@
+"""Tables of the identity database (SQLAlchemy Core)."""
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+
+from kit.db import UtcDateTime
+
+metadata = MetaData()
+
+
+def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
+    return Column(name, UtcDateTime(), nullable=nullable)
+
+
+accounts = Table(
+    "accounts", metadata,
+    # Never deleted (disabled instead), so an identifier once allocated is never allocated again.
+    Column("identifier", String(7), primary_key=True),
+    Column("cofor_root", String(6), nullable=False),
+    Column("given_name", String(100), nullable=False),
+    Column("family_name", String(100), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("phone", String(40), nullable=False),
+    Column("job_title", String(100), nullable=False),
+    Column("language", String(2), nullable=False),
+    Column("is_administrator", Boolean, nullable=False),
+    Column("state", String(10), nullable=False),  # ACTIVE, BLOCKED, DISABLED
+    Column("disabled_cause", String(30), nullable=False),  # ADMINISTRATOR, SUPPLIER_DEACTIVATED
+    Column("lock_cause", String(30), nullable=False),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("must_change_password", Boolean, nullable=False),
+    _ts("password_expires_at", True),  # temporary password: when it stops working
+    _ts("password_changed_at", True),
+    # Earlier user-chosen password hashes, newest first (the current one is not in it).
+    Column("password_history", JSON, nullable=False),
+    Column("reset_hash", Text, nullable=True),  # ASL self-service reset password, next to the current one
+    _ts("reset_expires_at", True),
+    Column("origin_access_request_id", String(36), nullable=True, unique=True),  # the ASL of accepted terms
+    Column("created_by", String(7), nullable=False),
+    _ts("created_at"), _ts("updated_at"), _ts("last_login_at", True), _ts("locked_at", True),
+    Index("ix_accounts_company", "cofor_root", "family_name", "given_name"),
+    Index("ix_accounts_email", "email"),
+)
+
+sessions = Table(
+    "sessions", metadata,
+    Column("token_digest", LargeBinary(32), primary_key=True),  # SHA-256 of the token; never the token
+    Column("identifier", String(7), nullable=False, index=True),
+    Column("must_change_password", Boolean, nullable=False),
+    _ts("created_at"), _ts("expires_at"), _ts("idle_expires_at"), _ts("revoked_at", True),
+)
+
+companies = Table(
+    "companies", metadata,
+    # Local projection of cofor's events: the company gate of Login.
+    Column("cofor_root", String(6), primary_key=True),
+    Column("legal_name", String(200), nullable=False),
+    Column("supplier_active", Boolean, nullable=False),
+    Column("access_open", Boolean, nullable=False),
+    Column("administrators_revision", BigInteger, nullable=False),
+    _ts("updated_at"),
+)
+
+audit_events = Table(
+    "audit_events", metadata,
+    Column("id", String(36), primary_key=True),
+    _ts("occurred_at"),
+    Column("action", String(40), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("subject", String(7), nullable=False),
+    Column("cofor_root", String(6), nullable=False),
+    Column("client_address", String(100), nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_subject", "subject", "occurred_at"),
+    Index("ix_audit_company", "cofor_root", "occurred_at"),
+)

@@ -1,0 +1,158 @@
+"""A real identity service on each database, with real NATS; cofor's events are published as cofor would."""
+from __future__ import annotations
+
+import datetime as dt
+import random
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+import nats
+import pytest
+from nats.js import JetStreamContext
+from portal.cofor.v1 import events_pb2 as cofor_events
+from portal.cofor.v1 import supplier_pb2 as cofor_pb
+from portal.identity.v1 import identity_service_pb2 as api
+from portal.identity.v1 import identity_service_pb2_grpc
+from portal.support.v1 import events_pb2 as mail_events
+
+from kit import migrations
+from kit.app import ServiceApp
+from kit.client import ServiceClient
+from kit.messaging import envelope
+from kit.messaging.streams import ensure_streams
+from kit.sealed import SealKeyPair, unseal
+from kit.testing.processes import NatsServer
+from kit.testing.streams import read_subject, wait_for
+
+from identity.bootstrap import MIGRATIONS, build_app
+from identity.settings import IdentitySettings
+
+TOKENS = {"gateway": "gw-secret", "support": "support-secret", "erp": "erp-secret"}
+CREDENTIALS = "gateway:public:gw-secret,support:support:support-secret,erp:internal:erp-secret"
+STRONG = "Les sapins de Gérardmer brillent sous la neige"
+STRONG_2 = "Un café noisette sur la place Stanislas à Nancy"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.offset = dt.timedelta()
+
+    def __call__(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC) + self.offset
+
+
+@dataclass
+class Company:
+    root: str
+    asl: str
+    asl_email: str
+    temporary_password: str
+
+
+@dataclass
+class Identity:
+    app: ServiceApp
+    client: ServiceClient
+    js: JetStreamContext
+    seal: SealKeyPair
+    clock: Clock
+    settings: IdentitySettings
+    secrets_seen: list[str] = field(default_factory=list)  # every secret the tests handled, for the leak scan
+
+    async def mails(self, address: str, template: int, count: int = 1) -> list[tuple[Any, dict[str, str]]]:
+        async def probe() -> list[Any]:
+            found = []
+            for msg in await read_subject(self.js, "NOTIFICATION", "notification.email.requested"):
+                event = mail_events.EmailRequested.FromString(msg.data)
+                if event.template == template and any(r.address == address for r in event.to):
+                    found.append((event, unseal(self.seal.private_key, event.sealed_secrets)))
+            return found if len(found) >= count else []
+        return await wait_for(probe, timeout=15)
+
+    async def temporary_password(self, address: str, count: int = 1) -> str:
+        found = await self.mails(address, mail_events.EMAIL_TEMPLATE_TEMPORARY_PASSWORD, count)
+        password = found[-1][1]["temporary_password"]
+        self.secrets_seen.append(password)
+        return password
+
+    async def publish_cofor(self, subject: str, message: Any) -> None:
+        await self.js.publish(subject, message.SerializeToString(), headers={envelope.MSG_ID: str(uuid.uuid4())})
+
+    async def company(self, *, open_access: bool = True, language: str = "fr") -> Company:
+        """A referenced supplier whose GTU were accepted (identity creates the ASL), access opened."""
+        root = "".join(random.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
+        email = f"asl.{uuid.uuid4().hex[:8]}@{root.lower()}.example"
+        await self.publish_cofor("cofor.supplier.referenced", cofor_events.SupplierReferenced(
+            cofor_root=root, head_office_cofor=f"{root}  01", legal_name=f"Company {root}"))
+        await self.publish_cofor("cofor.access.terms_accepted", cofor_events.TermsAccepted(
+            cofor_root=root, legal_name=f"Company {root}", access_request_id=str(uuid.uuid4()),
+            administrator=cofor_pb.Contact(given_name="Alice", family_name="Admin", email=email,
+                                           phone="+33 1 23 45 67 89", job_title="IT", language=language)))
+        [(welcome, _)] = await self.mails(email, mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_WELCOME)
+        password = await self.temporary_password(email)
+        if open_access:
+            await self.open(root)
+        return Company(root, welcome.params["identifier"], email, password)
+
+    async def open(self, root: str) -> None:
+        await self.publish_cofor("cofor.access.opened", cofor_events.AccessOpened(cofor_root=root))
+        await self.until_company(root, access_open=True)
+
+    async def until_company(self, root: str, **expected: bool) -> None:
+        from sqlalchemy import select
+
+        from identity.adapters.orm import companies
+
+        async def probe() -> bool:
+            async with self.app.database.session(readonly=True) as s, s.begin():
+                row = (await s.execute(select(companies).where(companies.c.cofor_root == root))).mappings().first()
+            return bool(row) and all(row[k] == v for k, v in expected.items())
+        await wait_for(probe, timeout=15)
+
+    async def login(self, identifier: str, password: str, client: str | None = None) -> api.LoginResponse:
+        self.secrets_seen.append(password)
+        reply = await self.client.Login(api.LoginRequest(identifier=identifier, password=password), client=client)
+        self.secrets_seen.append(reply.session_token)
+        return reply
+
+    async def ready_asl(self, company: Company) -> str:
+        """The ASL logged in and changed the temporary password; returns a full session token."""
+        first = await self.login(company.asl, company.temporary_password)
+        changed = await self.client.ChangePassword(api.ChangePasswordRequest(
+            current_password=company.temporary_password, new_password=STRONG), bearer=first.session_token)
+        self.secrets_seen += [STRONG, changed.session_token]
+        return changed.session_token
+
+
+@pytest.fixture
+async def identity(database_url: str, nats_server: NatsServer) -> AsyncIterator[Identity]:
+    await migrations.upgrade(database_url, MIGRATIONS)
+    seal = SealKeyPair.generate()
+    clock = Clock()
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    # Start from empty streams and a new consumer: no earlier test's events are replayed into this database.
+    for stream in ("COFOR", "NOTIFICATION", "IDENTITY"):
+        await js.purge_stream(stream)
+    try:
+        await js.delete_consumer("COFOR", "identity-cofor-events")
+    except nats.js.errors.NotFoundError:
+        pass
+    settings = IdentitySettings(
+        grpc_port=0, database_url=database_url, nats_url=nats_server.url, service_credentials=CREDENTIALS,
+        mail_seal_public_key=seal.public_key, relay_poll_seconds=0.2, shutdown_grace_seconds=0.5,
+        argon2_memory_kib=1024, argon2_time_cost=1)  # cheap hashes: these tests are about behaviour
+    app = build_app(settings, clock=clock)
+    await app.start()
+    channel = grpc.aio.insecure_channel(app.target)
+    try:
+        yield Identity(app, ServiceClient(identity_service_pb2_grpc.IdentityServiceStub(channel), TOKENS), js, seal,
+                       clock, settings)
+    finally:
+        await channel.close()
+        await app.stop()
+        await nc.close()
