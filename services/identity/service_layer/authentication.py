@@ -71,7 +71,13 @@ class Authentication(Base):
 
         if reserved is None:
             # Unknown, or at the threshold already: the password is not checked, but the time spent is the same.
-            await self.hasher.verify(None, password)
+            # Only an ASL's self-service reset password (a fresh random secret) still opens a blocked account.
+            async with self.uow(readonly=True) as uow:
+                known = await uow.account(identifier)
+            reset = known.reset_hash if known and known.reset_valid(now) and known.state != State.DISABLED else None
+            if await self.hasher.verify(reset, password):
+                assert known is not None
+                return await self._reset_password_used(known, client, now)
             await self.hasher.verify(None, password)
             await self._record_failure(identifier, None, client, now)
             raise invalid_credentials()
