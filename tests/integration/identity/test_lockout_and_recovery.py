@@ -2,19 +2,26 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import uuid
 
 import grpc
 import pytest
 from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
+from portal.identity.v1 import identity_service_pb2_grpc
 from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
-from kit.client import failure_of
+from kit import migrations
+from kit.client import ServiceClient, failure_of
 
+from identity.adapters.hasher import Hasher
 from identity.adapters.orm import accounts, audit_events
+from identity.bootstrap import MIGRATIONS, build_app
+from identity.settings import IdentitySettings
 
-from .conftest import STRONG, STRONG_2, Identity
+from .conftest import CREDENTIALS, STRONG, STRONG_2, TOKENS, Identity
 
 
 async def failure(call: object) -> object:
@@ -183,3 +190,43 @@ async def test_asl_unlock_and_reset_bring_a_blocked_user_back(identity: Identity
     assert reset.account.must_change_password and reset.temporary_password_expire_time.seconds
     temp2 = await identity.temporary_password("luc@supplier.example", count=2)
     assert (await identity.login(user.identifier, temp2)).must_change_password
+
+
+async def test_two_instances_on_one_postgresql_lock_at_exactly_the_threshold(
+        postgres, nats_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two identity processes' worth of servers on one PostgreSQL, 50 parallel wrong guesses split between them."""
+    url = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
+    await migrations.upgrade(url, MIGRATIONS)
+    settings = IdentitySettings(grpc_port=0, database_url=url, nats_url=nats_server.url, service_credentials=CREDENTIALS,
+                                argon2_memory_kib=1024, argon2_time_cost=1, shutdown_grace_seconds=0.5,
+                                login_limit_per_identifier_per_minute=100)
+    apps = [build_app(settings), build_app(settings)]
+    for app in apps:
+        await app.start()
+    try:
+        async with apps[0].database.write_transaction() as s:
+            hasher = Hasher(memory_kib=1024, time_cost=1)
+            now = dt.datetime.now(dt.UTC)
+            await s.execute(accounts.insert().values(
+                identifier="V424242", cofor_root="PGPGPG", given_name="P", family_name="G", email="pg@x.example",
+                phone="", job_title="", language="fr", is_administrator=False, state="ACTIVE", disabled_cause="",
+                lock_cause="", failed_attempts=0, password_hash=await hasher.hash("the right password, long enough"),
+                must_change_password=False, password_history=[], created_by="test", created_at=now, updated_at=now))
+        channels = [grpc.aio.insecure_channel(app.target) for app in apps]
+        clients = [ServiceClient(identity_service_pb2_grpc.IdentityServiceStub(c), TOKENS) for c in channels]
+        results = await asyncio.gather(*(clients[i % 2].Login(api.LoginRequest(
+            identifier="V424242", password=f"wrong guess {i}")) for i in range(50)), return_exceptions=True)
+        assert {failure_of(r).reason for r in results} == {"INVALID_CREDENTIALS"}  # type: ignore[arg-type]
+        async with apps[0].database.session(readonly=True) as s, s.begin():
+            row = (await s.execute(select(accounts.c.state, accounts.c.failed_attempts).where(
+                accounts.c.identifier == "V424242"))).one()
+            checked = (await s.execute(select(audit_events.c.detail).where(
+                audit_events.c.subject == "V424242", audit_events.c.action == "LOGIN_FAILED"))).all()
+        assert (row.state, row.failed_attempts) == ("BLOCKED", 5)
+        assert sum(1 for c in checked if c.detail.startswith("attempt")) == 5  # no guess past the threshold checked
+        assert len(checked) == 50
+        for c in channels:
+            await c.close()
+    finally:
+        for app in apps:
+            await app.stop()
