@@ -7,7 +7,7 @@ import sys
 
 import grpc
 
-from portalctl import cofor_commands, support_commands
+from portalctl import cofor_commands, identity_commands, support_commands
 from portalctl.connection import explain
 
 
@@ -15,6 +15,7 @@ def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="portalctl", description="Operate the B2B supplier portal back end.")
     commands = root.add_subparsers(dest="service", required=True)
     cofor_commands.register(commands)
+    identity_commands.register(commands)
     support_commands.register(commands)
     return root
 

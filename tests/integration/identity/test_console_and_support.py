@@ -234,3 +234,28 @@ async def test_no_password_token_or_reset_code_in_the_database_the_logs_or_the_e
     assert len(secrets_used) >= 8
     leaks = [secret for secret in secrets_used for hay in haystacks if secret.encode() in hay]
     assert leaks == []
+
+
+async def test_support_staff_find_inspect_and_unlock_from_the_command_line(identity: Identity) -> None:
+    import os
+    import sys
+    company = await identity.company()
+    await identity.ready_asl(company)
+    for _ in range(5):
+        await failure(identity.login(company.asl, "typo typo typo typo"))
+
+    async def portalctl(*args: str) -> tuple[int, str, str]:
+        env = {**os.environ, "IDENTITY_TARGET": identity.app.target, "PORTAL_OPERATOR_TOKEN": "support-secret"}
+        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "portalctl", "identity", *args, env=env,
+                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await process.communicate()
+        return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, _ = await portalctl("find", "--cofor", company.root)
+    assert code == 0 and company.asl in out and "BLOCKED" in out
+    code, out, _ = await portalctl("audit", company.asl)
+    assert code == 0 and "ACCOUNT_LOCKED" in out and "LOGIN_FAILED" in out
+    code, out, _ = await portalctl("unlock", company.asl)
+    assert code == 0 and "ACTIVE" in out
+    code, _, err = await portalctl("show", "V00")
+    assert code == 1 and "INVALID_ARGUMENT" in err

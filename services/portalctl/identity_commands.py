@@ -1,0 +1,75 @@
+"""Support-staff commands over accounts: find, show, audit trail, unlock."""
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from portal.identity.v1 import account_pb2 as pb
+from portal.identity.v1 import identity_service_pb2 as api
+from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
+
+from portalctl.connection import call, show
+
+
+async def _identity(method: str, request: Any) -> Any:
+    return await call("identity", api_grpc.IdentityServiceStub, method, request)
+
+
+def _line(a: pb.Account) -> str:
+    roles = "+".join(pb.Role.Name(r).removeprefix("ROLE_") for r in a.roles)
+    state = pb.AccountState.Name(a.state).removeprefix("ACCOUNT_STATE_")
+    return f"{a.identifier}  {a.cofor_root}  {state:<8}  {roles:<18}  {a.display_name}  <{a.email}>"
+
+
+async def find(args: argparse.Namespace) -> None:
+    token = ""
+    while True:
+        page = await _identity("SearchAccounts", api.SearchAccountsRequest(
+            identifier=args.identifier or "", email=args.email or "", cofor=args.cofor or "", page_size=200,
+            page_token=token))
+        for a in page.accounts:
+            print(_line(a))
+        token = page.next_page_token
+        if not token:
+            return
+
+
+async def account(args: argparse.Namespace) -> None:
+    show((await _identity("GetUser", api.GetUserRequest(identifier=args.identifier))).account)
+
+
+async def audit(args: argparse.Namespace) -> None:
+    request = api.ListAuditEventsRequest(page_size=args.limit)
+    if args.subject.upper().startswith("V") and len(args.subject.strip()) == 7:
+        request.identifier = args.subject
+    else:
+        request.cofor_root = args.subject
+    for e in (await _identity("ListAuditEvents", request)).audit_events:
+        action = pb.AuditAction.Name(e.action).removeprefix("AUDIT_ACTION_")
+        print(f"{e.occur_time.ToDatetime():%Y-%m-%d %H:%M:%S}Z  {action:<24}  {e.subject_identifier}  "
+              f"by {e.actor}  from {e.client_address or '-'}  {e.detail}")
+
+
+async def unlock(args: argparse.Namespace) -> None:
+    a = (await _identity("UnlockUser", api.UnlockUserRequest(identifier=args.identifier))).account
+    print(_line(a))
+
+
+def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    identity = commands.add_parser("identity", help="accounts (support staff)")
+    sub = identity.add_subparsers(dest="action", required=True)
+    p = sub.add_parser("find", help="find accounts by identifier, e-mail and/or COFOR")
+    p.add_argument("--identifier")
+    p.add_argument("--email")
+    p.add_argument("--cofor")
+    p.set_defaults(run=find)
+    p = sub.add_parser("show", help="show one account")
+    p.add_argument("identifier")
+    p.set_defaults(run=account)
+    p = sub.add_parser("audit", help="security trail of an account (V123456) or a company (COFOR root)")
+    p.add_argument("subject")
+    p.add_argument("--limit", type=int, default=50)
+    p.set_defaults(run=audit)
+    p = sub.add_parser("unlock", help="unblock an account of any company")
+    p.add_argument("identifier")
+    p.set_defaults(run=unlock)
