@@ -8,7 +8,7 @@ import logging
 
 from bench.report import Report
 
-SUITES = ["events", "cofor", "support"]
+SUITES = ["events", "cofor", "support", "identity"]
 
 
 def main() -> None:

@@ -67,6 +67,7 @@ class Authentication(Base):
                 await ratelimit.enforce(uow.session, per_client, client)
             await ratelimit.enforce(uow.session, per_identifier, identifier)
             reserved = await self._reserve_attempt(uow, identifier)
+            company_open = await self._company_open(uow, reserved.cofor_root) if reserved else False
             await uow.commit()
 
         if reserved is None:
@@ -84,7 +85,7 @@ class Authentication(Base):
 
         account = reserved
         if await self.hasher.verify(account.password_hash, password):
-            return await self._password_right(account, password, client, now)
+            return await self._password_right(account, password, company_open, client, now)
         reset = account.reset_hash if account.reset_valid(now) and account.state != State.DISABLED else None
         previous = None if reset else account.previous_password_hash(now, self.settings.previous_password_block_days)
         second = await self.hasher.verify(reset or previous, password)
@@ -135,7 +136,8 @@ class Authentication(Base):
             companies.c.cofor_root == cofor_root))).first()
         return bool(row and row.supplier_active and row.access_open)
 
-    async def _password_right(self, account: Account, password: str, client: str, now: dt.datetime) -> OpenedSession:
+    async def _password_right(self, account: Account, password: str, company_open: bool, client: str,
+                              now: dt.datetime) -> OpenedSession:
         # The password is right: only now is the real reason of a refusal given.
         if account.state == State.DISABLED:
             await self._refuse(account, "ACCOUNT_DISABLED", "this account is disabled", client, now)
@@ -145,8 +147,6 @@ class Authentication(Base):
         if account.temporary_password_expired(now):
             await self._refuse(account, "TEMPORARY_PASSWORD_EXPIRED", "this temporary password has expired",
                                client, now)
-        async with self.uow(readonly=True) as uow:
-            company_open = await self._company_open(uow, account.cofor_root)
         if not company_open:
             await self._refuse(account, "COMPANY_ACCESS_CLOSED", "your company's portal access is closed",
                                client, now)
@@ -154,14 +154,15 @@ class Authentication(Base):
         must_change = account.must_change_password or account.password_expired(
             now, self.settings.password_max_age_days)
         async with self.uow() as uow:
-            current = await uow.account(account.identifier, for_update=True)
-            assert current is not None
-            current.failed_attempts, current.last_login_at = 0, now
-            if new_hash and current.password_hash == account.password_hash:
-                current.password_hash = new_hash  # parameters changed since this hash was made
-            await uow.save(current, now)
-            opened = await self.open_session(uow, current, must_change, now)
-            uow.audit("LOGIN_SUCCEEDED", subject=current.identifier, cofor_root=current.cofor_root, client=client,
+            # One targeted statement: the hot path of every login.
+            await uow.session.execute(update(accounts).where(accounts.c.identifier == account.identifier)
+                                      .values(failed_attempts=0, last_login_at=now))
+            if new_hash:  # parameters changed since this hash was made; only if nobody changed it meanwhile
+                await uow.session.execute(update(accounts).where(
+                    accounts.c.identifier == account.identifier,
+                    accounts.c.password_hash == account.password_hash).values(password_hash=new_hash))
+            opened = await self.open_session(uow, account, must_change, now)
+            uow.audit("LOGIN_SUCCEEDED", subject=account.identifier, cofor_root=account.cofor_root, client=client,
                       now=now)
             await uow.commit()
             return opened
@@ -191,14 +192,18 @@ class Authentication(Base):
             raise Unauthenticated("SESSION_REQUIRED", "a session is required")
         digest = token_digest(token)
         now = self.now()
-        query = select(sessions, accounts).join(accounts, accounts.c.identifier == sessions.c.identifier).where(
-            sessions.c.token_digest == digest)
-        async with self.uow(readonly=True) as uow:
-            row = (await uow.session.execute(query)).mappings().first()
+        row = self.session_cache.get(digest)
+        if row is None:
+            query = select(sessions, accounts).join(accounts, accounts.c.identifier == sessions.c.identifier).where(
+                sessions.c.token_digest == digest)
+            async with self.uow(readonly=True) as uow:
+                found = (await uow.session.execute(query)).mappings().first()
+            row = dict(found) if found else None
+            if row is not None:
+                self.session_cache.put(digest, row)
         if (row is None or row["revoked_at"] is not None or now >= row["expires_at"]
                 or now >= row["idle_expires_at"]):
             raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
-        account = account_from_row(row)
         idle = row["idle_expires_at"]
         # Activity pushes the idle expiry; written at most once a minute per session, not on every call.
         if touch and idle - now < self.idle - dt.timedelta(minutes=1):
@@ -208,7 +213,9 @@ class Authentication(Base):
                                                                  sessions.c.revoked_at.is_(None))
                                           .values(idle_expires_at=idle))
                 await uow.commit()
-        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest)
+            row["idle_expires_at"] = idle
+        return ValidSession(account_from_row(row), bool(row["must_change_password"]), row["expires_at"], idle,
+                            digest)
 
     async def logout(self, token: str | None, client: str = "") -> None:
         if not token:
@@ -217,6 +224,7 @@ class Authentication(Base):
         async with self.uow() as uow:
             row = (await uow.session.execute(select(sessions.c.identifier, sessions.c.revoked_at).where(
                 sessions.c.token_digest == token_digest(token)))).first()
+            self.session_cache.evict(token_digest(token))
             if row is None or row.revoked_at is not None:
                 return  # logging out twice, or an expired session, succeeds
             await uow.session.execute(update(sessions).where(sessions.c.token_digest == token_digest(token))

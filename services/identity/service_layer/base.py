@@ -16,6 +16,7 @@ from kit.notify import Template, request_email
 
 from identity.adapters.hasher import Hasher
 from identity.adapters.orm import sessions
+from identity.adapters.session_cache import SessionCache
 from identity.domain.accounts import Account, LockCause, State
 from identity.service_layer.unit_of_work import IdentityUnitOfWork, timestamp
 from identity.settings import IdentitySettings
@@ -47,11 +48,12 @@ class OpenedSession:
 
 class Base:
     def __init__(self, database: Database, hasher: Hasher, settings: IdentitySettings,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, sessions: SessionCache | None = None) -> None:
         self.db = database
         self.hasher = hasher
         self.settings = settings
         self.now = clock
+        self.session_cache = sessions or SessionCache(settings.session_cache_seconds)
 
     def uow(self, *, readonly: bool = False) -> IdentityUnitOfWork:
         return IdentityUnitOfWork(self.db, readonly=readonly)
@@ -70,8 +72,9 @@ class Base:
             created_at=now, expires_at=expires, idle_expires_at=idle, revoked_at=None))
         return OpenedSession(token, expires, idle, account, must_change)
 
-    @staticmethod
-    async def revoke_sessions(uow: IdentityUnitOfWork, identifiers: list[str], now: dt.datetime) -> None:
+    async def revoke_sessions(self, uow: IdentityUnitOfWork, identifiers: list[str], now: dt.datetime) -> None:
+        self.session_cache.evict_identifiers(identifiers)
+        uow.on_commit(lambda: self.session_cache.evict_identifiers(identifiers))  # and any re-read meanwhile
         if identifiers:
             await uow.session.execute(update(sessions).where(sessions.c.identifier.in_(identifiers),
                                                              sessions.c.revoked_at.is_(None))
