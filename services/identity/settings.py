@@ -28,9 +28,9 @@ class IdentitySettings(ServiceSettings):
     self_service_reset_minutes: int = Field(default=60, ge=5)
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
-    # ValidateSession answers from a per-process cache this long; a revocation made by another replica is
-    # seen here at the latest after it. 0 turns the cache off.
-    session_cache_seconds: float = Field(default=2.0, ge=0, le=30)
+    # ValidateSession answers from a per-process cache. Revocations are broadcast to every replica at once;
+    # this bounds the staleness if a broadcast is lost. 0 turns the cache off.
+    session_cache_seconds: float = Field(default=30.0, ge=0, le=300)
 
     # Public calls, counted in the database (every replica sees the same counts).
     login_limit_per_client_per_minute: int = Field(default=30, ge=1)

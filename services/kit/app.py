@@ -30,11 +30,13 @@ class ServiceApp:
 
     def __init__(self, settings: ServiceSettings, database: Database, *, registrars: Sequence[Registrar],
                  service_names: Sequence[str], consumers: Sequence[EventConsumer] = (),
-                 background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = ()) -> None:
+                 background: Sequence[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = (),
+                 listeners: Sequence[Callable[[Client, asyncio.Event], Coroutine[Any, Any, None]]] = ()) -> None:
         self.settings = settings
         self.database = database
         self.consumers = list(consumers)
         self.background = list(background)  # service-specific loops (read models...), run until stop
+        self.listeners = list(listeners)  # loops that need the NATS connection (core subscriptions)
         self.relay = OutboxRelay(database, batch_size=settings.relay_batch_size,
                                  poll_seconds=settings.relay_poll_seconds)
         self.grpc = GrpcServer(host=settings.grpc_host, port=settings.grpc_port,
@@ -74,6 +76,8 @@ class ServiceApp:
                               once=True)
         self.messaging_ready.set()
         workers = [self._supervise("relay", lambda: self.relay.run(js, self.stop_event))]
+        workers += [self._supervise(getattr(job, "__qualname__", "listener"), lambda job=job: job(nc, self.stop_event))
+                    for job in self.listeners]
         workers += [self._supervise(c.durable, lambda c=c: c.run(js, self.stop_event)) for c in self.consumers]
         await asyncio.gather(*workers)
 

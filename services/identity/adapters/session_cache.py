@@ -1,13 +1,23 @@
-"""A short-lived in-process cache of validated sessions: ValidateSession is called on every page view.
+"""An in-process cache of validated sessions: ValidateSession is called on every page view.
 
-A session revoked in this process is evicted at once. A session revoked by another replica is refused here
-at the latest ``ttl_seconds`` later (default 2 s; ``SESSION_CACHE_SECONDS=0`` turns the cache off).
+A session revoked in this process is evicted at once, and the revocation is broadcast on NATS (core
+publish, subject ``_portal.identity.sessions_revoked``) so that every other replica evicts it within
+milliseconds. Should a broadcast be lost (NATS away), ``ttl_seconds`` bounds how long another replica may
+still accept the session (``SESSION_CACHE_SECONDS``; 0 turns the cache off).
 """
 from __future__ import annotations
 
+import asyncio
+import json
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
+
+from nats.aio.client import Client
+
+log = logging.getLogger(__name__)
+REVOKED_SUBJECT = "_portal.identity.sessions_revoked"
 
 
 @dataclass
@@ -17,10 +27,11 @@ class CachedSession:
 
 
 class SessionCache:
-    def __init__(self, ttl_seconds: float = 2.0, max_entries: int = 100_000) -> None:
+    def __init__(self, ttl_seconds: float = 30.0, max_entries: int = 100_000) -> None:
         self.ttl = ttl_seconds
         self.max_entries = max_entries
         self._by_digest: dict[bytes, CachedSession] = {}
+        self._nats: Client | None = None
 
     def get(self, digest: bytes) -> dict[str, Any] | None:
         if self.ttl <= 0:
@@ -44,3 +55,33 @@ class SessionCache:
         wanted = set(identifiers)
         for digest in [d for d, e in self._by_digest.items() if e.row["identifier"] in wanted]:
             del self._by_digest[digest]
+
+    def revoked(self, identifiers: list[str]) -> None:
+        """After a revocation committed: evict here, and tell the other replicas."""
+        self.evict_identifiers(identifiers)
+        if self._nats is not None and self._nats.is_connected and identifiers:
+            payload = json.dumps(identifiers).encode()
+            asyncio.get_running_loop().create_task(self._publish(payload))
+
+    async def _publish(self, payload: bytes) -> None:
+        try:
+            assert self._nats is not None
+            await self._nats.publish(REVOKED_SUBJECT, payload)
+        except Exception as exc:  # the TTL still bounds the staleness
+            log.warning("could not broadcast a session revocation: %r", exc)
+
+    async def listen(self, nats: Client, stop: asyncio.Event) -> None:
+        """Evict what other replicas revoke, until ``stop``."""
+        async def on_message(msg: Any) -> None:
+            try:
+                self.evict_identifiers([str(i) for i in json.loads(msg.data)])
+            except (ValueError, TypeError):
+                pass
+
+        self._nats = nats
+        sub = await nats.subscribe(REVOKED_SUBJECT, cb=on_message)
+        try:
+            await stop.wait()
+        finally:
+            self._nats = None
+            await sub.unsubscribe()

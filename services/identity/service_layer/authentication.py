@@ -224,9 +224,10 @@ class Authentication(Base):
         async with self.uow() as uow:
             row = (await uow.session.execute(select(sessions.c.identifier, sessions.c.revoked_at).where(
                 sessions.c.token_digest == token_digest(token)))).first()
-            self.session_cache.evict(token_digest(token))
             if row is None or row.revoked_at is not None:
+                self.session_cache.evict(token_digest(token))
                 return  # logging out twice, or an expired session, succeeds
+            uow.on_commit(lambda: self.session_cache.revoked([row.identifier]))
             await uow.session.execute(update(sessions).where(sessions.c.token_digest == token_digest(token))
                                       .values(revoked_at=now))
             account = await uow.account(row.identifier)

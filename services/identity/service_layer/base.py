@@ -74,7 +74,7 @@ class Base:
 
     async def revoke_sessions(self, uow: IdentityUnitOfWork, identifiers: list[str], now: dt.datetime) -> None:
         self.session_cache.evict_identifiers(identifiers)
-        uow.on_commit(lambda: self.session_cache.evict_identifiers(identifiers))  # and any re-read meanwhile
+        uow.on_commit(lambda: self.session_cache.revoked(identifiers))  # again (a re-read meanwhile), and broadcast
         if identifiers:
             await uow.session.execute(update(sessions).where(sessions.c.identifier.in_(identifiers),
                                                              sessions.c.revoked_at.is_(None))

@@ -160,3 +160,31 @@ async def test_bad_login_input_is_invalid_argument_not_internal(identity: Identi
     f = await failure(identity.client.Login(api.LoginRequest(identifier="X12", password="")))
     assert f.code == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
     assert {field for field, _ in f.field_violations} == {"identifier", "password"}  # type: ignore[attr-defined]
+
+
+async def test_a_logout_on_one_replica_is_refused_at_once_by_another(identity: Identity) -> None:
+    """Two replicas with session caches: the revocation broadcast evicts the other replica's cached copy."""
+    from kit.client import ServiceClient
+    from portal.identity.v1 import identity_service_pb2_grpc
+
+    from identity.bootstrap import build_app
+
+    from .conftest import TOKENS
+
+    company = await identity.company()
+    token = await identity.ready_asl(company)
+    other = build_app(identity.settings)
+    await other.start()
+    await asyncio.wait_for(other.messaging_ready.wait(), 10)
+    channel = grpc.aio.insecure_channel(other.target)
+    try:
+        client = ServiceClient(identity_service_pb2_grpc.IdentityServiceStub(channel), TOKENS)
+        await client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")  # now cached there
+        await asyncio.sleep(0.2)
+        await identity.client.Logout(api.LogoutRequest(), bearer=token)  # on the first replica
+        await asyncio.sleep(0.3)
+        f = await failure(client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp"))
+        assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]
+    finally:
+        await channel.close()
+        await other.stop()
