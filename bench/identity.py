@@ -44,7 +44,7 @@ def raw_argon2_per_cpu_second(n: int = 60) -> float:
     return n / (time.process_time() - started)
 
 
-async def seed(url: str, count: int, session_count: int = 2000) -> list[str]:
+async def seed(url: str, count: int, session_count: int = 3000) -> list[str]:
     """``count`` accounts (one shared hash: hashing a million passwords is not what is measured) and sessions."""
     await migrations.upgrade(url, MIGRATIONS)
     ph = PasswordHasher(time_cost=KEYCLOAK["time_cost"], memory_cost=KEYCLOAK["memory_kib"], parallelism=1,
@@ -114,9 +114,15 @@ async def run(report: Report) -> None:
                     return await stub.Login(api.LoginRequest(identifier=ids[i], password=PASSWORD), metadata=META,
                                             timeout=30)
 
+                hot = small_tokens[:2000]  # sessions in use; the last 1,000 stay cold for the 1M-vs-1k comparison
+
                 async def validate(i: int) -> object:
                     return await stub.ValidateSession(api.ValidateSessionRequest(
-                        session_token=small_tokens[i % len(small_tokens)]), metadata=META, timeout=30)
+                        session_token=hot[i % len(hot)]), metadata=META, timeout=30)
+
+                async def validate_cold(i: int) -> object:
+                    return await stub.ValidateSession(api.ValidateSessionRequest(
+                        session_token=small_tokens[2000 + i]), metadata=META, timeout=30)
 
                 echo = bare_channel.unary_unary(f"/{BARE_SERVICE}/Echo", request_serializer=StringValue.SerializeToString,
                                                 response_deserializer=StringValue.FromString)
@@ -138,13 +144,13 @@ async def run(report: Report) -> None:
                 before = cpu_seconds(bare.pid)
                 await closed_loop(bare_call, 10_000, 32)
                 bare_rate = 10_000 / (cpu_seconds(bare.pid) - before)
-                await closed_loop(validate, 500, 32)
+                await closed_loop(validate, 2000, 32)  # every session in use validated once: the steady state
                 before = cpu_seconds(process.pid)
                 await closed_loop(validate, 10_000, 32)
                 validate_rate = 10_000 / (cpu_seconds(process.pid) - before)
                 report.add("grpc_bare_rpcs_per_cpu_second", bare_rate, "rpcs/cpu-s", "baseline")
                 report.add("identity_validate_session_per_cpu_second", validate_rate, "rpcs/cpu-s", ">= 0.65 x bare",
-                           f"{validate_rate / bare_rate:.2f} x bare")
+                           f"{validate_rate / bare_rate:.2f} x bare; sessions in use (cached, revocations broadcast)")
 
                 # ValidateSession latency while logins saturate the hashing pool.
                 stop = asyncio.Event()
@@ -168,7 +174,7 @@ async def run(report: Report) -> None:
                 report.add("identity_validate_p99_under_login_load", percentile(latencies, 99) * 1000, "ms", "<= 25",
                            "8 concurrent logins hashing meanwhile")
                 small_login = (await closed_loop(login, 100, 1)).p50_ms
-                small_validate = (await closed_loop(validate, 1000, 1)).p50_ms
+                small_validate = (await closed_loop(validate_cold, 1000, 1)).p50_ms  # first check: the database path
             process.terminate()
             process.wait(15)
 
@@ -186,7 +192,7 @@ async def run(report: Report) -> None:
 
                 async def big_validate(i: int) -> object:
                     return await stub.ValidateSession(api.ValidateSessionRequest(
-                        session_token=big_tokens[i % len(big_tokens)]), metadata=META, timeout=30)
+                        session_token=big_tokens[2000 + i]), metadata=META, timeout=30)
 
                 await closed_loop(big_login, 10, 1)
                 big_login_p50 = (await closed_loop(big_login, 100, 1)).p50_ms
@@ -194,7 +200,7 @@ async def run(report: Report) -> None:
             report.add("identity_login_p50_1m_vs_1k", big_login_p50 / small_login, "x", "<= 1.25",
                        f"{big_login_p50:.1f} ms at 1,000,000 accounts vs {small_login:.1f} ms at 1,000")
             report.add("identity_validate_p50_1m_vs_1k", big_validate_p50 / small_validate, "x", "<= 1.25",
-                       f"{big_validate_p50:.2f} ms vs {small_validate:.2f} ms")
+                       f"{big_validate_p50:.2f} ms vs {small_validate:.2f} ms (uncached: first check of a session)")
         finally:
             for p in processes:
                 if p.poll() is None:

@@ -39,6 +39,7 @@ class ValidSession:
     expires_at: dt.datetime
     idle_expires_at: dt.datetime
     digest: bytes
+    cache_slot: dict[str, Any]  # per-session scratch space that lives as long as the cached row
 
 
 class Authentication(Base):
@@ -214,8 +215,10 @@ class Authentication(Base):
                                           .values(idle_expires_at=idle))
                 await uow.commit()
             row["idle_expires_at"] = idle
-        return ValidSession(account_from_row(row), bool(row["must_change_password"]), row["expires_at"], idle,
-                            digest)
+        account = row.get("_account")
+        if account is None:  # built once per cached row: this is the hot path of every page view
+            account = row["_account"] = account_from_row(row)
+        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row)
 
     async def logout(self, token: str | None, client: str = "") -> None:
         if not token:
