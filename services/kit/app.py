@@ -13,6 +13,7 @@ from nats.aio.client import Client
 from prometheus_client import start_http_server
 
 from kit import migrations
+from kit.aio import sleep_unless
 from kit.db import Database
 from kit.grpc_server import GrpcServer, Registrar
 from kit.logging import configure_logging
@@ -98,10 +99,7 @@ class ServiceApp:
                 raise
             except Exception as exc:
                 log.warning("%s failed; restarting", what, extra={"error": repr(exc)})
-                try:
-                    await asyncio.wait_for(self.stop_event.wait(), 1.0)
-                except TimeoutError:
-                    pass
+                await sleep_unless(self.stop_event, 1.0)
 
     async def stop(self) -> None:
         await self.grpc.stop(self.settings.shutdown_grace_seconds)

@@ -53,6 +53,11 @@ def run_env() -> None:
     asyncio.run(run())
 
 
+def timestamp_column(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
+    """The column type of ``kit.db.timestamp_column``, for migrations (which must not import the models)."""
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
 def _position() -> sa.types.TypeEngine:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 

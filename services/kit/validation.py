@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import uuid
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -60,6 +61,19 @@ def language_of(value: str) -> str | None:
     """The language code to use, or None when the value is not a supported language."""
     value = value.strip().lower() or "fr"
     return value if value in LANGUAGES else None
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def request_id_error(value: str) -> str | None:
+    """AIP-155 request ids are optional UUIDs."""
+    return None if not value or is_uuid(value) else "must be a UUID"
 
 
 def country_error(value: str, *, required: bool = True) -> str | None:

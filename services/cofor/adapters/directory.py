@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from kit.aio import wait_any
 from kit.db import Database
 
 from cofor.adapters.orm import sites, suppliers
@@ -95,9 +96,4 @@ class SupplierDirectory:
         while not stop.is_set():
             self._wake.clear()
             await self.refresh()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waiters, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waiters:
-                    w.cancel()
+            await wait_any(stop, self._wake, self._poll_seconds)

@@ -6,7 +6,7 @@ import enum
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text
 from sqlalchemy.orm import registry, relationship
 
-from kit.db import UtcDateTime
+from kit.db import timestamp_column as _ts
 
 from cofor.domain.model import AcceptanceLink, AccessRequest, AccessState, Presentation, PresentationState, Site, \
     Supplier, SupplierStatus, SuspensionCause
@@ -20,9 +20,6 @@ def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
                 values_callable=lambda e: [m.value for m in e])
 mapper_registry = registry(metadata=metadata)
 
-
-def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(name, UtcDateTime(), nullable=nullable)
 
 
 presentations = Table(

@@ -202,7 +202,7 @@ class Registry:
     async def _presenter_file(self, uow: CoforUnitOfWork, presentation_id: str, token: str | None,
                               *, purchasing: bool = False) -> Presentation:
         presentation = await uow.presentation(presentation_id, for_update=not uow.readonly) \
-            if _is_uuid(presentation_id) else None
+            if validation.is_uuid(presentation_id) else None
         if not purchasing:
             # Same answer for an unknown file and a wrong token: the token is the only proof.
             expected = presentation.presenter_token_digest if presentation else digest("x")
@@ -669,14 +669,6 @@ def _duns_taken(duns: str) -> AlreadyExists:
                          metadata={"duns": duns})
 
 
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
 def _request_id_violation(v: Violations, request_id: str) -> None:
-    if request_id and not _is_uuid(request_id):
-        v.add("request_id", "must be a UUID")
+    if err := validation.request_id_error(request_id):
+        v.add("request_id", err)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +90,8 @@ class Administration(Base):
                   for k in UPDATABLE}
         v = Violations()
         _person_violations(v, values)
-        if new.request_id:
-            try:
-                uuid.UUID(new.request_id)
-            except ValueError:
-                v.add("request_id", "must be a UUID")
+        if err := validation.request_id_error(new.request_id):
+            v.add("request_id", err)
         v.raise_if_any()
         values["language"] = validation.language_of(values["language"]) or "fr"
         password = temporary_password()

@@ -7,6 +7,8 @@ import logging
 import nats
 from nats.aio.client import Client
 
+from kit.aio import sleep_unless
+
 log = logging.getLogger(__name__)
 
 
@@ -27,9 +29,6 @@ async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client
             )
         except Exception as exc:
             log.warning("NATS not reachable at %s; retrying", url, extra={"error": repr(exc)})
-            try:
-                await asyncio.wait_for(stop.wait(), delay)
-            except TimeoutError:
-                pass
+            await sleep_unless(stop, delay)
             delay = min(delay * 2, 5.0)
     return None

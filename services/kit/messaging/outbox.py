@@ -15,6 +15,7 @@ from google.protobuf.message import Message
 from nats.js import JetStreamContext
 from sqlalchemy import delete, select, update
 
+from kit.aio import sleep_unless, wait_any
 from kit.db import Database
 from kit.logging import current_correlation_id
 from kit.messaging import envelope
@@ -73,12 +74,12 @@ class OutboxRelay:
             except Exception as exc:  # NATS or database unavailable: keep the rows, try again later
                 log.warning("outbox relay could not publish; will retry", extra={"error": repr(exc)})
                 sent = 0
-                await _wait(stop, backoff)
+                await sleep_unless(stop, backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent < self._batch_size:
                 self._wake.clear()
-                await _wait_any(stop, self._wake, self._poll_seconds)
+                await wait_any(stop, self._wake, self._poll_seconds)
 
     async def publish_batch(self, js: JetStreamContext) -> int:
         """Publish one batch of pending rows; returns how many were acknowledged."""
@@ -136,18 +137,3 @@ class OutboxRelay:
         async with self._db.write_transaction() as session:
             await session.execute(delete(OutboxMessage).where(OutboxMessage.published_at < cutoff))
 
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), seconds)
-    except TimeoutError:
-        pass
-
-
-async def _wait_any(stop: asyncio.Event, wake: asyncio.Event, seconds: float) -> None:
-    waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(wake.wait())]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()

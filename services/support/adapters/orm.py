@@ -4,13 +4,10 @@ from __future__ import annotations
 from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, \
     Text
 
-from kit.db import UtcDateTime
+from kit.db import timestamp_column as _ts
 
 metadata = MetaData()
 
-
-def _ts(name: str, nullable: bool = False) -> Column:  # type: ignore[type-arg]
-    return Column(name, UtcDateTime(), nullable=nullable)
 
 
 tickets = Table(

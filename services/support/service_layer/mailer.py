@@ -20,6 +20,7 @@ from portal.support.v1 import events_pb2 as ev
 from prometheus_client import Counter
 from sqlalchemy import and_, select, update
 
+from kit.aio import wait_any
 from kit.db import Database
 from kit.messaging.envelope import EventContext
 from kit.sealed import SealError, unseal
@@ -89,14 +90,8 @@ class Mailer:
             except Exception:
                 log.exception("mailer round failed")
                 sent = 0
-            if sent >= self._batch:
-                continue
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            try:
-                await asyncio.wait(waiters, timeout=self._poll_seconds, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for w in waiters:
-                    w.cancel()
+            if sent < self._batch:
+                await wait_any(stop, self._wake, self._poll_seconds)
 
     async def send_due(self) -> int:
         """Send every due mail once; returns how many were handled (sent, failed or rescheduled)."""

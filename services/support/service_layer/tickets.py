@@ -84,11 +84,8 @@ class Tickets:
                     v.add("screenshot.content_type", f"says {declared[:40]} but the image is {shot.content_type}")
             except ScreenshotRejected as exc:
                 v.add("screenshot.data", str(exc))
-        if new.request_id:
-            try:
-                uuid.UUID(new.request_id)
-            except ValueError:
-                v.add("request_id", "must be a UUID")
+        if err := validation.request_id_error(new.request_id):
+            v.add("request_id", err)
         v.raise_if_any()
 
         now = self.now()

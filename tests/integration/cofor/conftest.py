@@ -1,7 +1,6 @@
 """A real cofor service (gRPC server, outbox relay, identity consumer) on each database, with real NATS."""
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.sealed import SealKeyPair, unseal
 from kit.client import ServiceClient
+from kit.testing.clock import Clock
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
 
@@ -27,14 +27,6 @@ from cofor.settings import CoforSettings
 TOKENS = {"gateway": "gw-secret", "purchasing": "buy-secret", "erp": "erp-secret", "support": "support-secret"}
 CREDENTIALS = ("gateway:public:gw-secret,purchasing:purchasing:buy-secret,erp:internal:erp-secret,"
                "support:support:support-secret")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 @dataclass

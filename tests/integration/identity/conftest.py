@@ -1,7 +1,6 @@
 """A real identity service on each database, with real NATS; cofor's events are published as cofor would."""
 from __future__ import annotations
 
-import datetime as dt
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -24,6 +23,7 @@ from kit.client import ServiceClient
 from kit.messaging import envelope
 from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair, unseal
+from kit.testing.clock import Clock
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
 
@@ -34,14 +34,6 @@ TOKENS = {"gateway": "gw-secret", "support": "support-secret", "erp": "erp-secre
 CREDENTIALS = "gateway:public:gw-secret,support:support:support-secret,erp:internal:erp-secret"
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
 STRONG_2 = "Un café noisette sur la place Stanislas à Nancy"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.offset = dt.timedelta()
-
-    def __call__(self) -> dt.datetime:
-        return dt.datetime.now(dt.UTC) + self.offset
 
 
 @dataclass

@@ -3,13 +3,11 @@ import sqlalchemy as sa
 from alembic import op
 
 from kit.migrations import create_kit_tables, drop_kit_tables
+from kit.migrations import timestamp_column as _ts
 
 revision = "0001"
 down_revision = None
 
-
-def _ts(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:

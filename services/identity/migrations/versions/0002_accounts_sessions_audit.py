@@ -2,12 +2,11 @@
 import sqlalchemy as sa
 from alembic import op
 
+from kit.migrations import timestamp_column as _ts
+
 revision = "0002"
 down_revision = "0001"
 
-
-def _ts(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
 def upgrade() -> None:
