@@ -126,12 +126,14 @@ async def test_relay_killed_between_publish_and_mark_leaves_one_copy(
 
     monkeypatch.setattr(crashing, "_mark", crash)
     with pytest.raises(SystemExit):
-        await crashing.publish_batch(js)
+        await crashing.publish_batch(js)  # PostgreSQL marks in the claiming transaction...
+        await crashing.flush_marks()  # ...SQLite in bulk afterwards: either way the process dies first
     assert await stream_count(js, subject) == 10  # published...
     assert await pending_rows(db) == 10  # ...but not marked
 
     restarted = OutboxRelay(db)  # a new process: publishes the same rows again
     assert await restarted.publish_batch(js) == 10
+    await restarted.flush_marks()
     assert await pending_rows(db) == 0
     assert await stream_count(js, subject) == 10  # JetStream dropped the duplicates (Nats-Msg-Id)
     await nc.close()

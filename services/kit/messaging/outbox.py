@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import time
 import uuid
 from typing import Any
 
@@ -46,8 +47,14 @@ class OutboxRelay:
     """Publishes pending outbox rows to JetStream in order, in pipelined batches.
 
     Woken by every commit that wrote events (same process) and by a poll for rows written elsewhere or left
-    by a crash. On PostgreSQL several relays share the table through ``FOR UPDATE SKIP LOCKED``.
+    by a crash. On PostgreSQL several relays share the table through ``FOR UPDATE SKIP LOCKED`` and rows are
+    marked in the claiming transaction. On SQLite (one process, one relay) the relay remembers how far it has
+    published and marks rows in bulk about once a second, so an event costs no write of its own; after a
+    crash the unmarked tail is published again and JetStream drops the copies (same ``Nats-Msg-Id``).
     """
+
+    MARK_EVERY_SECONDS = 1.0
+    MARK_EVERY_ROWS = 1000
 
     def __init__(self, database: Database, *, batch_size: int = 500, poll_seconds: float = 1.0,
                  publish_timeout: float = 5.0, keep_published: dt.timedelta = dt.timedelta(days=7)) -> None:
@@ -60,6 +67,9 @@ class OutboxRelay:
         self._last_purge = 0.0
         database.commit_listeners.append(self.wake)
         self.published_total = 0
+        self._published_upto = 0  # SQLite: every row up to this position is published (maybe not yet marked)
+        self._unmarked: list[int] = []
+        self._last_flush = time.monotonic()
 
     def wake(self) -> None:
         self._wake.set()
@@ -79,7 +89,12 @@ class OutboxRelay:
                 continue
             if sent < self._batch_size:
                 self._wake.clear()
-                await wait_any(stop, self._wake, self._poll_seconds)
+                pause = min(self._poll_seconds, self.MARK_EVERY_SECONDS) if self._unmarked else self._poll_seconds
+                await wait_any(stop, self._wake, pause)
+        try:
+            await self.flush_marks()
+        except Exception as exc:  # unmarked rows are published again at the next start; JetStream dedupes
+            log.warning("outbox relay could not record its last marks", extra={"error": repr(exc)})
 
     async def publish_batch(self, js: JetStreamContext) -> int:
         """Publish one batch of pending rows; returns how many were acknowledged."""
@@ -90,14 +105,34 @@ class OutboxRelay:
                 acked = await self._publish(js, rows)
                 await self._mark(session, acked)
             return len(acked)
-        # SQLite: one process, one relay. Read, publish, then mark, so the write lock is held only to mark.
+        # SQLite: read past what this relay already published, publish, and mark later in bulk.
         async with self._db.session(readonly=True) as session, session.begin():
-            rows = (await session.scalars(self._pending())).all()
+            rows = (await session.scalars(self._pending().where(
+                OutboxMessage.position > self._published_upto))).all()
         acked = await self._publish(js, rows)
-        if acked:
-            async with self._db.write_transaction() as session:
-                await self._mark(session, acked)
+        done = set(acked)
+        for row in rows:  # advance over the acknowledged prefix; a failed row is retried from there
+            if row.position not in done:
+                break
+            self._published_upto = row.position
+        self._unmarked += acked
+        if self._unmarked and (len(self._unmarked) >= self.MARK_EVERY_ROWS
+                               or time.monotonic() - self._last_flush >= self.MARK_EVERY_SECONDS):
+            await self.flush_marks()
         return len(acked)
+
+    async def flush_marks(self) -> None:
+        """Record the publications not yet marked (SQLite); a no-op on PostgreSQL."""
+        self._last_flush = time.monotonic()
+        if not self._unmarked:
+            return
+        positions, self._unmarked = self._unmarked, []
+        try:
+            async with self._db.write_transaction() as session:
+                await self._mark(session, positions)
+        except BaseException:
+            self._unmarked = positions + self._unmarked
+            raise
 
     def _pending(self) -> Any:
         return (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
