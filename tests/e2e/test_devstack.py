@@ -49,6 +49,13 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port + OFFSET}") as channel:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
+        # A fresh process's first call is an operator listing: nothing may depend on an earlier request.
+        listing = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "portalctl", "cofor", "list", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PORTAL_VAR_DIR": str(var),
+                                                 "COFOR_TARGET": f"127.0.0.1:{50051 + OFFSET}"})
+        _, err = await listing.communicate()
+        assert listing.returncode == 0, err.decode()
         status, ready = await asyncio.to_thread(http, "GET", f"http://127.0.0.1:{8080 + OFFSET}/readyz")
         assert status == 200 and set(ready.values()) == {"SERVING"}
         status, analysis = await asyncio.to_thread(http, "POST",

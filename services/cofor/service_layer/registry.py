@@ -25,6 +25,7 @@ from kit.paging import page_of
 
 from cofor.adapters import protos
 from cofor.adapters.directory import Entry, SupplierDirectory
+from cofor.adapters.orm import start_mappers
 from cofor.domain.analysis import Analysis, analyze, parse_analysis_input
 from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, canonical, normalize_duns, parse_cofor, parse_site_code, \
     random_root, site_codes
@@ -137,6 +138,7 @@ def _contact_violations(v: Violations, prefix: str, c: ContactInput) -> None:
 class Registry:
     def __init__(self, database: Database, *, seal_key: str, terms_version: str,
                  clock: Callable[[], dt.datetime] = utcnow, directory: SupplierDirectory | None = None) -> None:
+        start_mappers()  # queries are built before any unit of work opens: the mapping must exist first
         self.db = database
         self.directory = directory or SupplierDirectory(database)
         self.seal_key = seal_key
