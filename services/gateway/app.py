@@ -1,28 +1,26 @@
-"""The HTTP front: health, the get-access analysis (JSON), the home page and, in development, the mailbox.
-
-Long-lived gRPC channels are opened once at start-up; the end user's address is forwarded to the services.
-"""
+"""The HTTP front: the JSON API (OpenAPI at /openapi.json), health, the portal pages and, in development,
+the mailbox of the local SMTP sink."""
 from __future__ import annotations
 
 import html
 import os
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import grpc
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
-from google.protobuf.json_format import MessageToDict
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from portal.cofor.v1 import cofor_service_pb2 as cofor_api
-from portal.cofor.v1 import cofor_service_pb2_grpc as cofor_grpc
-from pydantic import BaseModel, Field
 
-from kit.auth import CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
+from kit.errors import DomainError
 from kit.mailsink import read_mailbox
 
+from gateway import api
+from gateway.clients import Backends
+from gateway.security import GatewayMiddleware
 from gateway.settings import GatewaySettings
 
 # google/rpc/code.proto: the HTTP status of each gRPC code.
@@ -35,34 +33,47 @@ HTTP_STATUS = {
 }
 
 
-class AnalyzeBody(BaseModel):
-    cofor: str = Field(max_length=40)
-    site_code: str = Field(default="", max_length=10)
+def error_body(code: grpc.StatusCode, reason: str, message: str, violations: list[dict[str, str]],
+               metadata: dict[str, str]) -> JSONResponse:
+    return JSONResponse(status_code=HTTP_STATUS.get(code, 500), content={"error": {
+        "code": code.name, "reason": reason, "message": message, "field_violations": violations,
+        "metadata": metadata}})
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
-    channels: dict[str, grpc.aio.Channel] = {}
+    backends = Backends(settings)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        for name in ("cofor", "identity", "support"):
-            channels[name] = grpc.aio.insecure_channel(getattr(settings, f"{name}_target"))
+        backends.open()  # in the server's event loop: gRPC channels belong to the loop that made them
         yield
-        for channel in channels.values():
-            await channel.close()
+        await backends.close()
 
-    app = FastAPI(title="B2B supplier portal gateway", version="0.1.0", lifespan=lifespan)
-
-    def metadata(request: Request) -> list[tuple[str, str]]:
-        client = request.client.host if request.client else ""
-        return [(SERVICE_TOKEN_KEY, settings.service_token.get_secret_value()), (CLIENT_ADDRESS_KEY, client)]
+    app = FastAPI(title="B2B supplier portal gateway", version="1.0.0", lifespan=lifespan,
+                  description="HTTP/JSON front of the portal's gRPC services. Unsafe methods need the token of "
+                              "GET /api/v1/csrf in the X-CSRF-Token header; the session lives in an HttpOnly cookie.")
+    app.add_middleware(GatewayMiddleware, settings=settings)
+    app.include_router(api.router(backends, settings))
 
     @app.exception_handler(grpc.aio.AioRpcError)
     async def grpc_error(_: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
         failure = failure_of(error)
-        return JSONResponse(status_code=HTTP_STATUS.get(failure.code, 500), content={"error": {
-            "code": failure.code.name, "reason": failure.reason, "message": failure.message,
-            "field_violations": [{"field": f, "description": d} for f, d in failure.field_violations]}})
+        reasons = failure.violation_reasons or [""] * len(failure.field_violations)
+        return error_body(failure.code, failure.reason, failure.message if failure.code != grpc.StatusCode.INTERNAL
+                          else "internal error", [{"field": f, "description": d, "reason": r} for (f, d), r in
+                                                  zip(failure.field_violations, reasons)], failure.metadata)
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, error: DomainError) -> JSONResponse:
+        violations = [{"field": v.field, "description": v.description, "reason": v.reason}
+                      for v in getattr(error, "violations", []) if hasattr(v, "field")]
+        return error_body(error.code, error.reason, error.message, violations, error.metadata)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(_: Request, error: RequestValidationError) -> JSONResponse:
+        violations = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "description": e["msg"],
+                       "reason": ""} for e in error.errors()]
+        return error_body(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", "invalid request", violations, {})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -71,7 +82,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:
         states = {}
-        for name, channel in channels.items():
+        for name, channel in zip(("cofor", "identity", "support"), backends.channels):
             try:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
                 states[name] = health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
@@ -80,18 +91,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ready = all(s == "SERVING" for s in states.values())
         return JSONResponse(status_code=200 if ready else 503, content=states)
 
-    @app.post("/api/v1/access:analyze")
-    async def analyze(body: AnalyzeBody, request: Request) -> dict[str, Any]:
-        stub = cofor_grpc.CoforServiceStub(channels["cofor"])
-        reply = await stub.AnalyzeAccess(cofor_api.AnalyzeAccessRequest(cofor=body.cofor, site_code=body.site_code),
-                                         metadata=metadata(request), timeout=10)
-        return MessageToDict(reply, preserving_proto_field_name=True)
-
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     async def home() -> str:
         return _page("Portail B2B fournisseurs", "<p>Bienvenue sur le portail B2B des fournisseurs.</p>"
-                     "<p>Les pages du portail arrivent avec la passerelle complète ; l'API JSON est documentée "
-                     "sur <a href='/docs'>/docs</a>.</p>")
+                     "<p>L'API JSON est décrite sur <a href='/docs'>/docs</a>.</p>")
 
     if settings.environment == "development":
         @app.get("/dev/mailbox", response_class=HTMLResponse, include_in_schema=False)

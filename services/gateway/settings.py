@@ -1,7 +1,7 @@
 """Gateway configuration (environment variables)."""
 from __future__ import annotations
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kit.settings import Environment
@@ -18,3 +18,9 @@ class GatewaySettings(BaseSettings):
     identity_target: str = "127.0.0.1:50052"
     support_target: str = "127.0.0.1:50053"
     log_level: str = "INFO"
+    # Requests per client address per minute, counted in this process (the services count their own too).
+    rate_limit_per_minute: int = Field(default=300, ge=1)
+    max_body_bytes: int = Field(default=7 * 1024 * 1024, ge=1024)  # a 5 MiB screenshot, base64 or multipart
+    rpc_timeout_seconds: float = Field(default=15.0, gt=0)
+    # Trust X-Forwarded-For from this many proxies in front of the gateway (0: use the socket's peer address).
+    trusted_proxies: int = Field(default=0, ge=0, le=5)

@@ -10,6 +10,7 @@ import urllib.request
 from pathlib import Path
 
 import grpc
+import httpx
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 OFFSET = 11000  # every port shifted, so a developer's own `make run` can keep running
@@ -58,10 +59,12 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
         assert listing.returncode == 0, err.decode()
         status, ready = await asyncio.to_thread(http, "GET", f"http://127.0.0.1:{8080 + OFFSET}/readyz")
         assert status == 200 and set(ready.values()) == {"SERVING"}
-        status, analysis = await asyncio.to_thread(http, "POST",
-                                                   f"http://127.0.0.1:{8080 + OFFSET}/api/v1/access:analyze",
-                                                   {"cofor": "12345A"})
-        assert status == 200 and analysis["outcome"] == "ANALYSIS_OUTCOME_INVALID_COFOR"
+        base = f"http://127.0.0.1:{8080 + OFFSET}"
+        async with httpx.AsyncClient(base_url=base) as web:
+            token = (await web.get("/api/v1/csrf")).json()["csrf_token"]
+            reply = await web.post("/api/v1/access:analyze", json={"cofor": "12345A"},
+                                   headers={"x-csrf-token": token, "cookie": f"__Host-portal_csrf={token}"})
+        assert reply.status_code == 200 and reply.json()["outcome"] == "ANALYSIS_OUTCOME_INVALID_COFOR"
     finally:
         code = await stop_stack(process)
     assert code == 0

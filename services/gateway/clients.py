@@ -1,0 +1,59 @@
+"""Long-lived gRPC channels to the services, and the metadata every call carries."""
+from __future__ import annotations
+
+import grpc
+from fastapi import Request
+from portal.cofor.v1 import cofor_service_pb2_grpc
+from portal.identity.v1 import identity_service_pb2_grpc
+from portal.support.v1 import support_service_pb2_grpc
+
+from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
+from kit.grpc_server import CORRELATION_ID_KEY
+
+from gateway.settings import GatewaySettings
+
+SESSION_COOKIE = "__Host-portal_session"
+PRESENTER_COOKIE = "__Host-portal_presenter"
+
+
+class Backends:
+    """Stubs over long-lived channels, opened in the server's event loop (``open``) and shared by every request."""
+
+    cofor: cofor_service_pb2_grpc.CoforServiceStub
+    identity: identity_service_pb2_grpc.IdentityServiceStub
+    support: support_service_pb2_grpc.SupportServiceStub
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self._targets = (settings.cofor_target, settings.identity_target, settings.support_target)
+        self.channels: list[grpc.aio.Channel] = []
+
+    def open(self) -> None:
+        options = [("grpc.max_send_message_length", 8 * 1024 * 1024), ("grpc.keepalive_time_ms", 30_000)]
+        self.channels = [grpc.aio.insecure_channel(target, options=options) for target in self._targets]
+        self.cofor = cofor_service_pb2_grpc.CoforServiceStub(self.channels[0])
+        self.identity = identity_service_pb2_grpc.IdentityServiceStub(self.channels[1])
+        self.support = support_service_pb2_grpc.SupportServiceStub(self.channels[2])
+
+    async def close(self) -> None:
+        for channel in self.channels:
+            await channel.close()
+        self.channels = []
+
+
+def client_address(request: Request, trusted_proxies: int) -> str:
+    """The visitor's address: the socket peer, or the right entry of X-Forwarded-For behind known proxies."""
+    if trusted_proxies:
+        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        if len(hops) >= trusted_proxies:
+            return hops[-trusted_proxies]
+    return request.client.host if request.client else ""
+
+
+def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | None = None) -> list[tuple[str, str]]:
+    metadata = [(SERVICE_TOKEN_KEY, settings.service_token.get_secret_value()),
+                (CLIENT_ADDRESS_KEY, client_address(request, settings.trusted_proxies))]
+    if correlation := getattr(request.state, "request_id", None):
+        metadata.append((CORRELATION_ID_KEY, correlation))
+    if bearer:
+        metadata.append((AUTHORIZATION_KEY, f"Bearer {bearer}"))
+    return metadata
