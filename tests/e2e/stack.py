@@ -1,0 +1,155 @@
+"""The whole system in one test process: the three services, the gateway (uvicorn), NATS, an SMTP sink."""
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
+
+import grpc
+import httpx
+import nats
+import uvicorn
+from portal.cofor.v1 import cofor_service_pb2_grpc
+
+from kit import migrations
+from kit.app import ServiceApp
+from kit.client import ServiceClient
+from kit.mailsink import MailSink
+from kit.messaging.streams import ensure_streams
+from kit.sealed import SealKeyPair
+from kit.testing.processes import NatsServer, free_port
+from kit.testing.streams import wait_for
+
+import cofor.bootstrap
+import identity.bootstrap
+import support.bootstrap
+from cofor.settings import CoforSettings
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from identity.settings import IdentitySettings
+from support.settings import SupportSettings
+
+CREDENTIALS = "gateway:public:gw-token,operator:purchasing+support+internal:ops-token"
+
+
+class Browser:
+    """A visitor: keeps the cookies the gateway sets (Secure ones too, over this plain-HTTP test server) and
+    sends the CSRF token with every unsafe request, as the portal's pages do."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+        self.cookies: dict[str, str] = {}
+
+    def _remember(self, response: httpx.Response) -> httpx.Response:
+        for cookie in response.cookies.jar:
+            self.cookies[cookie.name] = cookie.value
+        for header in response.headers.get_list("set-cookie"):
+            if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
+                self.cookies.pop(header.split("=", 1)[0], None)
+        return response
+
+    def _headers(self) -> dict[str, str]:
+        headers = {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        if "__Host-portal_csrf" in self.cookies:
+            headers["x-csrf-token"] = self.cookies["__Host-portal_csrf"]
+        return headers
+
+    async def get(self, path: str, **kwargs: object) -> httpx.Response:
+        return self._remember(await self.client.get(path, headers=self._headers(), **kwargs))  # type: ignore[arg-type]
+
+    async def send(self, method: str, path: str, **kwargs: object) -> httpx.Response:
+        if "__Host-portal_csrf" not in self.cookies:
+            await self.get("/api/v1/csrf")
+        headers = {**self._headers(), **kwargs.pop("headers", {})}  # type: ignore[dict-item]
+        return self._remember(await self.client.request(method, path, headers=headers, **kwargs))  # type: ignore[arg-type]
+
+    async def post(self, path: str, **kwargs: object) -> httpx.Response:
+        return await self.send("POST", path, **kwargs)
+
+    async def patch(self, path: str, **kwargs: object) -> httpx.Response:
+        return await self.send("PATCH", path, **kwargs)
+
+
+@dataclass
+class Stack:
+    web: httpx.AsyncClient
+    cofor: ServiceClient  # purchasing, through gRPC (as portalctl does)
+    sink: MailSink
+    apps: list[ServiceApp]
+
+    def browser(self) -> Browser:
+        return Browser(self.web)
+
+    async def mail(self, address: str, subject_part: str = "", count: int = 1) -> EmailMessage:
+        async def probe() -> list[EmailMessage]:
+            found = [m.message for m in self.sink.received
+                     if address in m.rcpt_tos and subject_part in str(m.message["Subject"])]
+            return found if len(found) >= count else []
+        return (await wait_for(probe, timeout=20))[-1]
+
+    @staticmethod
+    def find(pattern: str, mail: EmailMessage) -> str:
+        match = re.search(pattern, mail.get_content())
+        assert match, f"{pattern} not in:\n{mail.get_content()}"
+        return match.group(1)
+
+
+@asynccontextmanager
+async def running_stack(tmp: Path, nats_server: NatsServer) -> AsyncIterator[Stack]:
+    seal = SealKeyPair.generate()
+    nc = await nats.connect(nats_server.url)
+    js = nc.jetstream()
+    await ensure_streams(js)
+    for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
+        await js.purge_stream(stream)
+    for stream, durable in (("COFOR", "identity-cofor-events"), ("IDENTITY", "cofor-identity-events"),
+                            ("NOTIFICATION", "support-mailer")):
+        try:
+            await js.delete_consumer(stream, durable)
+        except nats.js.errors.NotFoundError:
+            pass
+    sink = MailSink(tmp / "mail").start()
+    common = dict(grpc_port=0, nats_url=nats_server.url, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5,
+                  relay_poll_seconds=0.2)
+    urls = {name: f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite3'}" for name in ("cofor", "identity", "support")}
+    for name, module in (("cofor", cofor.bootstrap), ("identity", identity.bootstrap), ("support", support.bootstrap)):
+        await migrations.upgrade(urls[name], module.MIGRATIONS)
+    apps = [
+        cofor.bootstrap.build_app(CoforSettings(database_url=urls["cofor"], mail_seal_public_key=seal.public_key,
+                                                **common)),
+        identity.bootstrap.build_app(IdentitySettings(database_url=urls["identity"], argon2_memory_kib=1024,
+                                                      argon2_time_cost=1, mail_seal_public_key=seal.public_key,
+                                                      **common)),
+        support.bootstrap.build_app(SupportSettings(database_url=urls["support"], smtp_port=sink.port,
+                                                    mail_seal_private_key=seal.private_key, mail_poll_seconds=0.2,
+                                                    portal_public_url="https://portal.test", **common)),
+    ]
+    for app in apps:
+        await app.start()
+    port = free_port()
+    gateway = create_app(GatewaySettings(service_token="gw-token", cofor_target=apps[0].target,
+                                         identity_target=apps[1].target, support_target=apps[2].target,
+                                         gateway_port=port))
+    server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, log_config=None, access_log=False,
+                                           lifespan="on"))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    channel = grpc.aio.insecure_channel(apps[0].target)
+    web = httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=20)
+    try:
+        yield Stack(web, ServiceClient(cofor_service_pb2_grpc.CoforServiceStub(channel), {"operator": "ops-token"},
+                                       default_caller="operator"), sink, apps)
+    finally:
+        await web.aclose()
+        await channel.close()
+        server.should_exit = True
+        await serving
+        for app in apps:
+            await app.stop()
+        sink.stop()
+        await nc.close()

@@ -1,0 +1,180 @@
+"""Every flow through the gateway's HTTP/JSON API, on the real services: a supplier from its first file to its
+users' logins, the recovery forms, lockout, Help & Contact — and the gateway's own protections."""
+from __future__ import annotations
+
+import asyncio
+import io
+import random
+import re
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
+
+from kit.testing.processes import NatsServer
+
+from .stack import Stack, running_stack
+
+STRONG = "Les sapins de Gérardmer brillent sous la neige"
+STRONG_USER = "Un café noisette sur la place Stanislas à Nancy"
+
+
+@pytest.fixture
+async def stack(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Stack]:
+    async with running_stack(tmp_path, nats_server) as s:
+        yield s
+
+
+async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
+    """The V-identifier and the temporary password, which arrive in two separate mails."""
+    await stack.mail(address, count=2)
+    mails = [m.message.get_content() for m in stack.sink.received if address in m.rcpt_tos]
+    with_identifier = [body for body in mails if re.search(r"\bV\d{6}\b", body)]
+    with_password = [body for body in mails if re.search(r"^\s*[A-Za-z2-9]{20}\s*$", body, re.M)]
+    assert len(with_identifier) == 1 and len(with_password) == 1 and with_identifier != with_password
+    identifier = re.search(r"\b(V\d{6})\b", with_identifier[0]).group(1)  # type: ignore[union-attr]
+    password = re.search(r"^\s*([A-Za-z2-9]{20})\s*$", with_password[0], re.M).group(1)  # type: ignore[union-attr]
+    return identifier, password
+
+
+async def referenced_supplier(stack: Stack) -> str:
+    visitor = stack.browser()
+    presenter = f"presenter.{uuid.uuid4().hex[:8]}@supplier.example"
+    started = await visitor.post("/api/v1/presentations", json={
+        "duns": str(random.randrange(10**8, 10**9)), "email": presenter, "legal_name": "Forges de Lorraine"})
+    assert started.status_code == 200, started.text
+    file_id = started.json()["presentation"]["presentation_id"]
+    filled = await visitor.patch(f"/api/v1/presentations/{file_id}", json={
+        "national_registration_number": "552100554", "tax_number": "FR40303265045", "country_code": "FR",
+        "legal_existence_proof_ref": "kbis.pdf",
+        "head_office_address": {"lines": ["1 rue des Forges"], "postal_code": "57000", "city": "Metz",
+                                "country_code": "FR"}})
+    assert filled.status_code == 200 and filled.json()["presentation"].get("missing_fields") is None, filled.text
+    submitted = await visitor.post(f"/api/v1/presentations/{file_id}:submit")
+    assert submitted.json()["presentation"]["state"] == "PRESENTATION_STATE_SUBMITTED"
+    supplier = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
+        presentation_id=file_id))).supplier
+    return supplier.cofor_root
+
+
+async def test_a_supplier_from_its_first_file_to_its_users_first_login(stack: Stack) -> None:
+    root = await referenced_supplier(stack)
+    visitor = stack.browser()
+    analysis = (await visitor.post("/api/v1/access:analyze", json={"cofor": root.lower()})).json()
+    assert analysis["outcome"] == "ANALYSIS_OUTCOME_ACCESS_NOT_REQUESTED"
+    signatory, admin_email = f"sign.{root}@supplier.example", f"asl.{root}@supplier.example"
+    contact = {"phone": "+33 1 23 45 67 89", "job_title": "CEO", "language": "fr"}
+    requested = await visitor.post("/api/v1/access-requests", json={
+        "cofor": root, "signatory": {"given_name": "Claire", "family_name": "Martin", "email": signatory, **contact},
+        "administrator": {"given_name": "Paul", "family_name": "Durand", "email": admin_email, **contact}})
+    assert requested.status_code == 200, requested.text
+    terms_mail = await stack.mail(signatory)
+    token = stack.find(r"/access/terms\?token=([\w-]+)", terms_mail)
+    described = (await visitor.get(f"/api/v1/terms?token={token}")).json()
+    assert described["link_valid"] and described["cofor"] == f"{root}  01"
+    accepted = await visitor.post("/api/v1/terms:accept", json={"acceptance_token": token,
+                                                                "terms_version": described["terms_version"]})
+    assert accepted.json()["portal_access_state"] == "PORTAL_ACCESS_STATE_ADMINISTRATOR_PENDING"
+
+    identifier, temporary = await credentials_mailed(stack, admin_email)
+    for _ in range(50):  # access opens when cofor hears identity's AdministratorCreated
+        analysis = (await visitor.post("/api/v1/access:analyze", json={"cofor": root})).json()
+        if analysis["outcome"] == "ANALYSIS_OUTCOME_ACCESS_OPEN":
+            break
+        await asyncio.sleep(0.1)
+    assert analysis["administrator_names"] == ["Paul Durand"]
+
+    asl = stack.browser()
+    first = await asl.post("/api/v1/session:login", json={"identifier": identifier, "password": temporary})
+    assert first.status_code == 200, first.text
+    assert first.json()["must_change_password"] and "session_token" not in first.json()
+    assert "__Host-portal_session" in asl.cookies
+    blocked = await asl.get("/api/v1/users")
+    assert blocked.status_code == 403 and blocked.json()["error"]["reason"] == "PASSWORD_CHANGE_REQUIRED"
+    weak = await asl.post("/api/v1/password:change", json={"current_password": temporary, "new_password": "short"})
+    assert weak.status_code == 400 and weak.json()["error"]["field_violations"][0]["reason"] == "PASSWORD_TOO_SHORT"
+    changed = await asl.post("/api/v1/password:change", json={"current_password": temporary, "new_password": STRONG})
+    assert changed.status_code == 200, changed.text
+
+    created = await asl.post("/api/v1/users", json={"given_name": "Emma", "family_name": "Buyer",
+                                                    "email": f"emma.{root}@supplier.example", "language": "en"})
+    assert created.status_code == 200, created.text
+    user_id = created.json()["account"]["identifier"]
+    mailed_id, user_temporary = await credentials_mailed(stack, f"emma.{root}@supplier.example")
+    assert mailed_id == user_id
+    emma = stack.browser()
+    assert (await emma.post("/api/v1/session:login", json={"identifier": user_id.lower(),
+                                                           "password": user_temporary})).status_code == 200
+    assert (await emma.post("/api/v1/password:change", json={"current_password": user_temporary,
+                                                             "new_password": STRONG_USER})).status_code == 200
+    me = (await emma.get("/api/v1/session")).json()
+    assert me["principal"]["identifier"] == user_id and me["principal"]["roles"] == ["ROLE_USER"]
+    assert (await emma.get("/api/v1/users")).status_code == 403  # not an ASL
+
+    for _ in range(5):  # lockout, then the ASL unlocks
+        await stack.browser().post("/api/v1/session:login", json={"identifier": user_id, "password": "wrong, wrong"})
+    refused = await stack.browser().post("/api/v1/session:login", json={"identifier": user_id,
+                                                                         "password": STRONG_USER})
+    assert refused.status_code == 401 and refused.json()["error"]["reason"] == "INVALID_CREDENTIALS"
+    unlocked = await asl.post(f"/api/v1/users/{user_id}:unlock")
+    assert unlocked.json()["account"]["state"] == "ACCOUNT_STATE_ACTIVE"
+    assert (await stack.browser().post("/api/v1/session:login", json={"identifier": user_id,
+                                                                      "password": STRONG_USER})).status_code == 200
+    assert (await emma.post("/api/v1/session:logout")).status_code == 200
+    assert (await emma.get("/api/v1/session")).status_code == 401
+
+
+async def test_recovery_forms_answer_alike_and_mail_only_the_owner(stack: Stack) -> None:
+    visitor = stack.browser()
+    answers = []
+    for email in ("nobody@nowhere.example", "someone@else.example"):
+        reply = await visitor.post("/api/v1/recovery/identifier", json={"email": email, "cofor": "ABCDEF"})
+        answers.append((reply.status_code, reply.json()))
+    assert answers[0] == answers[1] == (200, {"message_key": "recovery.accepted"})
+    bad = await visitor.post("/api/v1/recovery/identifier", json={"email": "not an email", "cofor": "x"})
+    assert bad.status_code == 400 and {v["field"] for v in bad.json()["error"]["field_violations"]} == {"email",
+                                                                                                          "cofor"}
+
+
+async def test_help_and_contact_with_a_screenshot_reaches_the_support_mailbox(stack: Stack) -> None:
+    visitor = stack.browser()
+    image = io.BytesIO()
+    Image.new("RGB", (40, 30), (0, 90, 200)).save(image, "PNG")
+    reply = await visitor.post("/api/v1/tickets", data={
+        "category": "LOGIN_PROBLEM", "subject": "Cannot log in", "text": "The form comes back.", "name": "Ann Lee",
+        "email": "ann.lee@supplier.example", "phone": "+33 1 23 45 67 89", "company": "Forges SA", "language": "en"},
+        files={"screenshot": ("error.png", image.getvalue(), "image/png")})
+    assert reply.status_code == 200, reply.text
+    reference = reply.json()["ticket"]["reference"]
+    to_support = await stack.mail("support@b2b-portal.example")
+    assert reference in to_support["Subject"]
+    assert [a.get_content_type() for a in to_support.iter_attachments()] == ["image/png"]
+    ack = await stack.mail("ann.lee@supplier.example")
+    assert reference in ack.get_content()
+    topics = (await visitor.get("/api/v1/help/topics?language=en")).json()["topics"]
+    assert topics[0]["id"] == "site-map"
+    article = (await visitor.get("/api/v1/help/articles/log-in?language=fr")).json()["article"]
+    assert article["language"] == "fr" and article["body"]
+
+
+async def test_the_gateway_protects_itself(stack: Stack) -> None:
+    visitor = stack.browser()
+    no_csrf = await stack.web.post("/api/v1/access:analyze", json={"cofor": "ABCDEF"})
+    assert no_csrf.status_code == 403 and no_csrf.json()["error"]["reason"] == "CSRF_TOKEN_INVALID"
+    ok = await visitor.post("/api/v1/access:analyze", json={"cofor": "ABCDEF"})
+    for header in ("content-security-policy", "x-frame-options", "referrer-policy", "x-content-type-options"):
+        assert header in ok.headers
+    assert ok.headers["referrer-policy"] == "no-referrer" and ok.headers["x-frame-options"] == "DENY"
+    huge = await visitor.post("/api/v1/access:analyze", content=b"x" * (8 * 1024 * 1024),
+                              headers={"content-type": "application/json"})
+    assert huge.status_code == 413
+    shape = await visitor.post("/api/v1/session:login", json={"identifier": 12})
+    assert shape.status_code == 400 and shape.json()["error"]["code"] == "INVALID_ARGUMENT"
+    login = await visitor.post("/api/v1/session:login", json={"identifier": "V000000", "password": "x" * 20})
+    assert login.status_code == 401 and login.json()["error"]["reason"] == "INVALID_CREDENTIALS"
+    assert "set-cookie" not in {k.lower() for k in login.headers if "session" in login.headers.get(k, "")}
+    spec = (await stack.web.get("/openapi.json")).json()
+    assert "/api/v1/session:login" in spec["paths"] and "/api/v1/tickets" in spec["paths"]
