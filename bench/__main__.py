@@ -13,8 +13,12 @@ SUITES = ["events", "cofor", "support", "identity"]
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suites", nargs="*", choices=SUITES, default=SUITES)
+    parser.add_argument("suites", nargs="*", metavar="suite", help=f"any of {', '.join(SUITES)} (default: all)")
     args = parser.parse_args()
+    unknown = [s for s in args.suites if s not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(SUITES)}")
+    args.suites = args.suites or SUITES
     logging.basicConfig(level=logging.ERROR)
     for suite in args.suites:
         module = importlib.import_module(f"bench.{suite}")
