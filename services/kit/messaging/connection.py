@@ -14,6 +14,10 @@ log = logging.getLogger(__name__)
 
 async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client | None:
     """Connect, retrying the first connection too; returns None if ``stop`` is set first."""
+    async def on_error(error: Exception) -> None:
+        # nats-py's default logs a traceback for every failed reconnect; one line is enough here.
+        log.warning("NATS: %r", error)
+
     delay = 0.2
     while not stop.is_set():
         try:
@@ -26,6 +30,7 @@ async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client
                 reconnect_time_wait=0.5,
                 ping_interval=5,
                 max_outstanding_pings=3,
+                error_cb=on_error,
             )
         except Exception as exc:
             log.warning("NATS not reachable at %s; retrying", url, extra={"error": repr(exc)})
