@@ -166,9 +166,16 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
             services[name] = Replicas(name, [p for p, _ in spawned], [t for _, t in spawned])
         c, i_, s = services["cofor"], services["identity"], services["support"]
         nc = await nats.connect(urls.split(","))
+
+        async def replicated(stream: str) -> bool:  # the services create the streams once connected
+            try:
+                info = await nc.jetstream().stream_info(stream)
+            except nats.js.errors.NotFoundError:
+                return False
+            return info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2  # leader + 2 peers
+
         for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
-            info = await nc.jetstream().stream_info(stream)
-            assert info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2, stream  # leader + 2
+            await wait_for(lambda stream=stream: replicated(stream), timeout=30, interval=0.3)
         await nc.close()
 
         signatories: list[str] = []
