@@ -12,13 +12,14 @@ import grpc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kit.client import failure_of
 from kit.errors import DomainError
 from kit.mailsink import read_mailbox
 
-from gateway import api
+from gateway import api, pages
 from gateway.clients import Backends
 from gateway.security import GatewayMiddleware
 from gateway.settings import GatewaySettings
@@ -91,11 +92,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         ready = all(s == "SERVING" for s in states.values())
         return JSONResponse(status_code=200 if ready else 503, content=states)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    async def home() -> str:
-        return _page("Portail B2B fournisseurs", "<p>Bienvenue sur le portail B2B des fournisseurs.</p>"
-                     "<p>L'API JSON est décrite sur <a href='/docs'>/docs</a>.</p>")
-
     if settings.environment == "development":
         @app.get("/dev/mailbox", response_class=HTMLResponse, include_in_schema=False)
         async def mailbox() -> str:
@@ -107,6 +103,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                 rows.append(f"<article><h2>{html.escape(str(mail['Subject']))}</h2><p>To: "
                             f"{html.escape(str(mail['To']))}</p><pre>{html.escape(text)}</pre></article>")
             return _page("Boîte aux lettres de développement", "".join(rows) or "<p>Aucun e-mail.</p>")
+
+    # The portal's pages come last: their /{lang}/... paths must not shadow the routes above.
+    app.mount("/static", StaticFiles(directory=Path(pages.__file__).parent / "static"), name="static")
+    app.include_router(pages.router(backends, settings))  # `/` redirects to `/fr/`
 
     return app
 

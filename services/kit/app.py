@@ -64,6 +64,7 @@ class ServiceApp:
             self._tasks.append(asyncio.create_task(self._supervise(getattr(job, "__qualname__", "background"),
                                                                    lambda job=job: job(self.stop_event))))
         self._tasks.append(asyncio.create_task(self._messaging(), name=f"{self.settings.service_name}-messaging"))
+        self._tasks.append(asyncio.create_task(self._watch_database(), name=f"{self.settings.service_name}-db-health"))
         log.info("%s serving gRPC on %s", self.settings.service_name, self.target)
 
     async def _messaging(self) -> None:
@@ -100,6 +101,20 @@ class ServiceApp:
             except Exception as exc:
                 log.warning("%s failed; restarting", what, extra={"error": repr(exc)})
                 await sleep_unless(self.stop_event, 1.0)
+
+    async def _watch_database(self, every: float = 2.0) -> None:
+        """Readiness follows the database: without it no RPC can succeed, so traffic should go elsewhere.
+        (NATS is not watched: the outbox keeps events until it is back.)"""
+        serving = True
+        while not self.stop_event.is_set():
+            await sleep_unless(self.stop_event, every)
+            if self.stop_event.is_set():
+                return
+            ok = await self.database.ping()
+            if ok != serving:
+                serving = ok
+                log.warning("%s database %s", self.settings.service_name, "back" if ok else "unreachable")
+                await self.grpc.set_serving(ok)
 
     async def stop(self) -> None:
         await self.grpc.stop(self.settings.shutdown_grace_seconds)

@@ -91,6 +91,15 @@ class Database:
         for listener in self.commit_listeners:
             listener()
 
+    async def ping(self, timeout: float = 2.0) -> bool:
+        try:
+            async with asyncio.timeout(timeout):
+                async with self.engine.connect() as connection:
+                    await connection.exec_driver_sql("SELECT 1")
+            return True
+        except Exception:
+            return False
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import asyncio
 import uuid
 from pathlib import Path
 
@@ -71,3 +72,28 @@ async def test_event_travels_from_one_service_outbox_to_another_service_consumer
 
 async def _eq(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
     return bool(await awaitable == expected)
+
+
+async def test_readiness_follows_the_database(tmp_path: Path, nats_server: NatsServer) -> None:
+    """PostgreSQL stops: the service reports NOT_SERVING (traffic goes to healthier replicas); it comes back: SERVING."""
+    from kit.testing.processes import PostgresCluster
+
+    cluster = PostgresCluster().start()
+    try:
+        db = await migrated_database(cluster.create_database("ready"))
+        app = ServiceApp(settings("cofor", db.url, nats_server), db, registrars=[], service_names=[SERVICE])
+        await app.start()
+        app._tasks.append(asyncio.create_task(app._watch_database(every=0.2)))  # faster than production's 2 s
+
+        async def status() -> int:
+            async with grpc.aio.insecure_channel(app.target) as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=SERVICE))
+                return reply.status
+
+        cluster.stop()
+        await eventually(lambda: _eq(status(), health_pb2.HealthCheckResponse.NOT_SERVING), timeout=15)
+        cluster.start()
+        await eventually(lambda: _eq(status(), health_pb2.HealthCheckResponse.SERVING), timeout=20)
+        await app.stop()
+    finally:
+        cluster.destroy()

@@ -1,0 +1,251 @@
+"""The portal's pages in a real browser (Debian's Chromium), on the real services with real mails: a supplier's
+whole journey from its company file to its users' first login, lost identifier, Help & Contact with a screenshot,
+and the English switch. Every page visited is saved under var/screenshots/."""
+from __future__ import annotations
+
+import asyncio
+import random
+import re
+import struct
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable
+
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
+
+from tests.e2e.stack import Stack
+
+from .conftest import Visitor
+
+NewVisitor = Callable[..., Awaitable[Visitor]]
+STRONG = "Les sapins de Gérardmer brillent sous la neige"
+STRONG_USER = "A hazelnut coffee on Stanislas square in Nancy"
+
+
+async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
+    """The V-identifier and the temporary password, which arrive in two separate mails."""
+    await stack.mail(address, count=2)
+    mails = [m.message.get_content() for m in stack.sink.received if address in m.rcpt_tos]
+    identifier = next(m.group(1) for body in mails if (m := re.search(r"\b(V\d{6})\b", body)))
+    password = next(m.group(1) for body in mails if (m := re.search(r"^\s*([A-Za-z2-9]{20})\s*$", body, re.M)))
+    return identifier, password
+
+
+async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: Stack, visitors: NewVisitor) -> None:
+    # Present the company through the pages; purchasing references it through gRPC.
+    presenter = await visitors("presenter")
+    page = await presenter.goto("/fr/company")
+    await page.get_by_label("Raison sociale").fill("Forges de Lorraine")
+    await page.get_by_label("Numéro D-U-N-S").fill(str(random.randrange(10**8, 10**9)))
+    await page.get_by_label("Adresse e-mail").fill(f"presenter.{uuid.uuid4().hex[:8]}@supplier.example")
+    await presenter.submit("Ouvrir le dossier")
+    assert re.search(r"/fr/company/[0-9a-f-]{36}$", page.url)
+    assert "__Host-portal_presenter" in await presenter.cookies()
+    assert await page.locator("#missing-fields li").count() >= 4
+    await page.locator("#f-national_registration_number").fill("552100554")
+    await page.locator("#f-tax_number").fill("FR40303265045")
+    await page.locator("#f-country_code").fill("FR")
+    await page.locator("#f-legal_existence_proof_ref").fill("kbis.pdf")
+    await page.locator("#f-head_office_address-lines").fill("1 rue des Forges")
+    await page.locator("#f-head_office_address-postal_code").fill("57000")
+    await page.locator("#f-head_office_address-city").fill("Metz")
+    await page.locator("#f-head_office_address-country_code").fill("FR")
+    await presenter.submit("Envoyer le dossier aux Achats")
+    assert await page.locator("#file-state").get_attribute("data-state") == "SUBMITTED"
+    file_id = page.url.split("/company/")[1].split("?")[0]
+    root = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
+        presentation_id=file_id))).supplier.cofor_root
+
+    # Get access: the analysis says ACCESS_NOT_REQUESTED and offers the two-contact form.
+    visitor = await visitors("visitor")
+    page = await visitor.goto("/fr/access")
+    await page.get_by_label("COFOR (code fournisseur)").fill(root.lower())
+    await visitor.submit("Analyser")
+    assert await page.locator("[data-outcome]").get_attribute("data-outcome") == "ACCESS_NOT_REQUESTED"
+    assert "aucun accès au portail n'a encore été demandé" in await page.locator(".outcome").inner_text()
+    signatory, admin_email = f"sign.{root}@supplier.example", f"asl.{root}@supplier.example"
+    for who, (given, family, email) in (("signatory", ("Claire", "Martin", "not an e-mail")),
+                                         ("administrator", ("Paul", "Durand", admin_email))):
+        await page.locator(f"#f-{who}-given_name").fill(given)
+        await page.locator(f"#f-{who}-family_name").fill(family)
+        await page.locator(f"#f-{who}-email").fill(email)
+        await page.locator(f"#f-{who}-phone").fill("+33 1 23 45 67 89")
+        await page.locator(f"#f-{who}-job_title").fill("CEO" if who == "signatory" else "IT manager")
+    await visitor.submit("Envoyer la demande")
+    assert await page.get_by_role("alert").is_visible()  # the summary, and the error next to its field
+    assert await page.locator("#f-signatory-email-error").is_visible()
+    assert await page.locator("#f-signatory-email").get_attribute("aria-invalid") == "true"
+    assert await page.locator("#f-signatory-given_name").input_value() == "Claire"  # what was typed is kept
+    await page.locator("#f-signatory-email").fill(signatory)
+    await visitor.submit("Envoyer la demande")
+    assert await page.locator("h1").inner_text() == "Demande envoyée"
+
+    # The signatory accepts the terms from the mailed link.
+    link = stack.find(r"(\S+/access/terms\?token=[\w-]+)", await stack.mail(signatory))
+    signer = await visitors("signatory")
+    page = await signer.goto(link)
+    assert await page.locator("#terms-cofor").text_content() == f"{root}  01"
+    assert await page.locator("#terms-company").text_content() == "Forges de Lorraine"
+    await signer.submit("J'accepte les CGU au nom de la société")
+    assert await page.locator("h1").inner_text() == "Conditions acceptées"
+
+    identifier, temporary = await credentials_mailed(stack, admin_email)
+    for _ in range(100):  # access opens when cofor hears identity's AdministratorCreated
+        outcome = (await stack.cofor.AnalyzeAccess(cofor_api.AnalyzeAccessRequest(cofor=root))).outcome
+        if outcome == cofor_api.ANALYSIS_OUTCOME_ACCESS_OPEN:
+            break
+        await asyncio.sleep(0.1)
+    page = await visitor.goto(f"/fr/access?cofor={root}")
+    assert await page.locator("[data-outcome]").get_attribute("data-outcome") == "ACCESS_OPEN"
+    assert await page.locator(".admins").inner_text() == "Paul Durand"
+
+    # The ASL's first login: the temporary password must be changed first; each policy violation is shown.
+    asl = await visitors("asl")
+    page = await asl.goto("/fr/login")
+    await page.get_by_label("Identifiant V").fill(identifier.lower())
+    await page.get_by_label("Mot de passe").fill(temporary)
+    await asl.submit("Se connecter")
+    assert page.url.endswith("/fr/password/change")
+    assert "__Host-portal_session" in await asl.cookies()
+    await page.locator("#f-current_password").fill(temporary)
+    await page.locator("#f-new_password").fill("short")
+    await page.locator("#f-confirm_password").fill("short")
+    await asl.submit("Changer le mot de passe")
+    assert "15 caractères" in await page.locator("#f-new_password-error").inner_text()
+    assert await page.locator("#f-current_password").input_value() == ""  # passwords are never echoed
+    await page.locator("#f-current_password").fill(temporary)
+    await page.locator("#f-new_password").fill(STRONG)
+    await page.locator("#f-confirm_password").fill(STRONG)
+    await asl.submit("Changer le mot de passe")
+    assert page.url.endswith("/fr/account?done=password")
+    assert await page.locator("#account-identifier").inner_text() == identifier
+    assert "ASL" in await page.locator("#account-roles").inner_text()
+
+    # The ASL creates a user in the console.
+    page = await asl.goto("/fr/admin")
+    assert await page.locator(f'tr[data-identifier="{identifier}"]').count() == 1
+    emma_email = f"emma.{root}@supplier.example"
+    await page.get_by_label("Prénom").fill("Emma")
+    await page.get_by_label("Nom", exact=True).fill("Buyer")
+    await page.locator("#f-email").fill(emma_email)
+    await page.get_by_label("Langue des e-mails").select_option("en")
+    await asl.submit("Créer le compte")
+    done = await page.locator("#admin-done").inner_text()
+    user_id = re.search(r"V\d{6}", done).group(0)  # type: ignore[union-attr]
+    assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "actif"
+
+    # That user's first login, in English.
+    mailed_id, user_temporary = await credentials_mailed(stack, emma_email)
+    assert mailed_id == user_id
+    emma = await visitors("user", locale="en-GB")
+    page = await emma.goto("/en/login")
+    await page.get_by_label("V-identifier").fill(user_id)
+    await page.get_by_label("Password").fill(user_temporary)
+    await emma.submit("Log in")
+    assert page.url.endswith("/en/password/change")
+    await page.get_by_label("Current password").fill(user_temporary)
+    await page.get_by_label("New password", exact=True).fill(STRONG_USER)
+    await page.get_by_label("Confirm the new password").fill(STRONG_USER)
+    await emma.submit("Change the password")
+    assert await page.locator("#account-identifier").inner_text() == user_id
+    assert await page.locator("#account-roles").inner_text() == "User"
+    assert await page.locator(f'a[href="/en/admin"]').count() == 0  # not an ASL
+    page = await emma.goto("/en/admin")
+    assert await page.locator("#users").count() == 0
+    await emma.goto("/en/account")
+    await emma.submit("Log out")
+    assert page.url.endswith("/en/login?done=logout")
+    assert "__Host-portal_session" not in await emma.cookies()
+
+    # Lost identifier: the form refuses a malformed e-mail, then always shows the same page; the mail arrives.
+    lost = await visitors("lost")
+    page = await lost.goto("/fr/recover/identifier")
+    await page.get_by_label("Adresse e-mail").fill("pas un e-mail")
+    await page.get_by_label("COFOR (code fournisseur)").fill(root)
+    await lost.submit("Envoyer")
+    assert await page.locator("#f-email-error").is_visible() and await page.get_by_role("alert").is_visible()
+    assert await page.locator("#f-cofor").input_value() == root
+    await page.get_by_label("Adresse e-mail").fill(emma_email)
+    await lost.submit("Envoyer")
+    assert await page.locator("h1").inner_text() == "Demande prise en compte"
+    recovered = await stack.mail(emma_email, subject_part="your V-identifier")
+    assert user_id in recovered.get_content()
+    page = await lost.goto("/fr/recover/identifier")
+    await page.get_by_label("Adresse e-mail").fill("nobody@nowhere.example")
+    await page.get_by_label("COFOR (code fournisseur)").fill(root)
+    await lost.submit("Envoyer")
+    assert await page.locator("h1").inner_text() == "Demande prise en compte"
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    rows = b"".join(b"\x00" + bytes([0, 90, 200]) * 40 for _ in range(30))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40, 30, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+async def test_help_and_contact_with_a_screenshot_shows_the_reference(stack: Stack, visitors: NewVisitor) -> None:
+    visitor = await visitors("visitor")
+    page = await visitor.goto("/fr/access")
+    await page.get_by_role("link", name="Je ne connais pas le COFOR de ma société").click()
+    await page.wait_for_url("**/fr/contact?category=UNKNOWN_COFOR")
+    await visitor.shot()
+    assert await page.get_by_label("Catégorie").input_value() == "UNKNOWN_COFOR"
+    await page.get_by_label("Objet").fill("Quel est notre COFOR ?")
+    await page.get_by_label("Votre demande").fill("Nous livrons l'usine de Sochaux depuis 2019.")
+    await page.get_by_label("Nom et prénom").fill("Ann Lee")
+    await page.get_by_label("Adresse e-mail").fill("ann.lee@supplier.example")
+    await page.get_by_label("Téléphone").fill("+33 1 23 45 67 89")
+    await page.get_by_label("Société").fill("Forges SA")
+    await page.get_by_label("Capture d'écran").set_input_files(
+        files=[{"name": "error.png", "mimeType": "image/png", "buffer": tiny_png()}])
+    await visitor.submit("Envoyer la demande")
+    reference = await page.locator(".reference").inner_text()
+    assert re.fullmatch(r"B2B-\d{4}-\d{6}", reference)
+    to_support = await stack.mail("support@b2b-portal.example")
+    assert reference in to_support["Subject"]
+    assert [a.get_content_type() for a in to_support.iter_attachments()] == ["image/png"]
+
+
+async def test_the_english_switch_and_the_help_pages(stack: Stack, visitors: NewVisitor) -> None:
+    visitor = await visitors("visitor")
+    problems: list[str] = []
+    visitor.page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    await visitor.page.goto(visitor.base + "/")
+    page = visitor.page
+    assert page.url.endswith("/fr/") and await page.locator("html").get_attribute("lang") == "fr"
+    await visitor.shot("root")
+    await page.keyboard.press("Tab")  # the first stop is the skip link
+    assert await page.evaluate("document.activeElement.className") == "skip"
+    assert await page.evaluate("getComputedStyle(document.querySelector('header.top')).backgroundColor") \
+        == "rgb(11, 37, 64)"  # the stylesheet loads under the strict CSP
+    await page.get_by_role("link", name="English").click()
+    await page.wait_for_url("**/en/")
+    await visitor.shot()
+    assert await page.locator("html").get_attribute("lang") == "en"
+    assert await page.locator("h1").inner_text() == "B2B Supplier Portal"
+    await page.get_by_role("navigation").get_by_role("link", name="Log in").click()
+    await page.wait_for_url("**/en/login")
+    await visitor.shot()
+    await page.get_by_role("link", name="Français").click()
+    await page.wait_for_url("**/fr/login")
+    assert await page.locator("html").get_attribute("lang") == "fr"
+    assert await page.locator("h1").inner_text() == "Connexion"
+    await visitor.shot()
+
+    page = await visitor.goto("/en/help")
+    await page.get_by_role("link", name="Log in", exact=True).last.click()
+    await page.wait_for_url("**/en/help/log-in")
+    await visitor.shot()
+    body = page.locator(".article-body")
+    assert await body.locator("h2").count() >= 2 and await body.locator("li").count() >= 2
+    assert await body.locator('a[href="/en/login"]').count() >= 1
+    await page.get_by_role("link", name="Français").click()
+    await page.wait_for_url("**/fr/help/log-in")
+    await visitor.shot()
+    assert await page.locator(".article-body strong").count() >= 1
+    for path in ("/fr/blocked", "/en/recover/password", "/en/about"):
+        page = await visitor.goto(path)
+        assert await page.locator("h1").count() == 1
+    assert not problems, problems
