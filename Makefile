@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 SITE := $(VENV)/lib/python3.11/site-packages
 
-.PHONY: all install protos lint-protos breaking migrate run test test-unit test-integration bench clean help
+.PHONY: all install protos lint-protos breaking migrate run browser test test-unit test-integration bench hardening clean help
 
 help:
 	@echo "make run      - set up and start the whole system (SQLite, bundled NATS, local mail sink)"
@@ -56,7 +56,14 @@ migrate: protos
 run: protos
 	$(PY) -m kit.devstack run
 
-test: protos lint-protos breaking
+# The browser tests drive Debian's Chromium (Playwright cannot download its own here). Installing it needs root.
+browser:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium"; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "make browser: /usr/bin/chromium is missing; run 'make browser' as root (apt-get install -y chromium)" >&2; exit 1; fi
+	@test -x /usr/bin/chromium || { echo "make browser: chromium did not install" >&2; exit 1; }
+
+test: protos lint-protos breaking browser
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: protos
@@ -67,6 +74,9 @@ test-integration: protos
 
 bench: protos
 	$(PY) -m bench $(BENCH_ARGS)
+
+hardening: protos
+	$(PY) -m hardening $(HARDENING_ARGS)
 
 clean:
 	rm -rf gen $(VENV) .pytest_cache

@@ -10,18 +10,20 @@ from pathlib import Path
 
 
 class Report:
-    def __init__(self, suite: str) -> None:
+    def __init__(self, suite: str, prefix: str = "BENCH", folder: str = "bench") -> None:
         self.suite = suite
+        self.prefix = prefix
+        self.folder = folder
         self.figures: list[dict[str, object]] = []
 
     def add(self, name: str, value: float, unit: str, target: str, note: str = "") -> None:
         shown = f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"
-        line = f"BENCH {name} {shown} {unit} target {target}"
+        line = f"{self.prefix} {name} {shown} {unit} target {target}"
         print(line + (f"   # {note}" if note else ""), flush=True)
         self.figures.append({"name": name, "value": value, "unit": unit, "target": target, "note": note})
 
     def save(self) -> Path:
-        out = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / "bench"
+        out = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / self.folder
         out.mkdir(parents=True, exist_ok=True)
         path = out / f"{self.suite}.json"
         path.write_text(json.dumps({"suite": self.suite, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

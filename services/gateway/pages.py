@@ -123,7 +123,10 @@ class FormState:
     def add(self, lang: str, name: str, message: str) -> None:
         if name:
             self.errors.setdefault(name, []).append(message)
-            label = translate(lang, f"f.{name.split('.', 1)[1] if name.startswith(('signatory.', 'administrator.')) else name}")
+            who, _, rest = name.partition(".")
+            label = translate(lang, f"f.{name}")
+            if who in ("signatory", "administrator"):
+                label = f"{translate(lang, f'prefix.{who}')} — {translate(lang, f'f.{rest}')}"
             self.summary.append((field_id(name), f"{label} : {message}" if lang == "fr" else f"{label}: {message}"))
         else:
             self.summary.append(("", message))
@@ -148,11 +151,24 @@ def failure_form(lang: str, error: grpc.aio.AioRpcError, values: dict[str, str],
     form = FormState(values=values)
     reasons = failure.violation_reasons or [""] * len(failure.field_violations)
     for (path, description), reason in zip(failure.field_violations, reasons):
-        message = translate(lang, f"reason.{reason}") if reason and has(f"reason.{reason}") else description
+        message = translate(lang, f"reason.{reason}") if reason and has(f"reason.{reason}") else \
+            _describe(lang, description)
         form.add(lang, _field_name(path, known, aliases or {}), message)
     if not failure.field_violations:
         form.add(lang, "", error_message(lang, failure.code, failure.reason))
     return form
+
+
+_DESCRIPTIONS = (("is required", "desc.required"), ("is not a valid e-mail", "desc.email"),
+                 ("must be a phone number", "desc.phone"), ("must be an ISO 3166-1", "desc.country"))
+
+
+def _describe(lang: str, description: str) -> str:
+    """The services describe violations in English: say the usual ones in the page's language."""
+    for start, key in _DESCRIPTIONS:
+        if description.startswith(start):
+            return translate(lang, key)
+    return description
 
 
 def error_message(lang: str, code: grpc.StatusCode, reason: str) -> str:

@@ -170,6 +170,14 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     assert await page.locator("h1").inner_text() == "Demande prise en compte"
     recovered = await stack.mail(emma_email, subject_part="your V-identifier")
     assert user_id in recovered.get_content()
+
+    # The ASL disables then enables the user from the console (POST buttons named after their account).
+    page = await asl.goto("/fr/admin")
+    await asl.submit(f"Désactiver pour {user_id}")
+    assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "désactivé"
+    await asl.submit(f"Réactiver pour {user_id}")
+    assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "actif"
+
     page = await lost.goto("/fr/recover/identifier")
     await page.get_by_label("Adresse e-mail").fill("nobody@nowhere.example")
     await page.get_by_label("COFOR (code fournisseur)").fill(root)

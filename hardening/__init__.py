@@ -1,0 +1,1 @@
+"""`make hardening`: security and reliability suites with figures (one line each, like `make bench`)."""

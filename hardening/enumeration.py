@@ -1,0 +1,129 @@
+"""User enumeration: for login and each recovery form, an existing, a non-existing and a blocked account must get
+identical answers (status and body) in about the same time (median difference under 5 ms over 200 trials)."""
+from __future__ import annotations
+
+import asyncio
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import grpc
+import nats
+from portal.cofor.v1 import events_pb2 as cofor_events
+from portal.cofor.v1 import supplier_pb2 as cofor_pb
+from portal.identity.v1 import identity_service_pb2 as api
+from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
+from sqlalchemy import update
+
+from bench.report import Report
+from kit import migrations
+from kit.auth import SERVICE_TOKEN_KEY
+from kit.messaging import envelope
+from kit.messaging.streams import ensure_streams
+from kit.sealed import SealKeyPair
+from kit.testing.processes import NatsServer
+from kit.testing.streams import wait_for
+
+from identity.adapters.orm import accounts
+from identity.bootstrap import MIGRATIONS, build_app
+from identity.settings import IdentitySettings
+
+TRIALS = 200
+META = [(SERVICE_TOKEN_KEY, "harden")]
+
+
+async def answer(call: Any) -> tuple[str, str, float]:
+    started = time.perf_counter()
+    try:
+        reply = await call
+        outcome = ("OK", str(reply).strip())
+    except grpc.aio.AioRpcError as error:
+        outcome = (error.code().name, error.details() or "")
+    return outcome[0], outcome[1], time.perf_counter() - started
+
+
+async def run(report: Report) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        url = f"sqlite+aiosqlite:///{root / 'identity.sqlite3'}"
+        await migrations.upgrade(url, MIGRATIONS)
+        server = NatsServer(root / "nats").start()
+        seal = SealKeyPair.generate()
+        settings = IdentitySettings(  # production hashing; limits raised so that they never answer first
+            grpc_port=0, database_url=url, nats_url=server.url, service_credentials="h:internal:harden",
+            mail_seal_public_key=seal.public_key, log_level="ERROR", recovery_limit_per_hour=100_000,
+            recovery_limit_per_client_per_hour=100_000, login_limit_per_identifier_per_minute=100_000)
+        app = build_app(settings)
+        await app.start()
+        nc = await nats.connect(server.url)
+        js = nc.jetstream()
+        await ensure_streams(js)
+        try:
+            company = "ENUM01"
+            for subject, message in (
+                    ("cofor.supplier.referenced", cofor_events.SupplierReferenced(cofor_root=company, legal_name="E")),
+                    ("cofor.access.terms_accepted", cofor_events.TermsAccepted(
+                        cofor_root=company, legal_name="E", access_request_id=str(uuid.uuid4()),
+                        administrator=cofor_pb.Contact(given_name="A", family_name="B", email="asl@enum.example",
+                                                       language="fr"))),
+                    ("cofor.access.terms_accepted", cofor_events.TermsAccepted(
+                        cofor_root=company, legal_name="E", access_request_id=str(uuid.uuid4()),
+                        administrator=cofor_pb.Contact(given_name="C", family_name="D",
+                                                       email="blocked@enum.example", language="fr"))),
+                    ("cofor.access.opened", cofor_events.AccessOpened(cofor_root=company))):
+                await js.publish(subject, message.SerializeToString(), headers={envelope.MSG_ID: str(uuid.uuid4())})
+
+            async def two_accounts() -> list[Any]:
+                async with app.database.session(readonly=True) as s, s.begin():
+                    rows = (await s.execute(accounts.select().order_by(accounts.c.email))).mappings().all()
+                return list(rows) if len(rows) == 2 else []
+
+            existing, blocked = sorted(await wait_for(two_accounts, timeout=30), key=lambda r: r["email"] != "asl@enum.example")
+            async with app.database.write_transaction() as s:
+                await s.execute(update(accounts).where(accounts.c.identifier == blocked["identifier"])
+                                .values(state="BLOCKED", failed_attempts=5, lock_cause="FAILED_ATTEMPTS"))
+            unknown = next(f"V{n:06d}" for n in range(1, 999_999)
+                           if f"V{n:06d}" not in (existing["identifier"], blocked["identifier"]))
+            subjects = {"existing": (existing["identifier"], existing["email"]), "unknown": (unknown, "who@enum.example"),
+                        "blocked": (blocked["identifier"], blocked["email"])}
+            async with grpc.aio.insecure_channel(app.target) as channel:
+                stub = api_grpc.IdentityServiceStub(channel)
+                forms = {
+                    "login": lambda ident, email: stub.Login(api.LoginRequest(
+                        identifier=ident, password="not the password, typed wrong"), metadata=META),
+                    "recover_identifier": lambda ident, email: stub.RecoverIdentifier(api.RecoverIdentifierRequest(
+                        email=email, cofor=company), metadata=META),
+                    "reset_administrator_password": lambda ident, email: stub.ResetAdministratorPassword(
+                        api.ResetAdministratorPasswordRequest(identifier=ident, cofor=company, email=email),
+                        metadata=META),
+                    "contact_administrator": lambda ident, email: stub.ContactAdministrator(
+                        api.ContactAdministratorRequest(identifier=ident, cofor=company, email=email, message="help"),
+                        metadata=META),
+                }
+                for form, call in forms.items():
+                    timings: dict[str, list[float]] = {k: [] for k in subjects}
+                    answers: dict[str, set[tuple[str, str]]] = {k: set() for k in subjects}
+                    for trial in range(TRIALS):
+                        for kind in (("existing", "unknown", "blocked") if trial % 2 else ("blocked", "unknown", "existing")):
+                            ident, email = subjects[kind]
+                            code, body, seconds = await answer(call(ident, email))
+                            timings[kind].append(seconds)
+                            answers[kind].add((code, body))
+                            if form == "login" and kind == "existing":
+                                async with app.database.write_transaction() as s:  # keep it below the threshold
+                                    await s.execute(update(accounts).where(accounts.c.identifier == ident)
+                                                    .values(failed_attempts=0, state="ACTIVE", lock_cause=""))
+                    medians = {k: statistics.median(v) * 1000 for k, v in timings.items()}
+                    spread = max(medians.values()) - min(medians.values())
+                    identical = len({frozenset(a) for a in answers.values()}) == 1 and all(len(a) == 1 for a in answers.values())
+                    report.add(f"enumeration_{form}_median_spread", spread, "ms", "< 5",
+                               "medians " + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
+                               + ("; identical answers" if identical else "; ANSWERS DIFFER"))
+                    report.add(f"enumeration_{form}_identical_answers", 1.0 if identical else 0.0, "bool", "1")
+        finally:
+            await nc.close()
+            await app.stop()
+            server.stop()
