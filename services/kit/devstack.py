@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 
 import grpc
@@ -140,6 +141,7 @@ def run(root: Path) -> int:
         asyncio.run(_all_serving())
         wait_for_port(GATEWAY_PORT, timeout=30)
         print(_banner(root))
+        print(demo_data(root, secret, sink), flush=True)
         stop = {"flag": False}
 
         def _stop(*_: object) -> None:
@@ -166,6 +168,23 @@ def run(root: Path) -> int:
                 child.kill()
         sink.stop()
         nats.stop()
+
+
+def demo_data(root: Path, secret: dict[str, str], sink: MailSink) -> str:
+    """Seeded once, on the first start of a fresh var/ (development only); printed again on later starts."""
+    saved = root / "demo.txt"
+    if saved.exists():
+        return saved.read_text()
+    from portalctl.demo import seed  # the portal's own operator tooling; the kit only launches it
+
+    def mailbox(address: str) -> list[EmailMessage]:
+        return [m.message for m in sink.received if address in m.rcpt_tos]
+
+    demo = asyncio.run(seed(f"127.0.0.1:{SERVICES[0].grpc_port}", f"127.0.0.1:{SERVICES[1].grpc_port}",
+                            secret["OPERATOR_SERVICE_TOKEN"], mailbox, f"http://localhost:{GATEWAY_PORT}/"))
+    saved.write_text(demo.text())
+    saved.chmod(0o600)
+    return demo.text()
 
 
 async def _all_serving() -> None:

@@ -16,17 +16,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 OFFSET = 11000  # every port shifted, so a developer's own `make run` can keep running
 
 
-async def start_stack(var: Path) -> asyncio.subprocess.Process:
+async def start_stack(var: Path) -> tuple[asyncio.subprocess.Process, str]:
     env = {**os.environ, "PORTAL_VAR_DIR": str(var), "PORTAL_PORT_OFFSET": str(OFFSET)}
     process = await asyncio.create_subprocess_exec(sys.executable, "-m", "kit.devstack", "run", env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     assert process.stdout is not None
     output = b""
-    while b"Ctrl-C stops everything" not in output:
-        line = await asyncio.wait_for(process.stdout.readline(), timeout=90)
+    while b"  try: " not in output:  # the last line of the demo data, printed after the banner
+        line = await asyncio.wait_for(process.stdout.readline(), timeout=120)
         assert line, f"the stack stopped while starting:\n{output.decode()}"
         output += line
-    return process
+    return process, output.decode()
 
 
 async def stop_stack(process: asyncio.subprocess.Process) -> int:
@@ -44,7 +44,9 @@ def http(method: str, url: str, body: dict[str, str] | None = None) -> tuple[int
 
 async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path: Path) -> None:
     var = tmp_path / "var"
-    process = await start_stack(var)
+    process, output = await start_stack(var)
+    demo = output[output.index("Demo data"):]
+    open_root = demo.split("access OPEN", 1)[1].split()[0]
     try:
         for port in (50051, 50052, 50053):
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port + OFFSET}") as channel:
@@ -64,13 +66,17 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
             token = (await web.get("/api/v1/csrf")).json()["csrf_token"]
             reply = await web.post("/api/v1/access:analyze", json={"cofor": "12345A"},
                                    headers={"x-csrf-token": token, "cookie": f"__Host-portal_csrf={token}"})
-        assert reply.status_code == 200 and reply.json()["outcome"] == "ANALYSIS_OUTCOME_INVALID_COFOR"
+            assert reply.status_code == 200 and reply.json()["outcome"] == "ANALYSIS_OUTCOME_INVALID_COFOR"
+            demo_open = await web.post("/api/v1/access:analyze", json={"cofor": open_root},
+                                       headers={"x-csrf-token": token, "cookie": f"__Host-portal_csrf={token}"})
+            assert demo_open.json()["outcome"] == "ANALYSIS_OUTCOME_ACCESS_OPEN"  # the seeded open company
     finally:
         code = await stop_stack(process)
     assert code == 0
     assert (var / "db" / "cofor.sqlite3").exists() and (var / "nats" / "jetstream").exists()
     secrets = (var / "secrets" / "dev.env").read_text()
 
-    again = await start_stack(var)  # same var/: reused, not re-created
+    again, output_again = await start_stack(var)  # same var/: reused, not re-created (nor re-seeded)
     assert await stop_stack(again) == 0
+    assert output_again[output_again.index("Demo data"):] == demo
     assert (var / "secrets" / "dev.env").read_text() == secrets
