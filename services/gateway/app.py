@@ -10,10 +10,12 @@ from typing import AsyncIterator
 
 import grpc
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kit.client import failure_of
 from kit.errors import DomainError
@@ -32,6 +34,10 @@ HTTP_STATUS = {
     grpc.StatusCode.ABORTED: 409, grpc.StatusCode.RESOURCE_EXHAUSTED: 429, grpc.StatusCode.CANCELLED: 499,
     grpc.StatusCode.UNIMPLEMENTED: 501, grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DEADLINE_EXCEEDED: 504,
 }
+
+
+HTTP_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+             409: "ABORTED", 429: "RESOURCE_EXHAUSTED"}
 
 
 def error_body(code: grpc.StatusCode, reason: str, message: str, violations: list[dict[str, str]],
@@ -75,6 +81,18 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         violations = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "description": e["msg"],
                        "reason": ""} for e in error.errors()]
         return error_body(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", "invalid request", violations, {})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        # FastAPI's own refusals (a body that does not parse, an unknown path or method) in the API's error shape.
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, error)
+        code = HTTP_CODE.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL")
+        reason = {400: "INVALID_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
+            error.status_code, f"HTTP_{error.status_code}")
+        return JSONResponse(status_code=error.status_code, headers=error.headers, content={"error": {
+            "code": code, "reason": reason, "message": str(error.detail).lower(), "field_violations": [],
+            "metadata": {}}})
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

@@ -45,7 +45,9 @@ def client_address(request: Request, trusted_proxies: int) -> str:
     if trusted_proxies:
         hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
         if len(hops) >= trusted_proxies:
-            return hops[-trusted_proxies]
+            hop = hops[-trusted_proxies][:100]
+            # It goes into gRPC metadata: printable ASCII only (an address never needs more).
+            return hop if hop.isascii() and hop.isprintable() else ""
     return request.client.host if request.client else ""
 
 
@@ -54,6 +56,8 @@ def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | 
                 (CLIENT_ADDRESS_KEY, client_address(request, settings.trusted_proxies))]
     if correlation := getattr(request.state, "request_id", None):
         metadata.append((CORRELATION_ID_KEY, correlation))
-    if bearer:
+    # gRPC metadata values must be printable ASCII: a token that is not cannot be valid, so it counts as absent
+    # (sending it would fail the call inside grpc, a 500).
+    if bearer and bearer.isascii() and bearer.isprintable():
         metadata.append((AUTHORIZATION_KEY, f"Bearer {bearer}"))
     return metadata

@@ -122,6 +122,14 @@ async def wait_serving(port: int, timeout: float = 30.0) -> None:
 
 
 def run(root: Path) -> int:
+    stop = {"flag": False}
+
+    def _stop(*_: object) -> None:
+        stop["flag"] = True
+
+    # From here on, Ctrl-C (or SIGTERM) ends the loop below and the `finally` stops every child cleanly.
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     secret = dev_secrets(root)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log").start()
@@ -142,13 +150,6 @@ def run(root: Path) -> int:
         wait_for_port(GATEWAY_PORT, timeout=30)
         print(_banner(root))
         print(demo_data(root, secret, sink), flush=True)
-        stop = {"flag": False}
-
-        def _stop(*_: object) -> None:
-            stop["flag"] = True
-
-        signal.signal(signal.SIGINT, _stop)
-        signal.signal(signal.SIGTERM, _stop)
         while not stop["flag"]:
             for name, child in children:
                 if child.poll() is not None:

@@ -151,6 +151,8 @@ async def test_a_user_who_lost_their_password_writes_to_their_asl(stack: Stack, 
     supplier = await open_supplier(stack)
     user = await visitors("user")
     page = await user.goto("/fr/recover/password")
+    ids = await page.evaluate("[...document.querySelectorAll('[id]')].map(e => e.id)")
+    assert len(ids) == len(set(ids)), ids  # two forms on one page: each label must name its own input
     form = page.locator("section", has=page.get_by_role("heading", name="Vous êtes utilisateur"))
     text = "Bonjour Paul, j'ai perdu mon mot de passe : pouvez-vous le réinitialiser ? Emma"
     await form.get_by_label("Identifiant V").fill(supplier.user_id)
