@@ -56,6 +56,8 @@ async def test_event_travels_from_one_service_outbox_to_another_service_consumer
                               unit_of_work=lambda: NotesUnitOfWork(consumer_db))])
     await producer.start()
     await consumer.start()
+    # Connected to NATS (streams and durable consumer in place); from here the commit must wake the relay.
+    await asyncio.wait_for(asyncio.gather(producer.messaging_ready.wait(), consumer.messaging_ready.wait()), 30)
     try:
         async with grpc.aio.insecure_channel(producer.target) as channel:
             health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
