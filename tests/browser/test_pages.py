@@ -4,8 +4,10 @@ and the English switch. Every page visited is saved under var/screenshots/."""
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import re
+import sys
 import struct
 import uuid
 import zlib
@@ -32,7 +34,7 @@ async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
 
 
 async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: Stack, visitors: NewVisitor) -> None:
-    # Present the company through the pages; purchasing references it through gRPC.
+    # Present the company through the pages; purchasing references it with the operator CLI.
     presenter = await visitors("presenter")
     page = await presenter.goto("/fr/company")
     await page.get_by_label("Raison sociale").fill("Forges de Lorraine")
@@ -53,8 +55,13 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await presenter.submit("Envoyer le dossier aux Achats")
     assert await page.locator("#file-state").get_attribute("data-state") == "SUBMITTED"
     file_id = page.url.split("/company/")[1].split("?")[0]
-    root = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
-        presentation_id=file_id))).supplier.cofor_root
+    cli = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "portalctl", "cofor", "reference", file_id, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE, env={**os.environ, "COFOR_TARGET": stack.apps[0].target,
+                                             "PORTAL_OPERATOR_TOKEN": "ops-token"})
+    out, err = await cli.communicate()
+    assert cli.returncode == 0, err.decode()
+    root = re.search(r"COFOR '(\w{6})  01'", out.decode()).group(1)  # type: ignore[union-attr]
 
     # Get access: the analysis says ACCESS_NOT_REQUESTED and offers the two-contact form.
     visitor = await visitors("visitor")

@@ -77,6 +77,8 @@ class OutboxRelay:
     async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
         backoff = 0.1
         while not stop.is_set():
+            # Cleared before reading, so a commit landing while this batch is read still wakes the next round.
+            self._wake.clear()
             try:
                 sent = await self.publish_batch(js)
                 backoff = 0.1
@@ -88,7 +90,6 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 5.0)
                 continue
             if sent < self._batch_size:
-                self._wake.clear()
                 pause = min(self._poll_seconds, self.MARK_EVERY_SECONDS) if self._unmarked else self._poll_seconds
                 await wait_any(stop, self._wake, pause)
         try:
