@@ -10,7 +10,6 @@ from typing import AsyncIterator
 
 import grpc
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -85,8 +84,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> Response:
         # FastAPI's own refusals (a body that does not parse, an unknown path or method) in the API's error shape.
-        if not request.url.path.startswith("/api/"):
-            return await http_exception_handler(request, error)
+        if not request.url.path.startswith("/api/"):  # a page: a small HTML answer, not JSON
+            return HTMLResponse(_page(str(error.status_code), f"<p>{html.escape(str(error.detail))}</p>"),
+                                status_code=error.status_code, headers=error.headers)
         code = HTTP_CODE.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL")
         reason = {400: "INVALID_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
             error.status_code, f"HTTP_{error.status_code}")

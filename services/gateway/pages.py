@@ -10,11 +10,11 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 import grpc
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from google.protobuf.field_mask_pb2 import FieldMask
 from jinja2 import Environment, FileSystemLoader, select_autoescape
@@ -145,6 +145,16 @@ def _field_name(path: str, known: set[str], aliases: dict[str, str]) -> str:
     return path if path in known else ""
 
 
+def _page_language(lang: str) -> str:
+    """The language segment of a page URL; anything but fr/en is a page that does not exist."""
+    if lang not in LANGUAGES:
+        raise HTTPException(status_code=404)
+    return lang
+
+
+Lang = Annotated[str, Depends(_page_language)]
+
+
 def failure_form(lang: str, error: grpc.aio.AioRpcError, values: dict[str, str], known: set[str],
                  aliases: dict[str, str] | None = None) -> FormState:
     failure = failure_of(error)
@@ -218,7 +228,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         query = request.url.query if request.method == "GET" else ""
         return f"/{other}{rest}" + (f"?{query}" if query else "")
 
-    async def render(request: Request, lang: str, template: str, *, status: int = 200, title_key: str = "",
+    async def render(request: Request, lang: Lang, template: str, *, status: int = 200, title_key: str = "",
                      form: FormState | None = None, switch_path: str | None = None, **context: Any) -> HTMLResponse:
         token = request.cookies.get(CSRF_COOKIE)
         fresh = not token
@@ -256,9 +266,6 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return render(request, lang, "message.html", status=404, title_key="error.title",
                       message=translate(lang, "error.not_found"))
 
-    def check_lang(lang: str) -> bool:
-        return lang in LANGUAGES
-
     # ---- home, about, blocked ---------------------------------------------------------------------------------
 
     @pages.get("/")
@@ -267,34 +274,24 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     @pages.get("/{lang}")
     async def bare(lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
         return RedirectResponse(f"/{lang}/", status_code=302)
 
     @pages.get("/{lang}/")
-    async def home(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def home(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "home.html", title_key="site.name")
 
     @pages.get("/{lang}/about")
-    async def about(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def about(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "about.html", title_key="about.title")
 
     @pages.get("/{lang}/blocked")
-    async def blocked(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def blocked(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "blocked.html", title_key="blocked.title")
 
     # ---- get access ---------------------------------------------------------------------------------------------
 
     @pages.get("/{lang}/access")
-    async def access(request: Request, lang: str, cofor: str = "", site_code: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def access(request: Request, lang: Lang, cofor: str = "", site_code: str = "") -> Response:
         cofor_in, site_in = cofor.strip()[:40], site_code.strip()[:10]
         if not cofor_in:
             return await render(request, lang, "access.html", title_key="access.title")
@@ -309,7 +306,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     def cofor_pb_request(cofor_in: str, site_in: str) -> cofor.AnalyzeAccessRequest:
         return cofor.AnalyzeAccessRequest(cofor=cofor_in, site_code=site_in)
 
-    async def analysis_page(request: Request, lang: str, result: cofor.AnalyzeAccessResponse, typed: str,
+    async def analysis_page(request: Request, lang: Lang, result: cofor.AnalyzeAccessResponse, typed: str,
                             form: FormState | None = None, status: int = 200) -> HTMLResponse:
         outcome = cofor.AnalysisOutcome.Name(result.outcome).removeprefix("ANALYSIS_OUTCOME_")
         return await render(request, lang, "access_result.html", status=status, title_key="access.result_title",
@@ -320,12 +317,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     @pages.get("/{lang}/access/request")
     @pages.get("/{lang}/access/resend")
     async def access_get(lang: str) -> Response:
-        return redirect(f"/{lang if check_lang(lang) else 'fr'}/access")
+        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/access")
 
     @pages.post("/{lang}/access/request")
-    async def access_request(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def access_request(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         cofor_in = values.get("cofor", "")[:40]
         known = {f"{who}.{name}" for who in ("signatory", "administrator") for name in CONTACT_FIELDS} | {"cofor"}
@@ -353,9 +348,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return await analysis_page(request, lang, result, cofor_in, form=form, status=400)
 
     @pages.post("/{lang}/access/resend")
-    async def access_resend(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def access_resend(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         if not ok:
             return await render(request, lang, "access.html", status=403, title_key="access.title",
@@ -372,12 +365,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     # ---- terms ---------------------------------------------------------------------------------------------------
 
     @pages.get("/{lang}/access/terms")
-    async def terms(request: Request, lang: str, token: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def terms(request: Request, lang: Lang, token: str = "") -> Response:
         return await terms_page(request, lang, token[:200])
 
-    async def terms_page(request: Request, lang: str, token: str, form: FormState | None = None) -> HTMLResponse:
+    async def terms_page(request: Request, lang: Lang, token: str, form: FormState | None = None) -> HTMLResponse:
         described = None
         if token:
             try:
@@ -397,9 +388,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                             expires=_timestamp(described.expire_time), form=form)
 
     @pages.post("/{lang}/access/terms")
-    async def terms_accept(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def terms_accept(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         token = values.get("token", "")[:200]
         if not ok:
@@ -416,15 +405,11 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     # ---- present your company ----------------------------------------------------------------------------------
 
     @pages.get("/{lang}/company")
-    async def company_start_form(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def company_start_form(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "company_start.html", title_key="company.title")
 
     @pages.post("/{lang}/company")
-    async def company_start(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def company_start(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         if not ok:
             return await render(request, lang, "company_start.html", status=403, title_key="company.title",
@@ -453,7 +438,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                 "head_office_address.lines": "\n".join(a.lines), "head_office_address.postal_code": a.postal_code,
                 "head_office_address.city": a.city, "head_office_address.country_code": a.country_code}
 
-    async def company_page(request: Request, lang: str, presentation_id: str, form: FormState | None = None,
+    async def company_page(request: Request, lang: Lang, presentation_id: str, form: FormState | None = None,
                            status: int = 200, done: str = "") -> HTMLResponse:
         try:
             p = (await backends.cofor.GetPresentation(cofor.GetPresentationRequest(presentation_id=presentation_id),
@@ -474,10 +459,8 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                 "head_office_address": "head_office_address.lines"}) or m)) for m in p.missing_fields])
 
     @pages.get("/{lang}/company/{presentation_id}")
-    async def company_file(request: Request, lang: str, presentation_id: str, token: str = "",
+    async def company_file(request: Request, lang: Lang, presentation_id: str, token: str = "",
                            done: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
         if token:  # the mailed link: keep the token in the cookie, not in the address bar or the history
             response = redirect(f"/{lang}/company/{quote(presentation_id[:64])}")
             set_cookie(response, PRESENTER_COOKIE, token[:200], 30 * 24 * 3600)
@@ -486,9 +469,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                   else "")
 
     @pages.post("/{lang}/company/{presentation_id}")
-    async def company_update(request: Request, lang: str, presentation_id: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def company_update(request: Request, lang: Lang, presentation_id: str) -> Response:
         presentation_id = presentation_id[:64]
         values, _, ok = await form_of(request)
         values = {k: v for k, v in values.items() if k in COMPANY_FIELDS or k == "action"}
@@ -534,15 +515,11 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     # ---- log in, log out, password, account ---------------------------------------------------------------------
 
     @pages.get("/{lang}/login")
-    async def login_form(request: Request, lang: str, done: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def login_form(request: Request, lang: Lang, done: str = "") -> Response:
         return await render(request, lang, "login.html", title_key="login.title", done=done == "logout")
 
     @pages.post("/{lang}/login")
-    async def login(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def login(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         kept = {"identifier": values.get("identifier", "")[:40]}
         if not ok:
@@ -562,12 +539,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     @pages.get("/{lang}/logout")
     async def logout_get(lang: str) -> Response:
-        return redirect(f"/{lang if check_lang(lang) else 'fr'}/")
+        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/")
 
     @pages.post("/{lang}/logout")
-    async def logout(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def logout(request: Request, lang: Lang) -> Response:
         _, _, ok = await form_of(request)
         if not ok:
             return redirect(f"/{lang}/account")
@@ -583,17 +558,13 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return response
 
     @pages.get("/{lang}/password/change")
-    async def password_form(request: Request, lang: str, done: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def password_form(request: Request, lang: Lang, done: str = "") -> Response:
         if not request.cookies.get(SESSION_COOKIE):
             return redirect(f"/{lang}/login")
         return await render(request, lang, "password.html", title_key="password.title")
 
     @pages.post("/{lang}/password/change")
-    async def password_change(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def password_change(request: Request, lang: Lang) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
         if not token:
             return redirect(f"/{lang}/login")
@@ -622,9 +593,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return response
 
     @pages.get("/{lang}/account")
-    async def account(request: Request, lang: str, done: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def account(request: Request, lang: Lang, done: str = "") -> Response:
         principal = await principal_of(request)
         if principal is None:
             return redirect(f"/{lang}/login")
@@ -637,20 +606,16 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     # ---- recovery ------------------------------------------------------------------------------------------------
 
     @pages.get("/{lang}/recover/identifier")
-    async def recover_identifier_form(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def recover_identifier_form(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "recover_identifier.html", title_key="recover.identifier_title")
 
-    async def accepted(request: Request, lang: str) -> HTMLResponse:
+    async def accepted(request: Request, lang: Lang) -> HTMLResponse:
         return await render(request, lang, "message.html", title_key="recover.accepted_title",
                             message=translate(lang, "recover.accepted"), switch_path=request.url.path[3:],
                             status_role=True)
 
     @pages.post("/{lang}/recover/identifier")
-    async def recover_identifier(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def recover_identifier(request: Request, lang: Lang) -> Response:
         values, _, ok = await form_of(request)
         values = {k: values.get(k, "")[:320] for k in ("email", "cofor")}
         if not ok:
@@ -666,19 +631,17 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return await accepted(request, lang)
 
     @pages.get("/{lang}/recover/password")
-    async def recover_password_form(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def recover_password_form(request: Request, lang: Lang) -> Response:
         return await render(request, lang, "recover_password.html", title_key="recover.password_title",
                             asl_form=FormState(), user_form=FormState())
 
     @pages.get("/{lang}/recover/password/{who}")
     async def recover_password_get(lang: str, who: str) -> Response:
-        return redirect(f"/{lang if check_lang(lang) else 'fr'}/recover/password")
+        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/recover/password")
 
     @pages.post("/{lang}/recover/password/{who}")
-    async def recover_password(request: Request, lang: str, who: str) -> Response:
-        if not check_lang(lang) or who not in ("administrator", "user"):
+    async def recover_password(request: Request, lang: Lang, who: str) -> Response:
+        if who not in ("administrator", "user"):
             return HTMLResponse("Not found", status_code=404)
         values, _, ok = await form_of(request)
         names = ("identifier", "cofor", "email") + (("message",) if who == "user" else ())
@@ -709,9 +672,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     # ---- help & contact ------------------------------------------------------------------------------------------
 
     @pages.get("/{lang}/contact")
-    async def contact_form(request: Request, lang: str, category: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def contact_form(request: Request, lang: Lang, category: str = "") -> Response:
         principal = await principal_of(request)
         values = {"category": category.upper() if category.upper() in CATEGORIES else ""}
         if principal is not None:
@@ -720,9 +681,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                             form=FormState(values=values))
 
     @pages.post("/{lang}/contact")
-    async def contact(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def contact(request: Request, lang: Lang) -> Response:
         values, files, ok = await form_of(request)
         names = ("category", "subject", "text", "name", "email", "phone", "company", "identifier", "cofor")
         values = {k: values.get(k, "")[:10_000 if k == "text" else 320] for k in names}
@@ -754,9 +713,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                             reference=reply.ticket.reference, status_role=True)
 
     @pages.get("/{lang}/help")
-    async def help_index(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def help_index(request: Request, lang: Lang) -> Response:
         topics = (await backends.support.ListHelpTopics(support.ListHelpTopicsRequest(language=lang),
                                                         metadata=meta(request), timeout=timeout)).topics
         sections: dict[str, list[Any]] = {}
@@ -766,9 +723,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return await render(request, lang, "help.html", title_key="help.title", sections=sections)
 
     @pages.get("/{lang}/help/{article_id}")
-    async def help_article(request: Request, lang: str, article_id: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def help_article(request: Request, lang: Lang, article_id: str) -> Response:
         try:
             article = (await backends.support.GetHelpArticle(support.GetHelpArticleRequest(
                 id=article_id[:100], language=lang), metadata=meta(request), timeout=timeout)).article
@@ -786,7 +741,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     # ---- ASL console -----------------------------------------------------------------------------------------------
 
-    async def admin_principal(request: Request, lang: str) -> tuple[identity_pb.Principal | None, Response | None]:
+    async def admin_principal(request: Request, lang: Lang) -> tuple[identity_pb.Principal | None, Response | None]:
         principal = await principal_of(request)
         if principal is None:
             return None, redirect(f"/{lang}/login")
@@ -797,7 +752,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                       message=translate(lang, "error.generic"))
         return principal, None
 
-    async def admin_page(request: Request, lang: str, principal: identity_pb.Principal,
+    async def admin_page(request: Request, lang: Lang, principal: identity_pb.Principal,
                          form: FormState | None = None, create_form: FormState | None = None, done: str = "",
                          status: int = 200) -> HTMLResponse:
         accounts = (await backends.identity.ListUsers(identity.ListUsersRequest(page_size=200),
@@ -817,9 +772,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                             done=done, cofor_root=principal.cofor_root, switch_path="/admin")
 
     @pages.get("/{lang}/admin")
-    async def admin(request: Request, lang: str, done: str = "", user: str = "") -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def admin(request: Request, lang: Lang, done: str = "", user: str = "") -> Response:
         principal, refused = await admin_principal(request, lang)
         if refused is not None:
             return refused
@@ -828,9 +781,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return await admin_page(request, lang, principal, done=message)
 
     @pages.post("/{lang}/admin/users")
-    async def admin_create(request: Request, lang: str) -> Response:
-        if not check_lang(lang):
-            return HTMLResponse("Not found", status_code=404)
+    async def admin_create(request: Request, lang: Lang) -> Response:
         principal, refused = await admin_principal(request, lang)
         if refused is not None:
             return refused
@@ -853,8 +804,8 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return redirect(f"/{lang}/admin?" + urlencode({"done": "create", "user": created.account.identifier}))
 
     @pages.post("/{lang}/admin/users/{identifier}/{action}")
-    async def admin_action(request: Request, lang: str, identifier: str, action: str) -> Response:
-        if not check_lang(lang) or action not in ADMIN_ACTIONS:
+    async def admin_action(request: Request, lang: Lang, identifier: str, action: str) -> Response:
+        if action not in ADMIN_ACTIONS:
             return HTMLResponse("Not found", status_code=404)
         principal, refused = await admin_principal(request, lang)
         if refused is not None:

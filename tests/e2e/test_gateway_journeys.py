@@ -176,5 +176,7 @@ async def test_the_gateway_protects_itself(stack: Stack) -> None:
     login = await visitor.post("/api/v1/session:login", json={"identifier": "V000000", "password": "x" * 20})
     assert login.status_code == 401 and login.json()["error"]["reason"] == "INVALID_CREDENTIALS"
     assert "set-cookie" not in {k.lower() for k in login.headers if "session" in login.headers.get(k, "")}
+    unknown_language = await stack.web.get("/de/access")
+    assert unknown_language.status_code == 404 and unknown_language.headers["content-type"].startswith("text/html")
     spec = (await stack.web.get("/openapi.json")).json()
     assert "/api/v1/session:login" in spec["paths"] and "/api/v1/tickets" in spec["paths"]
