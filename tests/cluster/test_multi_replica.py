@@ -170,12 +170,12 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         async def replicated(stream: str) -> bool:  # the services create the streams once connected
             try:
                 info = await nc.jetstream().stream_info(stream)
-            except nats.js.errors.NotFoundError:
-                return False
+            except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):
+                return False  # not created yet, or the cluster still electing its leaders
             return info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2  # leader + 2 peers
 
         for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
-            await wait_for(lambda stream=stream: replicated(stream), timeout=30, interval=0.3)
+            await wait_for(lambda stream=stream: replicated(stream), timeout=60, interval=0.3)
         await nc.close()
 
         signatories: list[str] = []
