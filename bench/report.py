@@ -1,7 +1,11 @@
 """One line per figure: ``BENCH <name> <value> <unit> target <target>``; the same figures as JSON."""
 from __future__ import annotations
 
+import argparse
+import asyncio
+import importlib
 import json
+import logging
 import os
 import platform
 import statistics
@@ -43,3 +47,19 @@ def percentile(values: list[float], p: float) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def run_suites(package: str, suites: list[str], *, prefix: str = "BENCH") -> None:
+    """The command line of ``python -m bench`` and ``python -m hardening``: run the named suites (default: all)."""
+    parser = argparse.ArgumentParser(prog=f"python -m {package}")
+    parser.add_argument("suites", nargs="*", metavar="suite", help=f"any of {', '.join(suites)} (default: all)")
+    args = parser.parse_args()
+    unknown = [s for s in args.suites if s not in suites]
+    if unknown:
+        parser.error(f"unknown suite(s) {', '.join(unknown)}; choose from {', '.join(suites)}")
+    logging.basicConfig(level=logging.ERROR)
+    for suite in args.suites or suites:
+        report = Report(suite, prefix=prefix, folder=package)
+        print(f"== {suite}", flush=True)
+        asyncio.run(importlib.import_module(f"{package}.{suite}").run(report))
+        print(f"   saved {report.save()}", flush=True)

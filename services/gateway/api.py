@@ -22,6 +22,16 @@ from gateway.security import CSRF_COOKIE, new_csrf_token
 from gateway.settings import GatewaySettings
 
 Text = Field(default="", max_length=300)
+
+# The ASL console's one-click actions on an account: URL verb → IdentityService RPC (API and pages alike).
+CONSOLE_ACTIONS = {
+    "reset-password": ("ResetUserPassword", identity.ResetUserPasswordRequest),
+    "unlock": ("UnlockUser", identity.UnlockUserRequest),
+    "disable": ("DisableUser", identity.DisableUserRequest),
+    "enable": ("EnableUser", identity.EnableUserRequest),
+    "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
+    "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
+}
 LongText = Field(default="", max_length=10_000)
 
 
@@ -304,21 +314,12 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                         job_title=body.job_title, language=body.language),
             update_mask=FieldMask(paths=body.update_mask)), metadata=asl(request), timeout=timeout))
 
-    actions = {
-        "disable": ("DisableUser", identity.DisableUserRequest),
-        "enable": ("EnableUser", identity.EnableUserRequest),
-        "unlock": ("UnlockUser", identity.UnlockUserRequest),
-        "reset-password": ("ResetUserPassword", identity.ResetUserPasswordRequest),
-        "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
-        "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
-    }
-
     @api.post("/users/{identifier}:{action}", summary="Disable, enable, unlock, reset the password, grant or "
                                                        "revoke the ASL role")
     async def user_action(identifier: str, action: str, request: Request) -> dict[str, Any]:
-        if action not in actions:
-            raise InvalidArgument([FieldViolation("action", "must be one of " + ", ".join(actions))])
-        method, message = actions[action]
+        if action not in CONSOLE_ACTIONS:
+            raise InvalidArgument([FieldViolation("action", "must be one of " + ", ".join(CONSOLE_ACTIONS))])
+        method, message = CONSOLE_ACTIONS[action]
         return as_json(await getattr(backends.identity, method)(message(identifier=identifier),
                                                                 metadata=asl(request), timeout=timeout))
 

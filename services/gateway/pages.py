@@ -30,6 +30,7 @@ from starlette.datastructures import UploadFile
 
 from kit.client import failure_of
 
+from gateway.api import CONSOLE_ACTIONS
 from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata
 from gateway.i18n import LANGUAGES, has, translate
 from gateway.security import CSRF_COOKIE, csrf_ok, new_csrf_token
@@ -42,14 +43,6 @@ CONTACT_FIELDS = ("given_name", "family_name", "email", "phone", "job_title", "l
 COMPANY_FIELDS = ("legal_name", "national_registration_number", "tax_number", "country_code",
                   "legal_existence_proof_ref", "head_office_address.lines", "head_office_address.postal_code",
                   "head_office_address.city", "head_office_address.country_code")
-ADMIN_ACTIONS = {
-    "reset-password": ("ResetUserPassword", identity.ResetUserPasswordRequest),
-    "unlock": ("UnlockUser", identity.UnlockUserRequest),
-    "disable": ("DisableUser", identity.DisableUserRequest),
-    "enable": ("EnableUser", identity.EnableUserRequest),
-    "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
-    "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
-}
 
 
 # ---- the small Markdown subset of help articles ----------------------------------------------------------------
@@ -805,7 +798,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     @pages.post("/{lang}/admin/users/{identifier}/{action}")
     async def admin_action(request: Request, lang: Lang, identifier: str, action: str) -> Response:
-        if action not in ADMIN_ACTIONS:
+        if action not in CONSOLE_ACTIONS:
             return HTMLResponse("Not found", status_code=404)
         principal, refused = await admin_principal(request, lang)
         if refused is not None:
@@ -814,7 +807,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         _, _, ok = await form_of(request)
         if not ok:
             return await admin_page(request, lang, principal, form=csrf_failed(lang, {}), status=403)
-        method, message = ADMIN_ACTIONS[action]
+        method, message = CONSOLE_ACTIONS[action]
         try:
             await getattr(backends.identity, method)(message(identifier=identifier[:20]),
                                                      metadata=meta(request, request.cookies.get(SESSION_COOKIE)),

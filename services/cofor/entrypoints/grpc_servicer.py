@@ -10,7 +10,8 @@ from kit.auth import ServiceCaller, ServiceCredentials, bearer_token, client_add
 from kit.errors import FieldViolation, InvalidArgument
 
 from cofor.adapters import protos
-from cofor.service_layer.registry import AddressInput, ContactInput, Registry, Validation
+from cofor.domain.model import ContactDetails
+from cofor.service_layer.registry import AddressInput, Registry, Validation
 
 Ctx = grpc.aio.ServicerContext
 ANY = ("public", "purchasing", "internal", "support")
@@ -23,8 +24,8 @@ def _address(a: pb.Address) -> AddressInput:
     return AddressInput(list(a.lines), a.postal_code, a.city, a.country_code)
 
 
-def _contact(c: pb.Contact) -> ContactInput:
-    return ContactInput(c.given_name, c.family_name, c.email, c.phone, c.job_title, c.language)
+def _contact(c: pb.Contact) -> ContactDetails:
+    return ContactDetails(c.given_name, c.family_name, c.email, c.phone, c.job_title, c.language)
 
 
 def _enum_name(enum: object, value: int, prefix: str, field: str) -> str:

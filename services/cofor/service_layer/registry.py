@@ -29,8 +29,8 @@ from cofor.adapters.orm import start_mappers
 from cofor.domain.analysis import Analysis, analyze, parse_analysis_input
 from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, canonical, normalize_duns, parse_cofor, parse_site_code, \
     random_root, site_codes
-from cofor.domain.model import TERMS_LINK_LIFETIME, AcceptanceLink, AccessRequest, AccessState, LinkState, \
-    Presentation, PresentationState, Site, Supplier, SupplierStatus, SuspensionCause
+from cofor.domain.model import TERMS_LINK_LIFETIME, AcceptanceLink, AccessRequest, AccessState, ContactDetails, \
+    LinkState, Presentation, PresentationState, Site, Supplier, SupplierStatus, SuspensionCause
 from cofor.service_layer.unit_of_work import CoforUnitOfWork
 
 # Public calls are counted per client address (the gateway forwards it); resends also per company.
@@ -63,16 +63,6 @@ class AddressInput:
     postal_code: str
     city: str
     country_code: str
-
-
-@dataclass(frozen=True)
-class ContactInput:
-    given_name: str
-    family_name: str
-    email: str
-    phone: str
-    job_title: str
-    language: str
 
 
 @dataclass(frozen=True)
@@ -118,12 +108,12 @@ def _clean_address(a: AddressInput) -> AddressInput:
                         validation.clean(a.city), a.country_code.strip().upper())
 
 
-def _clean_contact(c: ContactInput) -> ContactInput:
-    return ContactInput(validation.clean(c.given_name), validation.clean(c.family_name), c.email.strip(),
+def _clean_contact(c: ContactDetails) -> ContactDetails:
+    return ContactDetails(validation.clean(c.given_name), validation.clean(c.family_name), c.email.strip(),
                         c.phone.strip(), validation.clean(c.job_title), c.language)
 
 
-def _contact_violations(v: Violations, prefix: str, c: ContactInput) -> None:
+def _contact_violations(v: Violations, prefix: str, c: ContactDetails) -> None:
     for name, value in (("given_name", c.given_name), ("family_name", c.family_name), ("job_title", c.job_title)):
         if err := validation.text_error(value, max_length=100):
             v.add(f"{prefix}.{name}", err)
@@ -521,7 +511,7 @@ class Registry:
                                      metadata={"headOfficeCofor": s.head_office_cofor})
         return s
 
-    async def request_access(self, cofor: str, signatory: ContactInput, administrator: ContactInput,
+    async def request_access(self, cofor: str, signatory: ContactDetails, administrator: ContactDetails,
                              request_id: str = "", client: str = "") -> tuple[Supplier, AccessRequest, dt.datetime]:
         signatory, administrator = _clean_contact(signatory), _clean_contact(administrator)
         v = Violations()
