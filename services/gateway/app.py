@@ -22,6 +22,7 @@ from kit.mailsink import read_mailbox
 
 from gateway import api, pages
 from gateway.clients import Backends
+from gateway.i18n import LANGUAGES, translate
 from gateway.security import GatewayMiddleware
 from gateway.settings import GatewaySettings
 
@@ -62,8 +63,10 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     app.include_router(api.router(backends, settings))
 
     @app.exception_handler(grpc.aio.AioRpcError)
-    async def grpc_error(_: Request, error: grpc.aio.AioRpcError) -> JSONResponse:
+    async def grpc_error(request: Request, error: grpc.aio.AioRpcError) -> Response:
         failure = failure_of(error)
+        if not request.url.path.startswith("/api/"):  # a page whose service is down: a page, in its language
+            return _error_page(request.url.path, failure.code)
         reasons = failure.violation_reasons or [""] * len(failure.field_violations)
         return error_body(failure.code, failure.reason, failure.message if failure.code != grpc.StatusCode.INTERNAL
                           else "internal error", [{"field": f, "description": d, "reason": r} for (f, d), r in
@@ -129,7 +132,16 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     return app
 
 
-def _page(title: str, body: str) -> str:
-    return (f"<!doctype html><html lang='fr'><head><meta charset='utf-8'><meta name='viewport' "
+def _error_page(path: str, code: grpc.StatusCode) -> HTMLResponse:
+    segment = path.strip("/").split("/", 1)[0]
+    lang = segment if segment in LANGUAGES else LANGUAGES[0]
+    key = "error.UNAVAILABLE" if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
+        else "error.generic"
+    return HTMLResponse(_page(translate(lang, "error.title"), f"<p>{html.escape(translate(lang, key))}</p>", lang),
+                        status_code=HTTP_STATUS.get(code, 500))
+
+
+def _page(title: str, body: str, lang: str = "fr") -> str:
+    return (f"<!doctype html><html lang='{lang}'><head><meta charset='utf-8'><meta name='viewport' "
             f"content='width=device-width, initial-scale=1'><title>{html.escape(title)}</title></head>"
             f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")

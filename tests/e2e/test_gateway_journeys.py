@@ -180,3 +180,14 @@ async def test_the_gateway_protects_itself(stack: Stack) -> None:
     assert unknown_language.status_code == 404 and unknown_language.headers["content-type"].startswith("text/html")
     spec = (await stack.web.get("/openapi.json")).json()
     assert "/api/v1/session:login" in spec["paths"] and "/api/v1/tickets" in spec["paths"]
+
+
+async def test_a_page_whose_service_is_down_answers_a_page_in_its_language(stack: Stack) -> None:
+    await stack.apps[2].stop()  # support: the help pages' service
+    page = await stack.browser().get("/en/help")
+    assert page.status_code == 503 and page.headers["content-type"].startswith("text/html")
+    assert "<html lang='en'>" in page.text and "temporarily unavailable" in page.text
+    french = await stack.browser().get("/fr/help")
+    assert french.status_code == 503 and "momentanément indisponible" in french.text
+    api = await stack.browser().get("/api/v1/help/topics?language=en")
+    assert api.status_code == 503 and api.json()["error"]["code"] == "UNAVAILABLE"

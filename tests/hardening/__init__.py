@@ -1,0 +1,1 @@
+"""Quick runs of the hardening suites (python -m hardening runs them at full size)."""
