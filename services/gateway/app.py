@@ -42,9 +42,10 @@ HTTP_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_D
 
 def error_body(code: grpc.StatusCode, reason: str, message: str, violations: list[dict[str, str]],
                metadata: dict[str, str]) -> JSONResponse:
+    retry = metadata.get("retryAfterSeconds", "")  # a service's rate limit says when to come back
     return JSONResponse(status_code=HTTP_STATUS.get(code, 500), content={"error": {
         "code": code.name, "reason": reason, "message": message, "field_violations": violations,
-        "metadata": metadata}})
+        "metadata": metadata}}, headers={"Retry-After": retry} if retry.isdigit() else None)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:

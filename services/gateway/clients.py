@@ -43,7 +43,10 @@ class Backends:
 def client_address(request: Request, trusted_proxies: int) -> str:
     """The visitor's address: the socket peer, or the right entry of X-Forwarded-For behind known proxies."""
     if trusted_proxies:
-        hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+        # Every X-Forwarded-For line, in order: a proxy may add its own line rather than append to the client's
+        # (RFC 9110 §5.3), and reading only the first would hand the choice of address to the client.
+        lines = request.headers.getlist("x-forwarded-for")
+        hops = [h.strip() for line in lines for h in line.split(",") if h.strip()]
         if len(hops) >= trusted_proxies:
             hop = hops[-trusted_proxies][:100]
             # It goes into gRPC metadata: printable ASCII only (an address never needs more).

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hmac
+import math
 import secrets
 import time
 import uuid
@@ -37,17 +38,23 @@ def error(status: int, code: str, reason: str, message: str) -> JSONResponse:
 class FixedWindow:
     """Per-client request counts for the current minute (this process only; the services count their own)."""
 
+    SECONDS = 60
+
     def __init__(self, limit: int) -> None:
         self.limit = limit
         self._window = 0
         self._counts: dict[str, int] = {}
 
     def allow(self, client: str) -> bool:
-        window = int(time.time() // 60)
+        window = int(time.time() // self.SECONDS)
         if window != self._window:
             self._window, self._counts = window, {}
         self._counts[client] = self._counts.get(client, 0) + 1
         return self._counts[client] <= self.limit
+
+    def retry_after(self) -> int:
+        """Whole seconds until the current window ends."""
+        return max(1, math.ceil(self.SECONDS - time.time() % self.SECONDS))
 
 
 def csrf_ok(request: Request, form_token: str | None = None) -> bool:
@@ -86,7 +93,9 @@ class GatewayMiddleware(BaseHTTPMiddleware):
             return error(411, "INVALID_ARGUMENT", "LENGTH_REQUIRED", "send the body with a Content-Length")
         if request.url.path not in ("/healthz", "/readyz") and \
                 not self.window.allow(client_address(request, self.settings.trusted_proxies)):
-            return error(429, "RESOURCE_EXHAUSTED", "RATE_LIMITED", "too many requests; try again later")
+            refused = error(429, "RESOURCE_EXHAUSTED", "RATE_LIMITED", "too many requests; try again later")
+            refused.headers["Retry-After"] = str(self.window.retry_after())
+            return refused
         if request.method in UNSAFE and request.url.path.startswith("/api/") and not csrf_ok(request):
             return error(403, "PERMISSION_DENIED", "CSRF_TOKEN_INVALID",
                          f"send the token of GET /api/v1/csrf in the {CSRF_HEADER} header")

@@ -5,6 +5,8 @@ busy timeout instead of failing on a lock upgrade. Read-only units of work use a
 """
 from __future__ import annotations
 
+import hashlib
+
 import asyncio
 import contextlib
 import datetime as dt
@@ -200,20 +202,27 @@ class UnitOfWork:
         return await self.session.get(InboxEntry, (consumer, event_id)) is not None
 
 
-    async def remembered(self, scope: str, request_id: str) -> str | None:
-        """AIP-155: the resource a previous call with this request_id produced, if any."""
+    async def remembered(self, scope: str, request_id: str, *, owner: str = "") -> str | None:
+        """AIP-155: the resource a previous call with this request_id produced, if any. ``owner`` binds the key to
+        what the request is about (a company, an e-mail, a D-U-N-S…): the same id sent about something else is a new
+        request, never a replay of someone else's answer (request ids travel in logs; they are not secrets)."""
         from kit.messaging.tables import IdempotencyKey
 
         if not request_id:
             return None
-        found = await self.session.get(IdempotencyKey, (scope, request_id))
+        found = await self.session.get(IdempotencyKey, (_replay_scope(scope, owner), request_id))
         return found.resource_id if found else None
 
-    def remember(self, scope: str, request_id: str, resource_id: str) -> None:
+    def remember(self, scope: str, request_id: str, resource_id: str, *, owner: str = "") -> None:
         from kit.messaging.tables import IdempotencyKey
 
         if request_id:
-            self.session.add(IdempotencyKey(scope=scope, request_id=request_id, resource_id=resource_id))
+            self.session.add(IdempotencyKey(scope=_replay_scope(scope, owner), request_id=request_id,
+                                            resource_id=resource_id))
+
+
+def _replay_scope(scope: str, owner: str) -> str:
+    return f"{scope}:{hashlib.sha256(owner.encode()).hexdigest()[:40]}" if owner else scope
 
 
 def ensure_sqlite_dir(url: str) -> None:

@@ -4,35 +4,25 @@ mid-load. Afterwards every committed change has had its effect exactly once and 
 from __future__ import annotations
 
 import asyncio
-import os
 import random
 import re
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import grpc
 import nats
 import pytest
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
-from portal.cofor.v1 import cofor_service_pb2_grpc
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import identity_service_pb2 as identity_api
-from portal.identity.v1 import identity_service_pb2_grpc
 from portal.support.v1 import support_service_pb2 as support_api
-from portal.support.v1 import support_service_pb2_grpc
 from portal.support.v1 import ticket_pb2 as ticket_pb
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
 
-from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.mailsink import MailSink
 from kit.sealed import SealKeyPair
+from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, query
 from kit.testing.processes import NatsServer, PostgresCluster, free_port
 from kit.testing.streams import wait_for
 
@@ -42,47 +32,6 @@ META = [(SERVICE_TOKEN_KEY, TOKEN)]
 SUPPLIERS = 8
 TICKETS = 8
 THRESHOLD = 5
-STUBS = {"cofor": cofor_service_pb2_grpc.CoforServiceStub, "identity": identity_service_pb2_grpc.IdentityServiceStub,
-         "support": support_service_pb2_grpc.SupportServiceStub}
-
-
-class Replicas:
-    """Two processes of one service; calls go to either and fail over when one is gone (as a load balancer)."""
-
-    def __init__(self, name: str, processes: list[subprocess.Popen[bytes]], targets: list[str]) -> None:
-        self.name = name
-        self.processes = processes
-        self.channels = [grpc.aio.insecure_channel(t) for t in targets]
-        self.stubs = [STUBS[name](c) for c in self.channels]
-        self.turn = 0
-
-    async def call(self, method: str, request: Any, *, only_first: bool = False) -> Any:
-        self.turn += 1
-        order = [0] if only_first else [self.turn % 2, (self.turn + 1) % 2]
-        for attempt in range(40):
-            stub = self.stubs[order[attempt % len(order)]]
-            try:
-                return await getattr(stub, method)(request, metadata=META, timeout=10)
-            except grpc.aio.AioRpcError as error:
-                if error.code() not in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-                    raise
-                await asyncio.sleep(0.25)
-        raise AssertionError(f"{self.name}.{method}: no replica answered")
-
-    def kill_second(self) -> None:
-        self.processes[1].send_signal(signal.SIGKILL)
-        self.processes[1].wait()
-
-    async def close(self) -> None:
-        for channel in self.channels:
-            await channel.close()
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(15)
-                except subprocess.TimeoutExpired:
-                    process.kill()
 
 
 def nats_cluster(tmp: Path) -> list[NatsServer]:
@@ -108,35 +57,6 @@ async def wait_jetstream(urls: str) -> None:
     await wait_for(ready, timeout=60, interval=0.5)
 
 
-def spawn(name: str, env: dict[str, str], log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    process = subprocess.Popen([sys.executable, "-m", name], stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                               env={**os.environ, **env, "GRPC_PORT": str(port), "METRICS_PORT": "0"})
-    return process, f"127.0.0.1:{port}"
-
-
-async def serving(target: str) -> None:
-    from grpc_health.v1 import health_pb2, health_pb2_grpc
-
-    async def probe() -> bool:
-        try:
-            async with grpc.aio.insecure_channel(target) as channel:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.aio.AioRpcError:
-            return False
-    await wait_for(probe, timeout=60, interval=0.3)
-
-
-async def scalar(url: str, sql: str, **params: Any) -> Any:
-    engine = create_async_engine(url)
-    try:
-        async with engine.connect() as conn:
-            return (await conn.execute(text(sql), params)).all()
-    finally:
-        await engine.dispose()
-
-
 @pytest.mark.timeout(600)
 async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_replica_each(
         tmp_path: Path, postgres: PostgresCluster) -> None:
@@ -145,25 +65,19 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
     urls = ",".join(s.url for s in servers)
     await wait_jetstream(urls)
     databases = {name: postgres.create_database(f"c_{name}_{uuid.uuid4().hex[:6]}") for name in STUBS}
-    import cofor.bootstrap as cofor_boot  # noqa: PLC0415  (module names shadow nothing here)
-    import identity.bootstrap as identity_boot  # noqa: PLC0415
-    import support.bootstrap as support_boot  # noqa: PLC0415
-    for name, module in (("cofor", cofor_boot), ("identity", identity_boot), ("support", support_boot)):
-        await migrations.upgrade(databases[name], module.MIGRATIONS)
+    await migrate(databases)
     sink = MailSink(tmp_path / "mail").start()
-    common = {"NATS_URL": urls, "NATS_STREAM_REPLICAS": "3", "SERVICE_CREDENTIALS": CREDENTIALS, "LOG_LEVEL": "WARNING",
-              "RELAY_POLL_SECONDS": "0.5", "SHUTDOWN_GRACE_SECONDS": "1", "MAIL_SEAL_PUBLIC_KEY": seal.public_key,
-              "ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME_COST": "1", "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000",
-              "SMTP_PORT": str(sink.port), "MAIL_SEAL_PRIVATE_KEY": seal.private_key, "MAIL_POLL_SECONDS": "0.5",
-              "MAIL_MAX_BACKOFF_SECONDS": "1", "MAX_OPEN_TICKETS_PER_EMAIL": "100"}
+    mailbox = Mailbox(sink)
+    common = {**environment(nats_url=urls, seal=seal, smtp_port=sink.port, credentials=CREDENTIALS),
+              "NATS_STREAM_REPLICAS": "3"}
     services: dict[str, Replicas] = {}
     try:
         for name in STUBS:
-            spawned = [spawn(name, {**common, "DATABASE_URL": databases[name]}, tmp_path / f"{name}{i}.log")
-                       for i in range(2)]
-            for _, target in spawned:
-                await serving(target)
-            services[name] = Replicas(name, [p for p, _ in spawned], [t for _, t in spawned])
+            spawned = [ServiceProcess(name, {**common, "DATABASE_URL": databases[name]},
+                                      tmp_path / f"{name}{i}.log").start() for i in range(2)]
+            for process in spawned:
+                await process.serving()
+            services[name] = Replicas(name, spawned, META)
         c, i_, s = services["cofor"], services["identity"], services["support"]
         nc = await nats.connect(urls.split(","))
 
@@ -188,21 +102,15 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
                 duns=str(100_000_000 + k * 7919 + random.randrange(1000)), email=presenter, legal_name=f"Supplier {k}",
                 request_id=str(uuid.uuid4())))
             file_id = started.presentation.presentation_id
-            meta = [*META, ("authorization", f"Bearer {started.presenter_token}")]
+            bearer = [("authorization", f"Bearer {started.presenter_token}")]
             filled = cofor_pb.Presentation(
                 presentation_id=file_id, national_registration_number=f"REG{k}", tax_number=f"TAX{k}", country_code="FR",
                 legal_existence_proof_ref="kbis.pdf", head_office_address=cofor_pb.Address(
                     lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"))
-            for stub_index in range(2):  # presenter calls carry the bearer: call the stubs directly, with failover
-                try:
-                    await c.stubs[stub_index].UpdatePresentation(cofor_api.UpdatePresentationRequest(presentation=filled),
-                                                                 metadata=meta, timeout=10)
-                    await c.stubs[stub_index].SubmitPresentation(cofor_api.SubmitPresentationRequest(
-                        presentation_id=file_id), metadata=meta, timeout=10)
-                    break
-                except grpc.aio.AioRpcError as error:
-                    if error.code() != grpc.StatusCode.UNAVAILABLE or stub_index == 1:
-                        raise
+            await c.call("UpdatePresentation", cofor_api.UpdatePresentationRequest(presentation=filled),
+                         metadata=bearer)
+            await c.call("SubmitPresentation", cofor_api.SubmitPresentationRequest(presentation_id=file_id),
+                         metadata=bearer)
             supplier = (await c.call("ReferenceSupplier", cofor_api.ReferenceSupplierRequest(
                 presentation_id=file_id, request_id=str(uuid.uuid4())))).supplier
             signatory, admin = f"sign{k}@s{k}.example", f"asl{k}@s{k}.example"
@@ -213,8 +121,8 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
                 administrator=cofor_pb.Contact(given_name="A", family_name=f"N{k}", email=admin, **contact)))
             signatories.append(signatory)
             administrators.append(admin)
-            mail = await wait_for(lambda: _mail_to(sink, signatory), timeout=60)
-            token = re.search(r"token=([\w-]+)", mail.get_content()).group(1)  # type: ignore[union-attr]
+            [mail] = await mailbox.wait(signatory)
+            token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
             try:
                 await c.call("AcceptTerms", cofor_api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
             except grpc.aio.AioRpcError as error:  # a retry after a lost answer finds the link already used
@@ -235,32 +143,32 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         # Mid-load: one NATS node and one replica of each service die without warning.
         servers[2].kill()
         for replicas in services.values():
-            replicas.kill_second()
+            replicas.processes[1].kill()
         rest = [asyncio.create_task(onboard(k)) for k in range(SUPPLIERS // 2, SUPPLIERS)]
         rest += [asyncio.create_task(open_ticket(k)) for k in range(TICKETS // 2, TICKETS)]
         await asyncio.gather(*first, *rest)
 
         # Every accepted access request: one ASL (identifier and password mails), access OPEN.
         for admin in administrators:
-            await wait_for(lambda admin=admin: _mails_to(sink, admin, 2), timeout=90)
-        roots = [r[0] for r in await scalar(databases["cofor"], "SELECT cofor_root FROM suppliers")]
+            await mailbox.wait(admin, 2, timeout=90)
+        roots = [r[0] for r in await query(databases["cofor"], "SELECT cofor_root FROM suppliers")]
 
         async def all_open() -> bool:
-            states = await scalar(databases["cofor"], "SELECT access_state FROM suppliers")
+            states = await query(databases["cofor"], "SELECT access_state FROM suppliers")
             return [x[0] for x in states] == ["OPEN"] * SUPPLIERS
         await wait_for(all_open, timeout=90, interval=0.5)
-        accounts = await scalar(databases["identity"],
+        accounts = await query(databases["identity"],
                                 "SELECT cofor_root, count(*) FROM accounts GROUP BY cofor_root")
         assert sorted(r[0] for r in accounts) == sorted(roots) and all(r[1] == 1 for r in accounts)
 
         # Lockout, counted exactly while a replica is gone: account k gets 3 + k wrong guesses.
-        identifiers = [r[0] for r in await scalar(databases["identity"],
+        identifiers = [r[0] for r in await query(databases["identity"],
                                                   "SELECT identifier FROM accounts ORDER BY identifier")]
         guesses = {ident: 3 + n for n, ident in enumerate(identifiers[:5])}
         await asyncio.gather(*(i_.call("Login", identity_api.LoginRequest(identifier=ident, password=f"wrong {g} {n}"))
                                for ident, count in guesses.items() for n, g in enumerate(range(count))),
                              return_exceptions=True)
-        rows = dict((r[0], (r[1], r[2])) for r in await scalar(
+        rows = dict((r[0], (r[1], r[2])) for r in await query(
             databases["identity"], "SELECT identifier, failed_attempts, state FROM accounts"))
         for ident, count in guesses.items():
             expected = (min(count, THRESHOLD), "BLOCKED" if count >= THRESHOLD else "ACTIVE")
@@ -268,13 +176,13 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
 
         # Mails: each one exactly once (no loss, no duplicate), despite the kills.
         for address in tickets:
-            await wait_for(lambda address=address: _mails_to(sink, address, 1), timeout=90)
+            await mailbox.wait(address, timeout=90)
         await asyncio.sleep(2)  # anything duplicated would arrive meanwhile
         message_ids = Counter(m.message["Message-ID"] for m in sink.received)
         assert [mid for mid, n in message_ids.items() if n > 1] == []
         per_recipient = Counter(r for m in sink.received for r in m.rcpt_tos)
         assert all(per_recipient[a] == 1 for a in signatories), per_recipient
-        blocked = {r[0] for r in await scalar(databases["identity"], "SELECT email FROM accounts WHERE state = 'BLOCKED'")}
+        blocked = {r[0] for r in await query(databases["identity"], "SELECT email FROM accounts WHERE state = 'BLOCKED'")}
         for address in administrators:  # identifier + temporary password, + the lock notice for blocked ones
             assert per_recipient[address] == 2 + (address in blocked), (address, per_recipient[address])
         assert all(per_recipient[a] == 1 for a in tickets), per_recipient
@@ -284,11 +192,3 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         sink.stop()
         for server in servers:
             server.stop()
-
-
-async def _mail_to(sink: MailSink, address: str) -> Any:
-    return next((m.message for m in sink.received if address in m.rcpt_tos), None)
-
-
-async def _mails_to(sink: MailSink, address: str, count: int) -> bool:
-    return sum(1 for m in sink.received if address in m.rcpt_tos) >= count

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import io
-import random
-import re
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from PIL import Image
-from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
 from kit.testing.processes import NatsServer
 
+from .journeys import credentials_mailed, referenced_supplier
 from .stack import Stack, running_stack
 
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
@@ -26,38 +23,6 @@ STRONG_USER = "Un café noisette sur la place Stanislas à Nancy"
 async def stack(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Stack]:
     async with running_stack(tmp_path, nats_server) as s:
         yield s
-
-
-async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
-    """The V-identifier and the temporary password, which arrive in two separate mails."""
-    await stack.mail(address, count=2)
-    mails = [m.message.get_content() for m in stack.sink.received if address in m.rcpt_tos]
-    with_identifier = [body for body in mails if re.search(r"\bV\d{6}\b", body)]
-    with_password = [body for body in mails if re.search(r"^\s*[A-Za-z2-9]{20}\s*$", body, re.M)]
-    assert len(with_identifier) == 1 and len(with_password) == 1 and with_identifier != with_password
-    identifier = re.search(r"\b(V\d{6})\b", with_identifier[0]).group(1)  # type: ignore[union-attr]
-    password = re.search(r"^\s*([A-Za-z2-9]{20})\s*$", with_password[0], re.M).group(1)  # type: ignore[union-attr]
-    return identifier, password
-
-
-async def referenced_supplier(stack: Stack) -> str:
-    visitor = stack.browser()
-    presenter = f"presenter.{uuid.uuid4().hex[:8]}@supplier.example"
-    started = await visitor.post("/api/v1/presentations", json={
-        "duns": str(random.randrange(10**8, 10**9)), "email": presenter, "legal_name": "Forges de Lorraine"})
-    assert started.status_code == 200, started.text
-    file_id = started.json()["presentation"]["presentation_id"]
-    filled = await visitor.patch(f"/api/v1/presentations/{file_id}", json={
-        "national_registration_number": "552100554", "tax_number": "FR40303265045", "country_code": "FR",
-        "legal_existence_proof_ref": "kbis.pdf",
-        "head_office_address": {"lines": ["1 rue des Forges"], "postal_code": "57000", "city": "Metz",
-                                "country_code": "FR"}})
-    assert filled.status_code == 200 and filled.json()["presentation"].get("missing_fields") is None, filled.text
-    submitted = await visitor.post(f"/api/v1/presentations/{file_id}:submit")
-    assert submitted.json()["presentation"]["state"] == "PRESENTATION_STATE_SUBMITTED"
-    supplier = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
-        presentation_id=file_id))).supplier
-    return supplier.cofor_root
 
 
 async def test_a_supplier_from_its_first_file_to_its_users_first_login(stack: Stack) -> None:

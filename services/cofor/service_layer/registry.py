@@ -161,7 +161,7 @@ class Registry:
         now = self.now()
         try:
             async with self.uow() as uow:
-                if existing_id := await uow.remembered("StartPresentation", request_id):
+                if existing_id := await uow.remembered("StartPresentation", request_id, owner=f"{duns} {email}"):
                     existing = await uow.presentation(existing_id)
                     assert existing is not None
                     existing.presenter_token_digest = digest(token)  # the retry gets a fresh token
@@ -177,7 +177,7 @@ class Registry:
                                             legal_name=legal_name, presenter_token_digest=digest(token),
                                             created_at=now, updated_at=now)
                 uow.session.add(presentation)
-                uow.remember("StartPresentation", request_id, presentation.id)
+                uow.remember("StartPresentation", request_id, presentation.id, owner=f"{duns} {email}")
                 self._mail_presentation_started(uow, presentation, token)
                 await uow.commit()
                 return presentation, token
@@ -313,7 +313,7 @@ class Registry:
     async def _reference_once(self, presentation_id: str, request_id: str) -> Supplier:
         now = self.now()
         async with self.uow() as uow:
-            if done := await uow.remembered("ReferenceSupplier", request_id):
+            if done := await uow.remembered("ReferenceSupplier", request_id, owner=presentation_id):
                 supplier = await uow.supplier(done)
                 assert supplier is not None
                 return supplier
@@ -328,7 +328,7 @@ class Registry:
             supplier = Supplier(cofor_root=root, legal_name=p.legal_name, duns=p.duns, country_code=p.country_code,
                                 presentation_id=p.id, created_at=now, updated_at=now, sites=[head])
             uow.session.add(supplier)
-            uow.remember("ReferenceSupplier", request_id, root)
+            uow.remember("ReferenceSupplier", request_id, root, owner=presentation_id)
             uow.publish("cofor.supplier.referenced", ev.SupplierReferenced(
                 cofor_root=root, head_office_cofor=supplier.head_office_cofor, legal_name=p.legal_name,
                 duns=p.duns, country_code=p.country_code, presentation_id=p.id, head_office_site=protos.site(head)))
@@ -367,9 +367,10 @@ class Registry:
         v.raise_if_any()
         async with self.uow() as uow:
             supplier = await self._supplier(uow, cofor_root)
-            if done := await uow.remembered("AddSite", request_id):
+            if done := await uow.remembered("AddSite", request_id, owner=cofor_root):
                 found = supplier.site(done)
-                assert found is not None
+                if found is None:  # the id served a request for another supplier: this is no retry of it
+                    raise InvalidArgument([FieldViolation("request_id", "was already used for another request")])
                 return found
             supplier.require_active()
             taken = {s.site_code for s in supplier.sites}
@@ -384,7 +385,7 @@ class Registry:
                         city=address.city, address_country=address.country_code)
             supplier.sites.append(site)
             supplier.updated_at = self.now()
-            uow.remember("AddSite", request_id, code)
+            uow.remember("AddSite", request_id, code, owner=cofor_root)
             uow.publish("cofor.supplier.site_added", ev.SiteAdded(cofor_root=supplier.cofor_root,
                                                                   site=protos.site(site)))
             await uow.commit()
@@ -524,8 +525,9 @@ class Registry:
         _request_id_violation(v, request_id)
         v.raise_if_any()
         now = self.now()
+        replay_owner = f"{cofor.strip().upper()} {signatory.email.lower()} {administrator.email.lower()}"
         async with self.uow() as uow:
-            if done := await uow.remembered("RequestPortalAccess", request_id):
+            if done := await uow.remembered("RequestPortalAccess", request_id, owner=replay_owner):
                 request = await uow.access_request(done)
                 assert request is not None
                 s = await self._supplier(uow, request.cofor_root)
@@ -543,7 +545,7 @@ class Registry:
             uow.session.add(request)
             await uow.session.flush()  # the request row first: its links refer to it
             expires = await self._issue_link(uow, s, request, now)
-            uow.remember("RequestPortalAccess", request_id, request.id)
+            uow.remember("RequestPortalAccess", request_id, request.id, owner=replay_owner)
             uow.publish("cofor.access.requested", ev.AccessRequested(
                 cofor_root=s.cofor_root, head_office_cofor=s.head_office_cofor, legal_name=s.legal_name,
                 access_request_id=request.id, signatory=protos.contact(contact),

@@ -57,6 +57,8 @@ companies = Table(
     Column("access_open", Boolean, nullable=False),
     Column("administrators_revision", BigInteger, nullable=False),
     _ts("updated_at"),
+    # When cofor changed the supplier's status / the access state (event time) in the last event applied.
+    _ts("supplier_status_at", True), _ts("access_state_at", True),
 )
 
 audit_events = Table(

@@ -153,7 +153,10 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def ListUsers(self, request: api.ListUsersRequest, context: Ctx) -> api.ListUsersResponse:
         actor = await self._asl(context)
-        state = pb.AccountState.Name(request.state).removeprefix("ACCOUNT_STATE_") if request.state else ""
+        try:
+            state = pb.AccountState.Name(request.state).removeprefix("ACCOUNT_STATE_") if request.state else ""
+        except ValueError:  # proto3 enums are open: an unknown number is bad input, not an internal error
+            raise InvalidArgument([FieldViolation("state", "unknown value")]) from None
         found, token = await self.admin.list_users(actor, state if state != "UNSPECIFIED" else "",
                                                    request.page_size, request.page_token)
         return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token)

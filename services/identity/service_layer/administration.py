@@ -71,10 +71,11 @@ class Administration(Base):
         except MalformedIdentifier as exc:
             raise InvalidArgument([FieldViolation("identifier", str(exc))]) from None
         account = await uow.account(ident, for_update=not uow.readonly)
-        if account is None:
+        if account is None and actor.is_support:
             raise NotFound("ACCOUNT_NOT_FOUND", "no account has this identifier", metadata={"identifier": ident})
-        if not actor.is_support and account.cofor_root != actor.cofor_root:
-            raise PermissionDenied("OTHER_COMPANY_ACCOUNT", "this account belongs to another company")
+        if account is None or (not actor.is_support and account.cofor_root != actor.cofor_root):
+            # The same answer whether or not the account exists: an ASL learns nothing of other companies (AIP-211).
+            raise PermissionDenied("OTHER_COMPANY_ACCOUNT", "this account is not one of your company's")
         return account
 
     def _audit(self, uow: IdentityUnitOfWork, action: str, actor: Actor, account: Account, now: dt.datetime,
@@ -98,14 +99,14 @@ class Administration(Base):
         password_hash = await self.hasher.hash(password)
         now = self.now()
         async with self.uow() as uow:
-            if done := await uow.remembered("CreateUser", new.request_id):
+            if done := await uow.remembered("CreateUser", new.request_id, owner=actor.cofor_root):
                 found = await uow.account(done)
                 assert found is not None
                 return found
             account = await self.new_account(uow, cofor_root=actor.cofor_root, values=values,
                                              administrator=new.administrator, password_hash=password_hash,
                                              created_by=actor.name, now=now)
-            uow.remember("CreateUser", new.request_id, account.identifier)
+            uow.remember("CreateUser", new.request_id, account.identifier, owner=actor.cofor_root)
             company = await uow.company(actor.cofor_root)
             admin = await uow.account(actor.name)
             uow.publish("identity.account.created", ev.AccountCreated(

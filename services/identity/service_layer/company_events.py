@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.identity.v1 import events_pb2 as ev
@@ -31,6 +32,20 @@ class CompanyEvents(Administration):
             if legal_name:
                 changes["legal_name"] = legal_name
             await uow.session.execute(update(companies).where(companies.c.cofor_root == cofor_root).values(**changes))
+
+    async def _state_change(self, uow: IdentityUnitOfWork, event: Any, ctx: EventContext, now: dt.datetime,
+                            column: str, **values: bool) -> bool:
+        """Apply a change of the supplier's status or of the access state unless a newer one is applied already:
+        after a crash, JetStream redelivers what the dead process held only once its ack wait is over, after newer
+        events (deactivated arriving after reactivated must not disable the accounts again). True when applied."""
+        await self._company(uow, event.cofor_root, event.legal_name, now)
+        company = await uow.company(event.cofor_root, for_update=True)
+        at = ctx.occurred_at
+        if at is not None and company[column] is not None and company[column] > at:
+            return False
+        await uow.session.execute(update(companies).where(companies.c.cofor_root == event.cofor_root)
+                                  .values(**values, **({column: at} if at else {})))
+        return True
 
     async def supplier_referenced(self, event: cofor_events.SupplierReferenced, ctx: EventContext,
                                   uow: IdentityUnitOfWork) -> None:
@@ -70,12 +85,13 @@ class CompanyEvents(Administration):
 
     async def access_opened(self, event: cofor_events.AccessOpened, ctx: EventContext,
                             uow: IdentityUnitOfWork) -> None:
-        await self._company(uow, event.cofor_root, event.legal_name, self.now(), access_open=True)
+        await self._state_change(uow, event, ctx, self.now(), "access_state_at", access_open=True)
 
     async def access_suspended(self, event: cofor_events.AccessSuspended, ctx: EventContext,
                                uow: IdentityUnitOfWork) -> None:
         now = self.now()
-        await self._company(uow, event.cofor_root, event.legal_name, now, access_open=False)
+        if not await self._state_change(uow, event, ctx, now, "access_state_at", access_open=False):
+            return
         members = await uow.company_accounts(event.cofor_root)
         await self.revoke_sessions(uow, [a.identifier for a in members], now)
 
@@ -83,7 +99,8 @@ class CompanyEvents(Administration):
                                    uow: IdentityUnitOfWork) -> None:
         """Off-boarding: every account of the company disabled, every session revoked."""
         now = self.now()
-        await self._company(uow, event.cofor_root, event.legal_name, now, supplier_active=False)
+        if not await self._state_change(uow, event, ctx, now, "supplier_status_at", supplier_active=False):
+            return
         members = await uow.company_accounts(event.cofor_root)
         for account in members:
             if account.state == State.DISABLED:
@@ -101,7 +118,8 @@ class CompanyEvents(Administration):
                                    uow: IdentityUnitOfWork) -> None:
         """Accounts disabled by the deactivation come back; those an ASL disabled stay disabled."""
         now = self.now()
-        await self._company(uow, event.cofor_root, event.legal_name, now, supplier_active=True)
+        if not await self._state_change(uow, event, ctx, now, "supplier_status_at", supplier_active=True):
+            return
         for account in await uow.company_accounts(event.cofor_root):
             if account.state != State.DISABLED or account.disabled_cause != DisabledCause.SUPPLIER_DEACTIVATED:
                 continue

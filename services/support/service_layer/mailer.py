@@ -56,6 +56,9 @@ class Mailer:
         self._mail_from = mail_from
         self._domain = mail_from.rpartition("@")[2] or "portal.local"
         self._concurrency = concurrency
+        # Outcomes are recorded every ``chunk`` mails: a crash sends again at most that many (same Message-ID),
+        # while one write per chunk keeps the bookkeeping's cost near that of one write per batch.
+        self.chunk = 4 * concurrency
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._now = clock
@@ -94,22 +97,28 @@ class Mailer:
                 await wait_any(stop, self._wake, self._poll_seconds)
 
     async def send_due(self) -> int:
-        """Send every due mail once; returns how many were handled (sent, failed or rescheduled)."""
+        """Send every due mail once; returns how many were handled (sent, failed or rescheduled). Outcomes are
+        recorded chunk by chunk, as soon as the SMTP server has answered: a crash sends again at most one chunk."""
         due = and_(mail_spool.c.status == "PENDING", mail_spool.c.next_attempt_at <= self._now())
-        query = select(mail_spool).where(due).order_by(mail_spool.c.created_at).limit(self._batch)
+        query = select(mail_spool).where(due).order_by(mail_spool.c.created_at)
         if self._db.is_postgres:
-            # Replicas share the spool: the row locks keep two senders off the same mail.
-            async with self._db.session() as session, session.begin():
-                rows = (await session.execute(query.with_for_update(skip_locked=True))).mappings().all()
-                outcomes = await self._deliver_all(session, rows)
-                await self._record(session, outcomes)
-            return len(rows)
+            handled = 0
+            while handled < self._batch:
+                # Replicas share the spool: the row locks keep two senders off the same mail.
+                async with self._db.session() as session, session.begin():
+                    rows = (await session.execute(query.limit(self.chunk).with_for_update(skip_locked=True))
+                            ).mappings().all()
+                    await self._record(session, await self._deliver_all(session, rows))
+                handled += len(rows)
+                if len(rows) < self.chunk:
+                    break
+            return handled
         async with self._db.session(readonly=True) as session, session.begin():
-            rows = (await session.execute(query)).mappings().all()
-            outcomes = await self._deliver_all(session, rows)
-        if outcomes:
-            async with self._db.write_transaction() as session:
-                await self._record(session, outcomes)
+            rows = (await session.execute(query.limit(self._batch))).mappings().all()
+            for at in range(0, len(rows), self.chunk):
+                outcomes = await self._deliver_all(session, rows[at:at + self.chunk])
+                async with self._db.write_transaction() as writer:
+                    await self._record(writer, outcomes)
         return len(rows)
 
     async def _deliver_all(self, session: Any, rows: Any) -> list[tuple[Any, str, str]]:

@@ -90,7 +90,7 @@ class Tickets:
 
         now = self.now()
         async with self.uow() as uow:
-            if done := await uow.remembered("CreateTicket", new.request_id):
+            if done := await uow.remembered("CreateTicket", new.request_id, owner=contact.email.lower()):
                 return await self._load(uow, done)
             if client:
                 await ratelimit.enforce(uow.session, CREATE_LIMIT, client)
@@ -110,7 +110,7 @@ class Tickets:
                 await uow.session.execute(ticket_screenshots.insert().values(
                     reference=ref, filename=shot.filename, content_type=shot.content_type, width=shot.width,
                     height=shot.height, data=shot.data))
-            uow.remember("CreateTicket", new.request_id, ref)
+            uow.remember("CreateTicket", new.request_id, ref, owner=contact.email.lower())
             ticket = await self._load(uow, ref)
             uow.publish("support.ticket.created", ev.TicketCreated(
                 reference=ref, category=_category(new.category), subject=subject, has_screenshot=shot is not None,
@@ -208,14 +208,14 @@ class Tickets:
         now = self.now()
         async with self.uow() as uow:
             ticket = await self._load_for_update(uow, ref)
-            if await uow.remembered("AddReply", request_id):
+            if await uow.remembered("AddReply", request_id, owner=ticket.reference):
                 return ticket
             ticket.require_open_for_reply()
             await uow.session.execute(ticket_replies.insert().values(
                 id=str(uuid.uuid4()), reference=ticket.reference, author=author, text=text, created_at=now))
             await uow.session.execute(update(tickets).where(tickets.c.reference == ticket.reference)
                                       .values(updated_at=now))
-            uow.remember("AddReply", request_id, ticket.reference)
+            uow.remember("AddReply", request_id, ticket.reference, owner=ticket.reference)
             uow.publish("support.ticket.updated", ev.TicketUpdated(
                 reference=ticket.reference, kind=ev.TICKET_UPDATE_KIND_REPLY_ADDED,  # type: ignore[arg-type]
                 status=_status(ticket.status.value), author=author))  # type: ignore[arg-type]

@@ -155,6 +155,21 @@ async def test_reference_is_idempotent_with_a_request_id(cofor: Cofor) -> None:
     assert first.supplier.cofor_root == second.supplier.cofor_root
 
 
+async def test_a_start_request_id_reused_for_another_company_never_hands_over_the_first_file(cofor: Cofor) -> None:
+    shared_id = "5a0c9d7e-2b1f-4e3d-8c6b-9a8f7e6d5c4b"
+    first = await cofor.client.StartPresentation(api.StartPresentationRequest(
+        duns=new_duns(), email=unique_email("owner"), legal_name="Owner SA", request_id=shared_id))
+    retry = await cofor.client.StartPresentation(api.StartPresentationRequest(
+        duns=first.presentation.duns, email=first.presentation.email, legal_name="Owner SA", request_id=shared_id))
+    assert retry.presentation.presentation_id == first.presentation.presentation_id  # a true retry is a replay
+    other = await cofor.client.StartPresentation(api.StartPresentationRequest(
+        duns=new_duns(), email=unique_email("intruder"), legal_name="Intruder SA", request_id=shared_id))
+    assert other.presentation.presentation_id != first.presentation.presentation_id
+    owned = await cofor.client.GetPresentation(api.GetPresentationRequest(
+        presentation_id=first.presentation.presentation_id), bearer=retry.presenter_token)
+    assert owned.presentation.legal_name == "Owner SA"  # the owner's latest link still opens it
+
+
 async def test_reject_is_final_and_mails_the_reason(cofor: Cofor) -> None:
     p, token = await submitted(cofor)
     reply = await cofor.client.RejectPresentation(api.RejectPresentationRequest(

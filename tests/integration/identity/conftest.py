@@ -1,6 +1,8 @@
 """A real identity service on each database, with real NATS; cofor's events are published as cofor would."""
 from __future__ import annotations
 
+import datetime as dt
+
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -70,8 +72,11 @@ class Identity:
         self.secrets_seen.append(password)
         return password
 
-    async def publish_cofor(self, subject: str, message: Any) -> None:
-        await self.js.publish(subject, message.SerializeToString(), headers={envelope.MSG_ID: str(uuid.uuid4())})
+    async def publish_cofor(self, subject: str, message: Any, occurred_at: dt.datetime | None = None) -> None:
+        headers = {envelope.MSG_ID: str(uuid.uuid4())}
+        if occurred_at is not None:
+            headers[envelope.OCCURRED_AT] = occurred_at.isoformat()
+        await self.js.publish(subject, message.SerializeToString(), headers=headers)
 
     async def company(self, *, open_access: bool = True, language: str = "fr") -> Company:
         """A referenced supplier whose GTU were accepted (identity creates the ASL), access opened."""
@@ -93,7 +98,7 @@ class Identity:
         await self.publish_cofor("cofor.access.opened", cofor_events.AccessOpened(cofor_root=root))
         await self.until_company(root, access_open=True)
 
-    async def until_company(self, root: str, **expected: bool) -> None:
+    async def until_company(self, root: str, **expected: object) -> None:
         from sqlalchemy import select
 
         from identity.adapters.orm import companies

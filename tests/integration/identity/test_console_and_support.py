@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
 import grpc
 import pytest
@@ -146,6 +147,16 @@ async def test_every_asl_call_on_another_companys_account_is_permission_denied(i
     assert victim.identifier not in {a.identifier for a in mine_list.accounts}
 
 
+async def test_a_request_id_another_company_used_replays_nothing_of_theirs(identity: Identity) -> None:
+    mine, theirs = await identity.company(), await identity.company()
+    my_token, their_token = await identity.ready_asl(mine), await identity.ready_asl(theirs)
+    shared_id = "7d1e0c52-3f4a-4b6c-9d8e-0a1b2c3d4e5f"
+    theirs_created = await user(identity, their_token, "Theo", request_id=shared_id)
+    mine_created = await user(identity, my_token, "Mia", request_id=shared_id)
+    assert mine_created.identifier != theirs_created.identifier and mine_created.cofor_root == mine.root
+    assert mine_created.email == "mia@supplier.example"
+
+
 async def test_plain_users_cannot_use_the_console(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
@@ -201,6 +212,22 @@ async def test_deactivation_disables_every_account_and_reactivation_restores_the
     token = (await identity.login(company.asl, STRONG)).session_token
     got = await identity.client.GetUser(api.GetUserRequest(identifier=kept_disabled.identifier), bearer=token)
     assert got.account.state == pb.ACCOUNT_STATE_DISABLED  # disabled by its ASL: stays disabled
+
+
+async def test_a_deactivation_redelivered_after_the_reactivation_disables_nothing(identity: Identity) -> None:
+    """After a crash JetStream redelivers what the dead consumer held once its ack wait is over: after newer events."""
+    company = await identity.company()
+    await identity.ready_asl(company)
+    now = dt.datetime.now(dt.UTC)
+    await identity.publish_cofor("cofor.supplier.reactivated", cofor_events.SupplierReactivated(
+        cofor_root=company.root), occurred_at=now)
+    await identity.publish_cofor("cofor.supplier.deactivated", cofor_events.SupplierDeactivated(
+        cofor_root=company.root, reason="late"), occurred_at=now - dt.timedelta(seconds=5))
+    await identity.publish_cofor("cofor.supplier.referenced", cofor_events.SupplierReferenced(
+        cofor_root=company.root, legal_name="Renamed after both"), occurred_at=now)  # applied after the late one
+    await identity.until_company(company.root, legal_name="Renamed after both")
+    await identity.until_company(company.root, supplier_active=True)
+    assert (await identity.login(company.asl, STRONG)).session_token  # the accounts were never disabled again
 
 
 async def test_no_password_token_or_reset_code_in_the_database_the_logs_or_the_events(

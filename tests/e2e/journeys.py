@@ -1,0 +1,162 @@
+"""Journeys through the gateway that several suites share: a supplier from its first company file to an open portal
+access with its ASL logged in, and the ASL's users. ``keep(kind, secret)`` is told every secret a journey takes from
+a mail or chooses (the secrets suite records them; others pass nothing)."""
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
+from sqlalchemy import select
+
+from kit.testing.streams import wait_for
+
+from identity.adapters.orm import companies
+
+from .stack import Browser, Stack
+
+Keep = Callable[[str, str], None]
+# A mailed temporary password stands alone on its line (20 characters of an unambiguous alphabet).
+PASSWORD_LINE = re.compile(r"^\s*([A-Za-z2-9]{20})\s*$", re.M)
+
+
+def ignore(kind: str, secret: str) -> None:
+    """The default ``keep``: secrets are not recorded."""
+
+
+def passphrase() -> str:
+    """A password that passes the policy, different for every call (accented: encodings matter in the scans)."""
+    return f"Les sapins de Gérardmer {secrets.token_hex(4)} brillent sous la neige"
+
+
+@dataclass
+class Person:
+    identifier: str
+    email: str
+    password: str
+    browser: Browser  # logged in with ``password`` (already changed from the temporary one)
+
+
+async def submitted_presentation(stack: Stack) -> str:
+    """A complete company file, submitted and waiting for purchasing; returns its id."""
+    visitor = stack.browser()
+    presenter = f"presenter.{uuid.uuid4().hex[:8]}@supplier.example"
+    started = await visitor.post("/api/v1/presentations", json={
+        "duns": str(random.randrange(10**8, 10**9)), "email": presenter, "legal_name": "Forges de Lorraine"})
+    assert started.status_code == 200, started.text
+    file_id: str = started.json()["presentation"]["presentation_id"]
+    filled = await visitor.patch(f"/api/v1/presentations/{file_id}", json={
+        "national_registration_number": "552100554", "tax_number": "FR40303265045", "country_code": "FR",
+        "legal_existence_proof_ref": "kbis.pdf",
+        "head_office_address": {"lines": ["1 rue des Forges"], "postal_code": "57000", "city": "Metz",
+                                "country_code": "FR"}})
+    assert filled.status_code == 200 and filled.json()["presentation"].get("missing_fields") is None, filled.text
+    submitted = await visitor.post(f"/api/v1/presentations/{file_id}:submit")
+    assert submitted.json()["presentation"]["state"] == "PRESENTATION_STATE_SUBMITTED"
+    return file_id
+
+
+async def referenced_supplier(stack: Stack) -> str:
+    """A company file submitted through the gateway and referenced by purchasing; returns the COFOR root."""
+    file_id = await submitted_presentation(stack)
+    supplier = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
+        presentation_id=file_id))).supplier
+    return supplier.cofor_root
+
+
+async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
+    """The V-identifier and the temporary password, which arrive in two separate mails."""
+    await stack.mail(address, count=2)
+    mails = [m.message.get_content() for m in stack.sink.received if address in m.rcpt_tos]
+    with_identifier = [body for body in mails if re.search(r"\bV\d{6}\b", body)]
+    with_password = [body for body in mails if PASSWORD_LINE.search(body)]
+    assert len(with_identifier) == 1 and len(with_password) == 1 and with_identifier != with_password
+    identifier = re.search(r"\b(V\d{6})\b", with_identifier[0]).group(1)  # type: ignore[union-attr]
+    password = PASSWORD_LINE.search(with_password[0]).group(1)  # type: ignore[union-attr]
+    return identifier, password
+
+
+async def mailed_password(stack: Stack, address: str, count: int) -> str:
+    """The password of the ``count``-th mail to ``address`` that carries one (after a reset, say)."""
+    async def probe() -> list[str]:
+        found = [m.group(1) for r in stack.sink.received if address in r.rcpt_tos
+                 for m in [PASSWORD_LINE.search(r.message.get_content())] if m]
+        return found if len(found) >= count else []
+    return str((await wait_for(probe, timeout=20))[count - 1])
+
+
+async def log_in(stack: Stack, identifier: str, password: str) -> Browser:
+    browser = stack.browser()
+    reply = await browser.post("/api/v1/session:login", json={"identifier": identifier, "password": password})
+    assert reply.status_code == 200, reply.text
+    return browser
+
+
+async def change_password(browser: Browser, current: str, keep: Keep = ignore) -> str:
+    """A new password of the person's choosing; returns it."""
+    chosen = passphrase()
+    keep("chosen_password", chosen)
+    reply = await browser.post("/api/v1/password:change", json={"current_password": current, "new_password": chosen})
+    assert reply.status_code == 200, reply.text
+    return chosen
+
+
+async def first_login(stack: Stack, identifier: str, email: str, temporary: str, keep: Keep = ignore) -> Person:
+    """Log in with a mailed temporary password and change it, as the portal requires."""
+    browser = await log_in(stack, identifier, temporary)
+    return Person(identifier, email, await change_password(browser, temporary, keep), browser)
+
+
+async def open_access(stack: Stack, root: str, keep: Keep = ignore, *, resend: bool = False) -> Person:
+    """Access requested for a referenced supplier, the GTU accepted from the mailed link (after asking for the link
+    again when ``resend``), the ASL's first login; returns the ASL once the company's access is OPEN."""
+    visitor = stack.browser()
+    signatory, admin_email = f"sign.{root}@supplier.example".lower(), f"asl.{root}@supplier.example".lower()
+    contact = {"phone": "+33 1 23 45 67 89", "job_title": "CEO", "language": "fr"}
+    requested = await visitor.post("/api/v1/access-requests", json={
+        "cofor": root, "signatory": {"given_name": "Claire", "family_name": "Martin", "email": signatory, **contact},
+        "administrator": {"given_name": "Paul", "family_name": "Durand", "email": admin_email, **contact}})
+    assert requested.status_code == 200, requested.text
+    links = 1
+    token = stack.find(r"/access/terms\?token=([\w-]+)", await stack.mail(signatory, "", links))
+    keep("acceptance_token", token)
+    if resend:  # the new link voids the first one
+        assert (await visitor.post("/api/v1/access-requests:resend", json={"cofor": root})).status_code == 200
+        links += 1
+        token = stack.find(r"/access/terms\?token=([\w-]+)", await stack.mail(signatory, "", links))
+        keep("acceptance_token", token)
+    described = (await visitor.get(f"/api/v1/terms?token={token}")).json()
+    accepted = await visitor.post("/api/v1/terms:accept", json={"acceptance_token": token,
+                                                                "terms_version": described["terms_version"]})
+    assert accepted.status_code == 200, accepted.text
+    identifier, temporary = await credentials_mailed(stack, admin_email)
+    keep("temporary_password", temporary)
+
+    async def opened() -> bool:  # cofor opens the access on identity's AdministratorCreated, identity hears it back
+        async with stack.apps[1].database.session(readonly=True) as s, s.begin():
+            return bool((await s.execute(select(companies.c.access_open).where(companies.c.cofor_root == root)))
+                        .scalar())
+    await wait_for(opened, timeout=30, interval=0.2)
+    return await first_login(stack, identifier, admin_email, temporary, keep)
+
+
+async def new_user(stack: Stack, asl: Browser, root: str, name: str, keep: Keep = ignore) -> tuple[str, str, str]:
+    """An account the ASL creates; returns its identifier, e-mail and mailed temporary password (not used yet)."""
+    email = f"{name}.{root}@supplier.example".lower()
+    created = await asl.post("/api/v1/users", json={"given_name": name.title(), "family_name": "Martin",
+                                                    "email": email, "language": "en"})
+    assert created.status_code == 200, created.text
+    identifier, temporary = await credentials_mailed(stack, email)
+    assert identifier == created.json()["account"]["identifier"]
+    keep("temporary_password", temporary)
+    return identifier, email, temporary
+
+
+async def onboarded_company(stack: Stack, keep: Keep = ignore, *, resend: bool = False) -> tuple[str, Person]:
+    """A supplier from its first company file to an open access with its ASL logged in: (COFOR root, ASL)."""
+    root = await referenced_supplier(stack)
+    return root, await open_access(stack, root, keep, resend=resend)
