@@ -112,6 +112,7 @@ class FormState:
     values: dict[str, str] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     summary: list[tuple[str, str]] = field(default_factory=list)  # (anchor of the input or "", message)
+    retry_after: str = ""  # set when a rate limit refused the form: the page answers 429 with Retry-After
 
     def add(self, lang: str, name: str, message: str) -> None:
         if name:
@@ -159,6 +160,9 @@ def failure_form(lang: str, error: grpc.aio.AioRpcError, values: dict[str, str],
         form.add(lang, _field_name(path, known, aliases or {}), message)
     if not failure.field_violations:
         form.add(lang, "", error_message(lang, failure.code, failure.reason))
+    if failure.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        retry = failure.metadata.get("retryAfterSeconds", "")
+        form.retry_after = retry if retry.isdigit() else "60"
     return form
 
 
@@ -235,7 +239,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             lang=lang, t=t, csrf_token=token, form=form or FormState(), field_id=field_id,
             switch_url=other_language(request, lang, switch_path), principal=await principal_of(request),
             title=t(title_key) if title_key else t("site.name"), path=request.url.path, **context)
-        response = HTMLResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store"}
+        if form is not None and form.retry_after:  # whatever the form's own failure status, this one is 429
+            status, headers["Retry-After"] = 429, form.retry_after
+        response = HTMLResponse(body, status_code=status, headers=headers)
         if fresh:
             response.set_cookie(CSRF_COOKIE, token, path="/", secure=True, httponly=False, samesite="strict")
         return response

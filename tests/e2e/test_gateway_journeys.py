@@ -156,3 +156,13 @@ async def test_a_page_whose_service_is_down_answers_a_page_in_its_language(stack
     assert french.status_code == 503 and "momentanément indisponible" in french.text
     api = await stack.browser().get("/api/v1/help/topics?language=en")
     assert api.status_code == 503 and api.json()["error"]["code"] == "UNAVAILABLE"
+
+
+async def test_a_rate_limited_login_page_answers_429_with_retry_after(stack: Stack) -> None:
+    visitor = stack.browser()
+    answers = [await visitor.post("/fr/login", data={"identifier": "V000042", "password": "wrong guess"})
+               for _ in range(11)]  # the identity service lets 10 guesses a minute through for one identifier
+    assert [a.status_code for a in answers[:10]] == [401] * 10
+    refused = answers[10]
+    assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+    assert refused.headers["content-type"].startswith("text/html") and "Trop de demandes" in refused.text
