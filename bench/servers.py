@@ -5,12 +5,13 @@ import asyncio
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import grpc
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from kit.testing.fleet import wait_serving  # noqa: F401  (the suites import it from here with spawn)
 
 BARE_SERVICE = "bench.v1.Bare"
 
@@ -24,21 +25,6 @@ def cpu_seconds(pid: int) -> float:
 def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, *args], env={**os.environ, **env}, stdout=open(log, "wb"),
                             stderr=subprocess.STDOUT)
-
-
-async def wait_serving(target: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    async with grpc.aio.insecure_channel(target) as channel:
-        while True:
-            try:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                    return
-            except grpc.aio.AioRpcError:
-                pass
-            if time.monotonic() > deadline:
-                raise TimeoutError(target)
-            await asyncio.sleep(0.2)
 
 
 async def _serve_bare(port: int) -> None:

@@ -40,7 +40,7 @@ class Processes:
         """Wait for the gRPC health check; a process that never serves fails with the end of its log."""
         try:
             await wait_serving(f"127.0.0.1:{port}")
-        except TimeoutError:
+        except AssertionError:  # wait_for gave up
             tails = "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-1500:]}" for _, log in self.running)
             raise RuntimeError(f"port {port} never served\n{tails}") from None
 
