@@ -24,5 +24,5 @@ def build_app(settings: CoforSettings, clock: Callable[[], dt.datetime] = utcnow
     credentials = ServiceCredentials(settings.service_credentials.get_secret_value())
     servicer = CoforServicer(registry, credentials)
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
-                      consumers=[identity_consumer(registry, settings.consumer_max_deliver)],
+                      consumers=[identity_consumer(registry, **settings.consumer_options)],
                       background=[registry.directory.run])

@@ -32,5 +32,5 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     servicer = IdentityServicer(Authentication(*parts), Recovery(*parts), Administration(*parts),
                                 ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
-                      consumers=[cofor_consumer(CompanyEvents(*parts), settings.consumer_max_deliver)],
+                      consumers=[cofor_consumer(CompanyEvents(*parts), **settings.consumer_options)],
                       listeners=[sessions.listen])

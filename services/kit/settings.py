@@ -36,10 +36,18 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_deliver: int = Field(default=6, ge=1)
+    # How long JetStream waits for an event's ack before handing it to another consumer process: after a crash,
+    # what the dead process held waits this long. Shorter = faster recovery; it must stay above a batch's apply time.
+    consumer_ack_wait_seconds: float = Field(default=30.0, ge=1, le=3600)
 
     # Service credentials: "name:role+role:token" entries separated by commas. In production the token part
     # is the SHA-256 hex digest of the token (prefix "sha256="), so the configuration holds no usable secret.
     service_credentials: SecretStr = SecretStr("")
+
+    @property
+    def consumer_options(self) -> dict[str, float]:
+        """The settings every service's event consumer takes (``EventConsumer(**options)``)."""
+        return {"max_deliver": self.consumer_max_deliver, "ack_wait": self.consumer_ack_wait_seconds}
 
     @property
     def is_postgres(self) -> bool:

@@ -35,5 +35,5 @@ def build_app(settings: SupportSettings, clock: Callable[[], dt.datetime] = utcn
     servicer = SupportServicer(tickets, HelpCatalogue(),
                                ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
-                      consumers=[mail_consumer(mailer, database, settings.consumer_max_deliver)],
+                      consumers=[mail_consumer(mailer, database, **settings.consumer_options)],
                       background=[mailer.run])

@@ -1,6 +1,8 @@
 """identity's consumer of cofor's events."""
 from __future__ import annotations
 
+from typing import Any
+
 from portal.cofor.v1 import events_pb2 as cofor_events
 
 from kit.messaging.consumer import EventConsumer, Subscription
@@ -8,9 +10,9 @@ from kit.messaging.consumer import EventConsumer, Subscription
 from identity.service_layer.company_events import CompanyEvents
 
 
-def cofor_consumer(reactions: CompanyEvents, max_deliver: int = 6) -> EventConsumer:
+def cofor_consumer(reactions: CompanyEvents, **options: Any) -> EventConsumer:
     return EventConsumer(
-        durable="identity-cofor-events", stream="COFOR", unit_of_work=reactions.uow, max_deliver=max_deliver,
+        durable="identity-cofor-events", stream="COFOR", unit_of_work=reactions.uow, **options,
         subscriptions=[
             Subscription("cofor.supplier.referenced", cofor_events.SupplierReferenced, reactions.supplier_referenced),
             Subscription("cofor.access.terms_accepted", cofor_events.TermsAccepted, reactions.terms_accepted),

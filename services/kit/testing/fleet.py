@@ -44,7 +44,7 @@ def environment(*, nats_url: str, seal: SealKeyPair, smtp_port: int, credentials
             "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "100000", "LOGIN_LIMIT_PER_CLIENT_PER_MINUTE": "100000",
             "RECOVERY_LIMIT_PER_HOUR": "100000", "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR": "100000",
             "MAX_OPEN_TICKETS_PER_EMAIL": "100000", "SMTP_PORT": str(smtp_port), "MAIL_POLL_SECONDS": "0.5",
-            "MAIL_MAX_BACKOFF_SECONDS": "1"}
+            "MAIL_MAX_BACKOFF_SECONDS": "1", "CONSUMER_ACK_WAIT_SECONDS": "5"}
 
 
 async def migrate(urls: dict[str, str]) -> None:

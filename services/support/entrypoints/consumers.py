@@ -1,6 +1,8 @@
 """The mailer's consumer: every service's EmailRequested events, from the NOTIFICATION stream."""
 from __future__ import annotations
 
+from typing import Any
+
 from portal.support.v1 import events_pb2 as ev
 
 from kit.db import Database
@@ -10,8 +12,8 @@ from support.service_layer.mailer import Mailer
 from support.service_layer.unit_of_work import SupportUnitOfWork
 
 
-def mail_consumer(mailer: Mailer, database: Database, max_deliver: int = 6) -> EventConsumer:
-    return EventConsumer(durable="support-mailer", stream="NOTIFICATION", max_deliver=max_deliver,
+def mail_consumer(mailer: Mailer, database: Database, **options: Any) -> EventConsumer:
+    return EventConsumer(durable="support-mailer", stream="NOTIFICATION", **options,
                          unit_of_work=lambda: SupportUnitOfWork(database),
                          subscriptions=[Subscription("notification.email.requested", ev.EmailRequested,
                                                      mailer.spool)])
