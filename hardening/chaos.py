@@ -1,4 +1,5 @@
-"""Chaos: mixed operations on the three services, each its own OS process on a SQLite file, with one NATS server
+"""Chaos: mixed operations on the three services, each its own OS process (on SQLite files, then again on PostgreSQL),
+with one NATS server
 and an SMTP sink, while NATS and each service are killed with SIGKILL at random moments and restarted after a short
 pause. Afterwards, once everything is quiet, the effects each committed change should have had are derived from the
 source databases and compared with what the other services and the sink show: none may be lost or duplicated.
@@ -19,6 +20,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +42,7 @@ from kit.mailsink import MailSink
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair
 from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, query
-from kit.testing.processes import NatsServer
+from kit.testing.processes import NatsServer, PostgresCluster
 from kit.testing.streams import wait_for
 
 from support.settings import SupportSettings
@@ -65,6 +68,22 @@ CONSUMED = {
         "identity.administrator.created", "identity.company.administrators_changed"),
     **{(producer, "support", "support-mailer"): (EMAIL_SUBJECT,) for producer in STUBS},
 }
+
+
+DATABASES = ("sqlite", "postgresql")
+
+
+@contextmanager
+def databases(root: Path, database: str, services: list[str]) -> Iterator[dict[str, str]]:
+    """One database per service: SQLite files, or databases of a throwaway PostgreSQL cluster."""
+    if database == "sqlite":
+        yield {name: f"sqlite+aiosqlite:///{root / f'{name}.sqlite3'}" for name in services}
+        return
+    cluster = PostgresCluster().start()
+    try:
+        yield {name: cluster.create_database(f"chaos_{name}") for name in services}
+    finally:
+        cluster.destroy()
 
 
 class Spent(Exception):
@@ -255,6 +274,11 @@ class Effects:
         return ", ".join(f"{kind} {n}" for kind, n in (+counts).most_common()) or "none"
 
 
+def _json(value: Any) -> Any:
+    """A JSON column read with plain SQL: text on SQLite, already decoded on PostgreSQL."""
+    return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
 def _template(value: int) -> str:
     return support_events.EmailTemplate.Name(value).removeprefix("EMAIL_TEMPLATE_").lower()  # type: ignore[arg-type]
 
@@ -326,7 +350,7 @@ def check_states(db: Snapshot, effects: Effects) -> None:
     for account in db.accounts:  # identity → cofor: each ASL listed once by its company, whose access is OPEN
         if account.origin_access_request_id:
             supplier = db.suppliers.get(account.cofor_root)
-            listed = [a["identifier"] for a in json.loads(supplier.administrators)] if supplier else []
+            listed = [a["identifier"] for a in _json(supplier.administrators)] if supplier else []
             effects.expect("asl_listed", 1, listed.count(account.identifier))
             effects.expect("access_open", 1, int(supplier is not None and supplier.access_state == "OPEN"))
     for root, supplier in db.suppliers.items():  # cofor → identity: the company gate follows status and access
@@ -384,7 +408,7 @@ def check_mails(db: Snapshot, sink: MailSink, effects: Effects) -> None:
         wanted[("ticket_acknowledgement", ticket.contact_email)] += 1
         wanted[("ticket_to_support", ticket.reference)] += 1
     for request in db.requests:
-        wanted[("terms_acceptance", json.loads(request.signatory)["email"])] += db.links[request.id]
+        wanted[("terms_acceptance", _json(request.signatory)["email"])] += db.links[request.id]
     for p in db.presentations:
         wanted[("supplier_referenced", p.email)] += bool(p.cofor_root)
         wanted[("presentation_submitted", p.email)] += p.submitted_at is not None
@@ -405,14 +429,19 @@ def check_mails(db: Snapshot, sink: MailSink, effects: Effects) -> None:
 
 
 async def run(report: Report, *, quick: bool = False) -> None:
+    """The same chaos on each database the services run on: SQLite (the embedded default) and PostgreSQL."""
+    for database in DATABASES:
+        await run_on(report, database, quick=quick)
+
+
+async def run_on(report: Report, database: str, *, quick: bool = False) -> None:
     budget = QUICK_OPERATIONS if quick else OPERATIONS
     services = list(STUBS)
     # Over the full run NATS and every service die at least once; the quick run kills NATS and one service.
     victims = ["nats", random.choice(services)] if quick else ["nats", *services, random.choice(["nats", *services])]
     random.shuffle(victims)
-    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="chaos-") as tmp, databases(Path(tmp), database, services) as urls:
         root = Path(tmp)
-        urls = {name: f"sqlite+aiosqlite:///{root / f'{name}.sqlite3'}" for name in services}
         await migrate(urls)
         server = NatsServer(root / "nats", log_file=root / "nats.log").start()
         sink = MailSink(root / "mail").start()
@@ -446,22 +475,24 @@ async def run(report: Report, *, quick: bool = False) -> None:
             sink.stop()
             server.stop()
 
-    report.add("chaos_operations", load.ops, "ops", str(budget),
+    report.add(f"chaos_{database}_operations", load.ops, "ops", str(budget),
                f"{load.retried} retried through a crash (same request, same request_id), {load.answers_lost} of "
                f"them answered as already done (their first attempt had committed); {Effects.note(load.mix)}")
-    report.add("chaos_kills", len(chaos.killed), "kills", str(len(victims)),
+    report.add(f"chaos_{database}_kills", len(chaos.killed), "kills", str(len(victims)),
                "SIGKILL of victim@operation: " + ", ".join(chaos.killed))
     stalled = f"; flows that waited in vain for a mail: {Effects.note(load.stalled)}" if load.stalled else ""
     quiescent = "" if settled else "; NOT QUIESCENT when checked"
-    report.add("chaos_lost_effects", sum(effects.lost.values()), "effects", "0",
+    report.add(f"chaos_{database}_lost_effects", sum(effects.lost.values()), "effects", "0",
                f"of {effects.checked} checked: {Effects.note(effects.lost)}{stalled}{quiescent}")
-    report.add("chaos_duplicated_effects", sum(effects.duplicated.values()), "effects", "0",
+    report.add(f"chaos_{database}_duplicated_effects", sum(effects.duplicated.values()), "effects", "0",
                Effects.note(effects.duplicated))
     crashes = sum(1 for k in chaos.killed if k.startswith("support@"))
-    report.add("chaos_redelivered_mails", sum(effects.redelivered.values()), "mails", f"<= {MAILS_AT_RISK * crashes}",
+    report.add(f"chaos_{database}_redelivered_mails", sum(effects.redelivered.values()), "mails",
+               f"<= {MAILS_AT_RISK * crashes}",
                f"same Message-ID sent again after a mailer crash (at most the {MAILS_AT_RISK} whose outcome was not "
                f"yet recorded, per crash; SMTP has no exactly-once): {Effects.note(effects.redelivered)}")
-    report.add("chaos_failed_operations", sum(load.failed.values()), "ops", "0", Effects.note(load.failed))
-    report.add("chaos_duration", elapsed, "s", "(report)", "the load, kills and restarts included")
-    report.add("chaos_operations_per_second", load.ops / elapsed, "ops/s", "(report)")
+    report.add(f"chaos_{database}_failed_operations", sum(load.failed.values()), "ops", "0",
+               Effects.note(load.failed))
+    report.add(f"chaos_{database}_duration", elapsed, "s", "(report)", "the load, kills and restarts included")
+    report.add(f"chaos_{database}_operations_per_second", load.ops / elapsed, "ops/s", "(report)")
 
