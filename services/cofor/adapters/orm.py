@@ -60,6 +60,7 @@ suppliers = Table(
     Column("access_request_id", String(36), nullable=False, default=""),
     Column("administrators", JSON, nullable=False),
     Column("administrators_revision", BigInteger, nullable=False, default=0),
+    Column("revision", BigInteger, nullable=False, default=0, server_default="0"),
     _ts("created_at"), _ts("updated_at"),
     Index("ix_suppliers_updated_at", "updated_at"),
 )

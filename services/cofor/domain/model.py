@@ -209,6 +209,7 @@ class Supplier:
     # Projection of identity's ActiveAdministratorsChanged: [{"identifier", "display_name"}], newest revision.
     administrators: list[dict[str, str]] = field(default_factory=list)
     administrators_revision: int = 0
+    revision: int = 0  # increased at every change: consumers order this supplier's events by it
     sites: list[Site] = field(default_factory=list)
 
     @property
@@ -220,6 +221,7 @@ class Supplier:
 
     def _touch(self, now: dt.datetime) -> None:
         self.updated_at = now
+        self.revision += 1
 
     def require_active(self) -> None:
         if self.status == SupplierStatus.DEACTIVATED:

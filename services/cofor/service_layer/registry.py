@@ -399,7 +399,7 @@ class Registry:
             s = await self._supplier(uow, cofor_root)
             if s.deactivate(reason, self.now()):
                 uow.publish("cofor.supplier.deactivated", ev.SupplierDeactivated(
-                    cofor_root=s.cofor_root, legal_name=s.legal_name, reason=reason))
+                    cofor_root=s.cofor_root, legal_name=s.legal_name, reason=reason, revision=s.revision))
                 await uow.commit()
             return s
 
@@ -409,7 +409,8 @@ class Registry:
             if s.reactivate(self.now()):
                 uow.publish("cofor.supplier.reactivated", ev.SupplierReactivated(
                     cofor_root=s.cofor_root, legal_name=s.legal_name,
-                    portal_access_state=protos.access_state(s.access_state.value)))  # type: ignore[arg-type]
+                    portal_access_state=protos.access_state(s.access_state.value),  # type: ignore[arg-type]
+                    revision=s.revision))
                 await uow.commit()
             return s
 
@@ -428,14 +429,14 @@ class Registry:
     def _publish_suspended(uow: CoforUnitOfWork, s: Supplier, reason: str) -> None:
         cause = protos.suspension_cause(s.suspension_cause.value)
         uow.publish("cofor.access.suspended", ev.AccessSuspended(cofor_root=s.cofor_root, legal_name=s.legal_name,
-                                                                 cause=cause, reason=reason))
+                                                                 cause=cause, reason=reason, revision=s.revision))
 
     async def reopen(self, cofor_root: str) -> Supplier:
         async with self.uow() as uow:
             s = await self._supplier(uow, cofor_root)
             s.reopen(self.now())
             uow.publish("cofor.access.opened", ev.AccessOpened(cofor_root=s.cofor_root, legal_name=s.legal_name,
-                                                               reopened=True))
+                                                               reopened=True, revision=s.revision))
             await uow.commit()
             return s
 
@@ -647,7 +648,8 @@ class Registry:
             s.administrators = [*s.administrators, {"identifier": identifier, "display_name": display_name}]
         if s.administrator_created(self.now()):
             uow.publish("cofor.access.opened", ev.AccessOpened(cofor_root=s.cofor_root, legal_name=s.legal_name,
-                                                               administrator_identifier=identifier))
+                                                               administrator_identifier=identifier,
+                                                               revision=s.revision))
 
     async def on_administrators_changed(self, uow: CoforUnitOfWork, cofor_root: str,
                                         administrators: list[dict[str, str]], revision: int) -> None:

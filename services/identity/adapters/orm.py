@@ -57,7 +57,10 @@ companies = Table(
     Column("access_open", Boolean, nullable=False),
     Column("administrators_revision", BigInteger, nullable=False),
     _ts("updated_at"),
-    # When cofor changed the supplier's status / the access state (event time) in the last event applied.
+    # The last applied change of the supplier's status / of the access state: cofor's supplier revision (exact),
+    # and the event time (the order of events from producers that sent no revision).
+    Column("supplier_status_revision", BigInteger, nullable=True), Column("access_state_revision", BigInteger,
+                                                                         nullable=True),
     _ts("supplier_status_at", True), _ts("access_state_at", True),
 )
 

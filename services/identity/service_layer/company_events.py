@@ -34,17 +34,26 @@ class CompanyEvents(Administration):
             await uow.session.execute(update(companies).where(companies.c.cofor_root == cofor_root).values(**changes))
 
     async def _state_change(self, uow: IdentityUnitOfWork, event: Any, ctx: EventContext, now: dt.datetime,
-                            column: str, **values: bool) -> bool:
-        """Apply a change of the supplier's status or of the access state unless a newer one is applied already:
-        after a crash, JetStream redelivers what the dead process held only once its ack wait is over, after newer
-        events (deactivated arriving after reactivated must not disable the accounts again). True when applied."""
+                            state: str, **values: bool) -> bool:
+        """Apply a change of the supplier's status or of the access state (``state``: "supplier_status" or
+        "access_state") unless a newer one is applied already: after a crash, JetStream redelivers what the dead
+        process held only once its ack wait is over, after newer events (deactivated arriving after reactivated
+        must not disable the accounts again). Ordered by cofor's supplier revision; by the event time for events
+        sent without one. True when applied."""
         await self._company(uow, event.cofor_root, event.legal_name, now)
         company = await uow.company(event.cofor_root, for_update=True)
-        at = ctx.occurred_at
-        if at is not None and company[column] is not None and company[column] > at:
+        revision, applied_revision = event.revision, company[f"{state}_revision"]
+        at, applied_at = ctx.occurred_at, company[f"{state}_at"]
+        if revision and applied_revision is not None:
+            if applied_revision >= revision:
+                return False
+        elif at is not None and applied_at is not None and applied_at > at:
             return False
+        marks = {f"{state}_revision": revision} if revision else {}
+        if at is not None:
+            marks[f"{state}_at"] = at
         await uow.session.execute(update(companies).where(companies.c.cofor_root == event.cofor_root)
-                                  .values(**values, **({column: at} if at else {})))
+                                  .values(**values, **marks))
         return True
 
     async def supplier_referenced(self, event: cofor_events.SupplierReferenced, ctx: EventContext,
@@ -85,12 +94,12 @@ class CompanyEvents(Administration):
 
     async def access_opened(self, event: cofor_events.AccessOpened, ctx: EventContext,
                             uow: IdentityUnitOfWork) -> None:
-        await self._state_change(uow, event, ctx, self.now(), "access_state_at", access_open=True)
+        await self._state_change(uow, event, ctx, self.now(), "access_state", access_open=True)
 
     async def access_suspended(self, event: cofor_events.AccessSuspended, ctx: EventContext,
                                uow: IdentityUnitOfWork) -> None:
         now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "access_state_at", access_open=False):
+        if not await self._state_change(uow, event, ctx, now, "access_state", access_open=False):
             return
         members = await uow.company_accounts(event.cofor_root)
         await self.revoke_sessions(uow, [a.identifier for a in members], now)
@@ -99,7 +108,7 @@ class CompanyEvents(Administration):
                                    uow: IdentityUnitOfWork) -> None:
         """Off-boarding: every account of the company disabled, every session revoked."""
         now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "supplier_status_at", supplier_active=False):
+        if not await self._state_change(uow, event, ctx, now, "supplier_status", supplier_active=False):
             return
         members = await uow.company_accounts(event.cofor_root)
         for account in members:
@@ -118,7 +127,7 @@ class CompanyEvents(Administration):
                                    uow: IdentityUnitOfWork) -> None:
         """Accounts disabled by the deactivation come back; those an ASL disabled stay disabled."""
         now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "supplier_status_at", supplier_active=True):
+        if not await self._state_change(uow, event, ctx, now, "supplier_status", supplier_active=True):
             return
         for account in await uow.company_accounts(event.cofor_root):
             if account.state != State.DISABLED or account.disabled_cause != DisabledCause.SUPPLIER_DEACTIVATED:

@@ -53,6 +53,17 @@ async def test_deactivation_round_trip_publishes_each_change_once(cofor: Cofor) 
     assert await count("cofor.supplier.deactivated", ev.SupplierDeactivated) == 1
     assert await count("cofor.supplier.reactivated", ev.SupplierReactivated) == 1
 
+    async def revisions() -> list[int]:  # every status and access event of this supplier, in stream order
+        found = []
+        for subject, kind in (("cofor.access.opened", ev.AccessOpened), ("cofor.supplier.deactivated",
+                              ev.SupplierDeactivated), ("cofor.supplier.reactivated", ev.SupplierReactivated)):
+            found += [(m.metadata.sequence.stream, kind.FromString(m.data).revision)
+                      for m in await read_subject(cofor.js, "COFOR", subject)
+                      if kind.FromString(m.data).cofor_root == s.cofor_root]
+        return [revision for _, revision in sorted(found)]
+    ordered = await revisions()
+    assert len(ordered) == 3 and ordered == sorted(set(ordered)) and ordered[0] > 0  # strictly increasing
+
 
 async def test_operator_suspension_and_reopening(cofor: Cofor) -> None:
     s = await opened(cofor)

@@ -230,6 +230,28 @@ async def test_a_deactivation_redelivered_after_the_reactivation_disables_nothin
     assert (await identity.login(company.asl, STRONG)).session_token  # the accounts were never disabled again
 
 
+async def test_cofor_revisions_order_status_events_whatever_their_clocks_say(identity: Identity) -> None:
+    company = await identity.company()
+    await identity.ready_asl(company)
+    now = dt.datetime.now(dt.UTC)
+    await identity.publish_cofor("cofor.supplier.reactivated", cofor_events.SupplierReactivated(
+        cofor_root=company.root, revision=7), occurred_at=now)
+    # Older by revision, though its producer's clock runs ahead: still the older change.
+    await identity.publish_cofor("cofor.supplier.deactivated", cofor_events.SupplierDeactivated(
+        cofor_root=company.root, reason="late", revision=6), occurred_at=now + dt.timedelta(seconds=30))
+    await identity.publish_cofor("cofor.access.suspended", cofor_events.AccessSuspended(
+        cofor_root=company.root, revision=5), occurred_at=now + dt.timedelta(seconds=30))  # older than the opening?
+    await identity.publish_cofor("cofor.supplier.referenced", cofor_events.SupplierReferenced(
+        cofor_root=company.root, legal_name="After the late ones"), occurred_at=now)
+    await identity.until_company(company.root, legal_name="After the late ones")
+    # The access opening of identity.company() came without a revision: revision 5 is the first one for the access.
+    await identity.until_company(company.root, supplier_active=True, access_open=False)
+    await identity.publish_cofor("cofor.access.opened", cofor_events.AccessOpened(
+        cofor_root=company.root, revision=8), occurred_at=now)
+    await identity.until_company(company.root, access_open=True)
+    assert (await identity.login(company.asl, STRONG)).session_token
+
+
 async def test_no_password_token_or_reset_code_in_the_database_the_logs_or_the_events(
         identity: Identity, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("DEBUG")
