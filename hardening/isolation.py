@@ -124,6 +124,10 @@ PRIVILEGED_CALLERS = [  # (who calls, service credential, whose session, expecte
     ("the public credential", "gateway", "", "PERMISSION_DENIED"),
     ("the public credential and a user's session", "gateway", "user", "PERMISSION_DENIED"),
     ("the public credential and an ASL's session", "gateway", "asl", "PERMISSION_DENIED")]
+# Each privileged kind of RPC and the service roles it admits: a credential with another single role is refused.
+ROLES_ADMITTED = {PURCHASING: {"purchasing"}, AGENT: {"support"}, SUPPORT_STAFF: {"support"},
+                  INTERNAL: {"internal", "purchasing", "support"}}
+SINGLE_ROLE_CALLERS = {"erp": "internal", "buyer": "purchasing", "helpdesk": "support"}  # credential → its one role
 
 
 @dataclass
@@ -313,6 +317,11 @@ async def privileged(clients: Clients, attacker: Company, t: Targets, tally: Tal
                     code, _, _ = await clients.answer(method, request, as_=credential,
                                                       bearer=attacker.session(session) if session else "")
                     tally.expect(f"{short(method)} with {who}", code, wanted)
+                admitted = set().union(*(ROLES_ADMITTED.get(kind, set()) for kind in kinds))
+                for credential, role in SINGLE_ROLE_CALLERS.items():
+                    if role not in admitted:  # e.g. purchasing's credential on the help desk's RPCs
+                        code, _, _ = await clients.answer(method, request, as_=credential)
+                        tally.expect(f"{short(method)} with the {role} credential", code, "PERMISSION_DENIED")
             continue
         request = probe(t)[0] if probe is not None else GetMessageClass(pool.FindMethodByName(method).input_type)()
         for who, credential, _, wanted in PRIVILEGED_CALLERS[:2]:
@@ -369,7 +378,8 @@ async def _run(report: Report, stack: Stack, clients: Clients, quick: bool) -> N
                "an unknown identifier answers unlike another company's account: " + "; ".join(oracle) if oracle
                else "unknown identifiers answer like another company's accounts")
     report.add("isolation_privileged_calls_checked", privileged_calls.checked, "calls", "> 0",
-               f"{directions}; purchasing, internal, agent and support-staff RPCs × {len(PRIVILEGED_CALLERS)} callers")
+               f"{directions}; purchasing, internal, agent and support-staff RPCs × {len(PRIVILEGED_CALLERS)} callers, "
+               "and each with every single-role credential it does not admit")
     report.add("isolation_privileged_leaks", len(privileged_calls.leaks), "calls", "0",
                "; ".join(privileged_calls.leaks[:5]))
     report.add("isolation_anonymous_calls_checked", anonymous.checked, "calls", "> 0",

@@ -33,7 +33,9 @@ from gateway.settings import GatewaySettings
 from identity.settings import IdentitySettings
 from support.settings import SupportSettings
 
-CREDENTIALS = "gateway:public:gw-token,operator:purchasing+support+internal:ops-token"
+# The gateway, an operator holding every role, and one caller per single role (to prove each role is kept apart).
+CREDENTIALS = ("gateway:public:gw-token,operator:purchasing+support+internal:ops-token,"
+               "erp:internal:erp-token,buyer:purchasing:buyer-token,helpdesk:support:helpdesk-token")
 
 
 class Browser:
