@@ -11,7 +11,7 @@ import grpc
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kit.testing.fleet import wait_serving  # noqa: F401  (the suites import it from here with spawn)
+from kit.testing.fleet import wait_serving  # noqa: F401  (the bench suites import it from here with spawn)
 
 BARE_SERVICE = "bench.v1.Bare"
 

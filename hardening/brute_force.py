@@ -30,13 +30,14 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import func, select
 
 from bench.report import Report
-from hardening.harness import Processes, publish_as
+from hardening.harness import publish_as
 from kit import migrations
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
 from kit.db import Database
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, unseal
+from kit.testing.fleet import ServiceProcess
 from kit.testing.processes import NatsServer, PostgresCluster
 from kit.testing.streams import read_subject, wait_for
 
@@ -69,18 +70,20 @@ async def run(report: Report, *, quick: bool = False) -> None:
             keys = SealKeyPair.generate()
             common = {"DATABASE_URL": url, "NATS_URL": server.url, "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}",
                       "MAIL_SEAL_PUBLIC_KEY": keys.public_key, **(CHEAP_ARGON2 if quick else {})}
-            processes = Processes(root)
-            stack.callback(processes.stop)
             # Two replicas take the guesses; their per-identifier login limit is raised so that all 50 guesses
             # reach the lockout counter (the race under test). A third, with the configured limits, is the gateway's.
-            guessed = [processes.start("identity", {**common, "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000"})
-                       for _ in range(2)]
-            behind_gateway = processes.start("identity", common)
-            gateway = processes.start("gateway", {
-                "SERVICE_TOKEN": TOKEN, "IDENTITY_TARGET": f"127.0.0.1:{behind_gateway}", "TRUSTED_PROXIES": "1",
-                "ENVIRONMENT": "production"}, port_variable="GATEWAY_PORT")
-            for port in (*guessed, behind_gateway):
-                await processes.serving(port)
+            replicas = [ServiceProcess("identity", {**common, "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000"},
+                                       root / f"identity{n}.log") for n in range(2)]
+            behind = ServiceProcess("identity", common, root / "identity2.log")
+            front = ServiceProcess("gateway", {
+                "SERVICE_TOKEN": TOKEN, "IDENTITY_TARGET": behind.target, "TRUSTED_PROXIES": "1",
+                "ENVIRONMENT": "production"}, root / "gateway.log", port_variable="GATEWAY_PORT")
+            for process in (*replicas, behind, front):
+                stack.callback(process.stop)
+                process.start()
+            for process in (*replicas, behind):
+                await process.serving()
+            guessed, behind_gateway, gateway = [r.port for r in replicas], behind.port, front.port
             database = Database(url)
             stack.push_async_callback(database.dispose)
             nc = await nats.connect(server.url)

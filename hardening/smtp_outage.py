@@ -24,13 +24,14 @@ from portal.support.v1 import support_service_pb2_grpc as api_grpc
 from portal.support.v1 import ticket_pb2 as pb
 
 from bench.report import Report, percentile
-from hardening.harness import Processes, publish_as
+from hardening.harness import publish_as
 from kit import migrations
 from kit.auth import CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.mailsink import MailSink, ReceivedMail
 from kit.messaging.streams import ensure_streams
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, seal
+from kit.testing.fleet import ServiceProcess
 from kit.testing.processes import NatsServer, free_port
 
 from support.bootstrap import MIGRATIONS
@@ -90,17 +91,17 @@ async def run(report: Report, *, quick: bool = False) -> None:
             await migrations.upgrade(url, MIGRATIONS)
             server = NatsServer(root / "nats").start()
             stack.callback(server.stop)
-            processes = Processes(root)
-            stack.callback(processes.stop)
-            port = processes.start("support", {  # the mailer's backoff and poll as shipped
+            support = ServiceProcess("support", {  # the mailer's backoff and poll as shipped
                 "DATABASE_URL": url, "NATS_URL": server.url, "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}",
                 "SMTP_PORT": str(sink.port), "SUPPORT_MAILBOX": SUPPORT_MAILBOX,
-                "MAIL_SEAL_PRIVATE_KEY": keys.private_key})
+                "MAIL_SEAL_PRIVATE_KEY": keys.private_key}, root / "support.log")
+            stack.callback(support.stop)
+            port = support.start().port
             nc = await nats.connect(server.url)
             stack.push_async_callback(nc.close)
             js = nc.jetstream()
             await ensure_streams(js)
-            await processes.serving(port)
+            await support.serving()
             channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
             stack.push_async_callback(channel.close)
             feed = Feed()

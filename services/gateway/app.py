@@ -22,8 +22,8 @@ from kit.mailsink import read_mailbox
 
 from gateway import api, pages
 from gateway.clients import Backends
-from gateway.i18n import LANGUAGES, translate
-from gateway.security import GatewayMiddleware
+from gateway.i18n import language_or_default, translate
+from gateway.security import GatewayMiddleware, service_retry_after
 from gateway.settings import GatewaySettings
 
 # google/rpc/code.proto: the HTTP status of each gRPC code.
@@ -42,10 +42,10 @@ HTTP_CODE = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_D
 
 def error_body(code: grpc.StatusCode, reason: str, message: str, violations: list[dict[str, str]],
                metadata: dict[str, str]) -> JSONResponse:
-    retry = metadata.get("retryAfterSeconds", "")  # a service's rate limit says when to come back
+    retry = service_retry_after(metadata)
     return JSONResponse(status_code=HTTP_STATUS.get(code, 500), content={"error": {
         "code": code.name, "reason": reason, "message": message, "field_violations": violations,
-        "metadata": metadata}}, headers={"Retry-After": retry} if retry.isdigit() else None)
+        "metadata": metadata}}, headers={"Retry-After": retry} if retry else None)
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:
@@ -134,8 +134,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
 
 
 def _error_page(path: str, code: grpc.StatusCode) -> HTMLResponse:
-    segment = path.strip("/").split("/", 1)[0]
-    lang = segment if segment in LANGUAGES else LANGUAGES[0]
+    lang = language_or_default(path.strip("/").split("/", 1)[0])
     key = "error.UNAVAILABLE" if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
         else "error.generic"
     return HTMLResponse(_page(translate(lang, "error.title"), f"<p>{html.escape(translate(lang, key))}</p>", lang),

@@ -4,6 +4,11 @@ from __future__ import annotations
 LANGUAGES = ("fr", "en")
 DEFAULT_LANGUAGE = "fr"
 
+
+def language_or_default(value: str) -> str:
+    """``value`` when it is one of the portal's languages, else the default (where a bad one must not 404)."""
+    return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
 # key: (French, English)
 MESSAGES: dict[str, tuple[str, str]] = {
     # ---- frame -------------------------------------------------------------------------------------------------

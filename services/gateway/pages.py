@@ -32,8 +32,8 @@ from kit.client import failure_of
 
 from gateway.api import CONSOLE_ACTIONS
 from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata
-from gateway.i18n import LANGUAGES, has, translate
-from gateway.security import CSRF_COOKIE, csrf_ok, new_csrf_token
+from gateway.i18n import LANGUAGES, has, language_or_default, translate
+from gateway.security import CSRF_COOKIE, csrf_ok, new_csrf_token, service_retry_after
 from gateway.settings import GatewaySettings
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -161,8 +161,7 @@ def failure_form(lang: str, error: grpc.aio.AioRpcError, values: dict[str, str],
     if not failure.field_violations:
         form.add(lang, "", error_message(lang, failure.code, failure.reason))
     if failure.code == grpc.StatusCode.RESOURCE_EXHAUSTED:
-        retry = failure.metadata.get("retryAfterSeconds", "")
-        form.retry_after = retry if retry.isdigit() else "60"
+        form.retry_after = service_retry_after(failure.metadata) or "60"
     return form
 
 
@@ -317,7 +316,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     @pages.get("/{lang}/access/request")
     @pages.get("/{lang}/access/resend")
     async def access_get(lang: str) -> Response:
-        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/access")
+        return redirect(f"/{language_or_default(lang)}/access")
 
     @pages.post("/{lang}/access/request")
     async def access_request(request: Request, lang: Lang) -> Response:
@@ -539,7 +538,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     @pages.get("/{lang}/logout")
     async def logout_get(lang: str) -> Response:
-        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/")
+        return redirect(f"/{language_or_default(lang)}/")
 
     @pages.post("/{lang}/logout")
     async def logout(request: Request, lang: Lang) -> Response:
@@ -637,7 +636,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
 
     @pages.get("/{lang}/recover/password/{who}")
     async def recover_password_get(lang: str, who: str) -> Response:
-        return redirect(f"/{lang if lang in LANGUAGES else 'fr'}/recover/password")
+        return redirect(f"/{language_or_default(lang)}/recover/password")
 
     @pages.post("/{lang}/recover/password/{who}")
     async def recover_password(request: Request, lang: Lang, who: str) -> Response:

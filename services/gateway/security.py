@@ -57,6 +57,12 @@ class FixedWindow:
         return max(1, math.ceil(self.SECONDS - time.time() % self.SECONDS))
 
 
+def service_retry_after(metadata: dict[str, str]) -> str:
+    """The seconds a service's rate limit says to wait (its ErrorInfo ``retryAfterSeconds``), or ""."""
+    retry = metadata.get("retryAfterSeconds", "")
+    return retry if retry.isdigit() else ""
+
+
 def csrf_ok(request: Request, form_token: str | None = None) -> bool:
     cookie = request.cookies.get(CSRF_COOKIE, "")
     presented = request.headers.get(CSRF_HEADER) or form_token or ""

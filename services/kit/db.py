@@ -5,11 +5,10 @@ busy timeout instead of failing on a lock upgrade. Read-only units of work use a
 """
 from __future__ import annotations
 
-import hashlib
-
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path

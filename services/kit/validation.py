@@ -7,6 +7,8 @@ import uuid
 
 from email_validator import EmailNotValidError, validate_email
 
+from kit.errors import FieldViolation, InvalidArgument
+
 LANGUAGES = ("fr", "en")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -82,3 +84,14 @@ def country_error(value: str, *, required: bool = True) -> str | None:
     if value not in COUNTRY_CODES:
         return "must be an ISO 3166-1 alpha-2 country code in upper case, e.g. FR"
     return None
+
+
+def enum_name(enum: object, value: int, prefix: str, field: str) -> str:
+    """The name of a protobuf enum value without its prefix; "" for 0 (unspecified). proto3 enums are open: a number
+    the contract does not define is bad input (INVALID_ARGUMENT on ``field``), never an internal error."""
+    if value == 0:
+        return ""
+    try:
+        return enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined,no-any-return]
+    except ValueError:
+        raise InvalidArgument([FieldViolation(field, "unknown value")]) from None

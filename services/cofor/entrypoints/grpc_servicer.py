@@ -8,6 +8,7 @@ from portal.cofor.v1 import supplier_pb2 as pb
 
 from kit.auth import ServiceCaller, ServiceCredentials, bearer_token, client_address, require_service
 from kit.errors import FieldViolation, InvalidArgument
+from kit.validation import enum_name
 
 from cofor.adapters import protos
 from cofor.domain.model import ContactDetails
@@ -26,15 +27,6 @@ def _address(a: pb.Address) -> AddressInput:
 
 def _contact(c: pb.Contact) -> ContactDetails:
     return ContactDetails(c.given_name, c.family_name, c.email, c.phone, c.job_title, c.language)
-
-
-def _enum_name(enum: object, value: int, prefix: str, field: str) -> str:
-    if value == 0:
-        return ""
-    try:
-        return enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined]
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "unknown value")]) from None
 
 
 def _validation(v: Validation) -> api.CoforValidation:
@@ -97,7 +89,7 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def ListPresentations(self, request: api.ListPresentationsRequest, context: Ctx) -> api.ListPresentationsResponse:
         self._caller(context, PURCHASING)
-        state = _enum_name(pb.PresentationState, request.state, "PRESENTATION_STATE_", "state")
+        state = enum_name(pb.PresentationState, request.state, "PRESENTATION_STATE_", "state")
         rows, token = await self.registry.list_presentations(state, request.duns, request.page_size,
                                                              request.page_token)
         return api.ListPresentationsResponse(presentations=[protos.presentation(p) for p in rows],
@@ -144,8 +136,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def ListSuppliers(self, request: api.ListSuppliersRequest, context: Ctx) -> api.ListSuppliersResponse:
         self._caller(context, INTERNAL)
-        status = _enum_name(pb.SupplierStatus, request.status, "SUPPLIER_STATUS_", "status")
-        access = _enum_name(pb.PortalAccessState, request.portal_access_state, "PORTAL_ACCESS_STATE_",
+        status = enum_name(pb.SupplierStatus, request.status, "SUPPLIER_STATUS_", "status")
+        access = enum_name(pb.PortalAccessState, request.portal_access_state, "PORTAL_ACCESS_STATE_",
                             "portal_access_state")
         rows, token = await self.registry.list_suppliers(status, access, request.page_size, request.page_token)
         return api.ListSuppliersResponse(suppliers=[protos.supplier(s) for s in rows], next_page_token=token)

@@ -369,8 +369,7 @@ class Registry:
             supplier = await self._supplier(uow, cofor_root)
             if done := await uow.remembered("AddSite", request_id, owner=cofor_root):
                 found = supplier.site(done)
-                if found is None:  # the id served a request for another supplier: this is no retry of it
-                    raise InvalidArgument([FieldViolation("request_id", "was already used for another request")])
+                assert found is not None  # the key is this supplier's: its resource is one of its sites
                 return found
             supplier.require_active()
             taken = {s.site_code for s in supplier.sites}

@@ -11,6 +11,7 @@ from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
 from kit.auth import ServiceCaller, ServiceCredentials, bearer_token, client_address, require_service
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied
+from kit.validation import enum_name
 
 from identity.domain.accounts import Account, State
 from identity.service_layer.administration import Actor, Administration, NewUser
@@ -153,12 +154,9 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def ListUsers(self, request: api.ListUsersRequest, context: Ctx) -> api.ListUsersResponse:
         actor = await self._asl(context)
-        try:
-            state = pb.AccountState.Name(request.state).removeprefix("ACCOUNT_STATE_") if request.state else ""
-        except ValueError:  # proto3 enums are open: an unknown number is bad input, not an internal error
-            raise InvalidArgument([FieldViolation("state", "unknown value")]) from None
-        found, token = await self.admin.list_users(actor, state if state != "UNSPECIFIED" else "",
-                                                   request.page_size, request.page_token)
+        found, token = await self.admin.list_users(
+            actor, enum_name(pb.AccountState, request.state, "ACCOUNT_STATE_", "state"), request.page_size,
+            request.page_token)
         return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token)
 
     async def GetUser(self, request: api.GetUserRequest, context: Ctx) -> api.GetUserResponse:

@@ -60,13 +60,16 @@ async def migrate(urls: dict[str, str]) -> None:
 
 
 class ServiceProcess:
-    """``python -m <service>`` on its own gRPC port, kept across restarts (clients reconnect to the same target)."""
+    """``python -m <service>`` on its own port (given in ``port_variable``: the gateway's is GATEWAY_PORT), kept
+    across restarts (clients reconnect to the same target)."""
 
-    def __init__(self, name: str, env: dict[str, str], log: Path, port: int | None = None) -> None:
+    def __init__(self, name: str, env: dict[str, str], log: Path, port: int | None = None, *,
+                 port_variable: str = "GRPC_PORT") -> None:
         self.name = name
         self.env = env
         self.log = log
         self.port = port or free_port()
+        self.port_variable = port_variable
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,11 +84,17 @@ class ServiceProcess:
         with open(self.log, "ab") as out:  # the child keeps its own copy of the descriptor
             self.process = subprocess.Popen(
                 [sys.executable, "-m", self.name], stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env, "GRPC_PORT": str(self.port), "METRICS_PORT": "0"})
+                env={**os.environ, "LOG_LEVEL": "WARNING", **self.env, self.port_variable: str(self.port),
+                     "METRICS_PORT": "0"})
         return self
 
     async def serving(self, timeout: float = 60) -> ServiceProcess:
-        await wait_serving(self.target, timeout)
+        """Until SERVING; a process that never serves fails with the end of its log."""
+        try:
+            await wait_serving(self.target, timeout)
+        except AssertionError:
+            tail = self.log.read_text(errors="replace")[-1500:] if self.log.exists() else ""
+            raise RuntimeError(f"{self.name} on {self.target} never served; its log ends:\n{tail}") from None
         return self
 
     def kill(self) -> None:

@@ -10,7 +10,7 @@ from portal.support.v1 import ticket_pb2 as pb
 
 from kit.auth import ServiceCredentials, client_address, require_service
 from kit.errors import FieldViolation, InvalidArgument
-from kit.validation import language_of
+from kit.validation import enum_name, language_of
 
 from support.domain.tickets import Contact, Ticket
 from support.service_layer.help_catalogue import Article, HelpCatalogue
@@ -50,15 +50,6 @@ def ticket_message(t: Ticket) -> pb.Ticket:
     return message
 
 
-def _enum_name(enum: object, value: int, prefix: str, field: str) -> str:
-    if value == 0:
-        return ""
-    try:
-        return enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined,no-any-return]
-    except ValueError:
-        raise InvalidArgument([FieldViolation(field, "unknown value")]) from None
-
-
 def _language(value: str) -> str:
     language = language_of(value)
     if language is None:
@@ -83,7 +74,7 @@ class SupportServicer(api_grpc.SupportServiceServicer):
         shot = None
         if request.HasField("screenshot") and request.screenshot.data:
             shot = (request.screenshot.filename, request.screenshot.content_type, request.screenshot.data)
-        category = _enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category")
+        category = enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category")
         ticket = await self.tickets.create(NewTicket(
             category=category, subject=request.subject, text=request.text,
             contact=Contact(c.name, c.email, c.phone, c.company, c.identifier, c.cofor, c.language),
@@ -94,8 +85,8 @@ class SupportServicer(api_grpc.SupportServiceServicer):
     async def ListTickets(self, request: api.ListTicketsRequest, context: Ctx) -> api.ListTicketsResponse:
         require_service(self.credentials, context, AGENTS)
         found, token = await self.tickets.list(
-            _enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status"),
-            _enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category"),
+            enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status"),
+            enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category"),
             request.email, request.page_size, request.page_token)
         return api.ListTicketsResponse(tickets=[ticket_message(t) for t in found], next_page_token=token)
 
@@ -105,7 +96,7 @@ class SupportServicer(api_grpc.SupportServiceServicer):
 
     async def UpdateTicketStatus(self, request: api.UpdateTicketStatusRequest, context: Ctx) -> api.UpdateTicketStatusResponse:
         require_service(self.credentials, context, AGENTS)
-        status = _enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status")
+        status = enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status")
         ticket = await self.tickets.update_status(request.reference, status, request.note, request.author)
         return api.UpdateTicketStatusResponse(ticket=ticket_message(ticket))
 
@@ -116,7 +107,7 @@ class SupportServicer(api_grpc.SupportServiceServicer):
 
     async def ListHelpTopics(self, request: api.ListHelpTopicsRequest, context: Ctx) -> api.ListHelpTopicsResponse:
         require_service(self.credentials, context, ANY)
-        section = _enum_name(help_pb2.HelpSection, request.section, "HELP_SECTION_", "section")
+        section = enum_name(help_pb2.HelpSection, request.section, "HELP_SECTION_", "section")
         topics = self.catalogue.topics(_language(request.language), section)
         return api.ListHelpTopicsResponse(topics=[_topic(a) for a in topics])
 
