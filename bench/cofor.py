@@ -2,7 +2,6 @@
 latency at 32 concurrent calls, BatchValidateCofor of 1,000 codes."""
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import random
 import tempfile
@@ -20,6 +19,7 @@ from bench.servers import BARE_SERVICE, cpu_seconds, spawn, wait_serving
 from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.db import Database
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, free_port
 
 from cofor.adapters.orm import sites, suppliers
@@ -67,9 +67,9 @@ async def run(report: Report) -> None:
         root = Path(tmp)
         url = f"sqlite+aiosqlite:///{root / 'cofor.sqlite3'}"
         roots = await seed(url)
-        nats = NatsServer(root / "nats").start()
+        nats = NatsServer(root / "nats", users=nats_users()).start()
         cofor_port, bare_port = free_port(), free_port()
-        cofor = spawn(["-m", "cofor"], {"DATABASE_URL": url, "GRPC_PORT": str(cofor_port), "NATS_URL": nats.url,
+        cofor = spawn(["-m", "cofor"], {"DATABASE_URL": url, "GRPC_PORT": str(cofor_port), **nats.environment("cofor"),
                                         "SERVICE_CREDENTIALS": f"erp:internal:{TOKEN}", "LOG_LEVEL": "WARNING",
                                         "METRICS_PORT": "0"}, root / "cofor.log")
         bare = spawn(["-m", "bench.servers", str(bare_port)], {}, root / "bare.log")

@@ -7,7 +7,6 @@ import time
 import uuid
 from pathlib import Path
 
-import nats
 from google.protobuf.wrappers_pb2 import StringValue
 
 from bench.report import Report, percentile
@@ -17,6 +16,7 @@ from kit.messaging.envelope import EventContext
 from kit.messaging.outbox import OutboxRelay
 from kit.messaging.streams import ensure_streams
 from kit.testing.notes import NotesUnitOfWork, migrated_database
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, PostgresCluster
 
 THROUGHPUT_EVENTS = 20_000
@@ -95,10 +95,10 @@ async def commit_to_consumer_latency(producer_db: Database, consumer_db: Databas
 async def run(report: Report) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        server = NatsServer(root / "nats").start()
+        server = NatsServer(root / "nats", users=nats_users()).start()
         cluster = PostgresCluster(durable=True).start()
         try:
-            nc = await nats.connect(server.url)
+            nc = await server.connect()  # the test administrator (the baseline reads and purges)
             js = nc.jetstream()
             await ensure_streams(js)
             raw = await raw_publish_rate(js)

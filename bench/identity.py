@@ -23,6 +23,7 @@ from bench.servers import BARE_SERVICE, cpu_seconds, spawn, wait_serving
 from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.db import Database
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, free_port
 
 from identity.adapters.orm import accounts, companies, sessions
@@ -80,7 +81,7 @@ def identifiers(count: int, n: int) -> list[str]:
 async def start_identity(root: Path, url: str, nats: NatsServer, name: str):  # type: ignore[no-untyped-def]
     port = free_port()
     process = spawn(["-m", "identity"], {
-        "DATABASE_URL": url, "GRPC_PORT": str(port), "NATS_URL": nats.url, "METRICS_PORT": "0",
+        "DATABASE_URL": url, "GRPC_PORT": str(port), **nats.environment("identity"), "METRICS_PORT": "0",
         "SERVICE_CREDENTIALS": f"bench:internal:{TOKEN}", "LOG_LEVEL": "WARNING",
         "ARGON2_MEMORY_KIB": str(KEYCLOAK["memory_kib"]), "ARGON2_TIME_COST": str(KEYCLOAK["time_cost"]),
         "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "100000", "LOGIN_LIMIT_PER_CLIENT_PER_MINUTE": "100000"},
@@ -95,7 +96,7 @@ async def run(report: Report) -> None:
                "argon2id 7 MiB, t=5, p=1 (Keycloak's default)")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        nats = NatsServer(root / "nats").start()
+        nats = NatsServer(root / "nats", users=nats_users()).start()
         bare_port = free_port()
         bare = spawn(["-m", "bench.servers", str(bare_port)], {}, root / "bare.log")
         processes = [bare]

@@ -10,7 +10,6 @@ import uuid
 from pathlib import Path
 
 import grpc
-import nats
 from PIL import Image
 from portal.support.v1 import events_pb2 as ev
 from portal.support.v1 import support_service_pb2 as api
@@ -26,6 +25,7 @@ from kit.mailsink import MailSink
 from kit.messaging import envelope
 from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, free_port
 
 from support.bootstrap import MIGRATIONS
@@ -51,15 +51,15 @@ async def run(report: Report) -> None:
         url = f"sqlite+aiosqlite:///{root / 'support.sqlite3'}"
         await migrations.upgrade(url, MIGRATIONS)
         seal = SealKeyPair.generate()
-        server_nats = NatsServer(root / "nats").start()
+        server_nats = NatsServer(root / "nats", users=nats_users()).start()
         sink = MailSink(root / "mail").start()
         port = free_port()
         support = spawn(["-m", "support"], {
-            "DATABASE_URL": url, "GRPC_PORT": str(port), "NATS_URL": server_nats.url, "METRICS_PORT": "0",
+            "DATABASE_URL": url, "GRPC_PORT": str(port), **server_nats.environment("support"), "METRICS_PORT": "0",
             "SERVICE_CREDENTIALS": "agent:support:bench", "SMTP_PORT": str(sink.port), "LOG_LEVEL": "WARNING",
             "MAIL_SEAL_PRIVATE_KEY": seal.private_key, "MAIL_POLL_SECONDS": "1", "MAX_OPEN_TICKETS_PER_EMAIL": "1000"},
             root / "support.log")
-        nc = await nats.connect(server_nats.url)
+        nc = await server_nats.connect()  # the test administrator publishes the mail requests
         js = nc.jetstream()
         await ensure_streams(js)
         try:

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, PostgresCluster
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("nats")).start()
+    # With authorization: each service connects with its own credential (``server.settings("identity")``), the
+    # tests' own reading and purging with the test administrator's (``await server.connect()``).
+    server = NatsServer(tmp_path_factory.mktemp("nats"), users=nats_users()).start()
     yield server
     server.stop()
 
@@ -26,7 +29,7 @@ def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
 @pytest.fixture
 def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
     """A NATS server of the test's own, which the test may kill and restart."""
-    server = NatsServer(tmp_path / "nats").start()
+    server = NatsServer(tmp_path / "nats", users=nats_users()).start()
     yield server
     server.stop()
 

@@ -57,7 +57,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
         yield
         await backends.close()
 
-    app = FastAPI(title="B2B supplier portal gateway", version="1.0.0", lifespan=lifespan,
+    # The API's description (/docs, /openapi.json) is for development: production publishes none (review 16).
+    hidden = {"docs_url": None, "redoc_url": None, "openapi_url": None} if settings.environment == "production" else {}
+    app = FastAPI(title="B2B supplier portal gateway", version="1.0.0", lifespan=lifespan, **hidden,
                   description="HTTP/JSON front of the portal's gRPC services. Unsafe methods need the token of "
                               "GET /api/v1/csrf in the X-CSRF-Token header; the session lives in an HttpOnly cookie.")
     app.add_middleware(GatewayMiddleware, settings=settings)

@@ -1,10 +1,10 @@
 """Gateway configuration (environment variables)."""
 from __future__ import annotations
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from kit.settings import Environment
+from kit.settings import Environment, is_placeholder, refuse_in_production
 
 
 class GatewaySettings(BaseSettings):
@@ -24,3 +24,14 @@ class GatewaySettings(BaseSettings):
     rpc_timeout_seconds: float = Field(default=15.0, gt=0)
     # Trust X-Forwarded-For from this many proxies in front of the gateway (0: use the socket's peer address).
     trusted_proxies: int = Field(default=0, ge=0, le=5)
+
+    def production_problems(self) -> list[str]:
+        token = self.service_token.get_secret_value()
+        if is_placeholder(token) or len(token) < 32:
+            return ["SERVICE_TOKEN: empty, short or a placeholder; production needs the gateway's own random token"]
+        return []
+
+    @model_validator(mode="after")
+    def _refuse_in_production(self) -> GatewaySettings:
+        refuse_in_production(self.environment, self.production_problems())
+        return self

@@ -1,6 +1,8 @@
 """identity's configuration (environment variables, unprefixed)."""
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 
 from kit.db import default_sqlite_url
@@ -8,6 +10,9 @@ from kit.settings import ServiceSettings
 
 
 class IdentitySettings(ServiceSettings):
+    # cofor's events (access requested, terms accepted, supplier deactivated...), read by its own durable consumer.
+    nats_consumers: ClassVar[tuple[tuple[str, str], ...]] = (("COFOR", "identity-cofor-events"),)
+
     service_name: str = "identity"
     grpc_port: int = 50052
     database_url: str = default_sqlite_url("identity")
@@ -37,3 +42,9 @@ class IdentitySettings(ServiceSettings):
     login_limit_per_identifier_per_minute: int = Field(default=10, ge=1)
     recovery_limit_per_hour: int = Field(default=5, ge=1)  # per identifier and per e-mail
     recovery_limit_per_client_per_hour: int = Field(default=20, ge=1)
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if not self.mail_seal_public_key.strip():
+            problems.append("MAIL_SEAL_PUBLIC_KEY: empty; temporary passwords could not be sealed to the mailer")
+        return problems

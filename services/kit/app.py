@@ -19,8 +19,10 @@ from kit.grpc_server import GrpcServer, Registrar
 from kit.logging import configure_logging
 from kit.messaging.connection import connect_forever
 from kit.messaging.consumer import EventConsumer
+from kit.messaging.credentials import connect_options
 from kit.messaging.outbox import OutboxRelay
-from kit.messaging.streams import STREAMS, ensure_streams
+from kit.messaging.streams import ensure_streams
+from kit.messaging.trust import Grant
 from kit.settings import ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,14 @@ class ServiceApp:
         self.settings = settings
         self.database = database
         self.consumers = list(consumers)
+        # What NATS lets this service do follows its settings' declaration: a consumer missing there would only
+        # meet "permission denied" at run time, so it is refused here, where the mistake is made.
+        self.grant = Grant(settings.service_name, tuple(type(settings).nats_consumers))
+        undeclared = {(c.stream, c.durable) for c in self.consumers} - set(self.grant.consumers)
+        if undeclared:
+            raise ValueError(f"{settings.service_name}: consumers {sorted(undeclared)} are not declared in "
+                             f"{type(settings).__name__}.nats_consumers")
+        self._nats_options = connect_options(settings, self.grant.inbox_prefix)  # a missing CA file fails here
         self.background = list(background)  # service-specific loops (read models...), run until stop
         self.listeners = list(listeners)  # loops that need the NATS connection (core subscriptions)
         self.relay = OutboxRelay(database, batch_size=settings.relay_batch_size,
@@ -68,26 +78,23 @@ class ServiceApp:
         log.info("%s serving gRPC on %s", self.settings.service_name, self.target)
 
     async def _messaging(self) -> None:
-        nc = await connect_forever(self.settings.nats_url, self.stop_event, name=self.settings.service_name)
+        nc = await connect_forever(self.settings.nats_url, self.stop_event, name=self.settings.service_name,
+                                   **self._nats_options)
         if nc is None:
             return
         self.nats = nc
         js = nc.jetstream(timeout=5)
-        await self._supervise("streams", lambda: ensure_streams(js, self._streams(),
-                                                                replicas=self.settings.nats_stream_replicas),
-                              once=True)
+        # Its own streams (and the shared one it reads) to their configuration; the shared one it writes to
+        # created if missing. Another service's stream it only reads: its consumer waits until the producer made it.
+        await self._supervise("streams", lambda: ensure_streams(
+            js, self.grant.managed_streams, replicas=self.settings.nats_stream_replicas,
+            create_only=self.grant.created_streams), once=True)
         self.messaging_ready.set()
         workers = [self._supervise("relay", lambda: self.relay.run(js, self.stop_event))]
         workers += [self._supervise(getattr(job, "__qualname__", "listener"), lambda job=job: job(nc, self.stop_event))
                     for job in self.listeners]
         workers += [self._supervise(c.durable, lambda c=c: c.run(js, self.stop_event)) for c in self.consumers]
         await asyncio.gather(*workers)
-
-    def _streams(self) -> list[str]:
-        # A service makes sure the streams it consumes from exist too, so start-up order does not matter.
-        consumed = {c.stream for c in self.consumers}
-        own = {name for name, subjects in STREAMS.items() if subjects[0].startswith(self.settings.service_name)}
-        return sorted(own | consumed | {"NOTIFICATION"})
 
     async def _supervise(self, what: str, work: Callable[[], Coroutine[Any, Any, None]], *, once: bool = False) -> None:
         """Run ``work`` until stop; restart it after a pause if it fails (NATS away, database busy...)."""

@@ -21,6 +21,8 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kit.mailsink import MailSink
+from kit.messaging.credentials import new_seed
+from kit.messaging.trust import NatsUsers, declared_grant
 from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer, wait_for_port
 
@@ -51,6 +53,7 @@ def dev_secrets(root: Path) -> dict[str, str]:
     path = root / "secrets" / "dev.env"
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.chmod(0o700)  # var/secrets/: this user's only
         keys = SealKeyPair.generate()
         values = {
             "MAIL_SEAL_PUBLIC_KEY": keys.public_key,
@@ -63,7 +66,24 @@ def dev_secrets(root: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in path.read_text().split() if "=" in line)
 
 
-def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str]) -> dict[str, str]:
+def nats_users(root: Path) -> NatsUsers:
+    """Each service's own NATS credential (an NKEY seed), made once under var/secrets/nats/ (0600, never
+    committed); the server gets the public keys and each service's permissions (kit.messaging.trust)."""
+    folder = root / "secrets" / "nats"
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    seeds = {}
+    for spec in SERVICES:
+        path = folder / f"{spec.name}.nk"
+        if not path.exists():
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
+            with os.fdopen(descriptor, "w") as out:
+                out.write(new_seed())
+        seeds[spec.name] = path.read_text().strip()
+    return NatsUsers([declared_grant(spec.name) for spec in SERVICES], seeds)
+
+
+def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str], nats_seed: str = "") -> dict[str, str]:
     credentials = ",".join([
         f"gateway:public:{secret['GATEWAY_SERVICE_TOKEN']}",
         f"operator:purchasing+support+internal:{secret['OPERATOR_SERVICE_TOKEN']}",
@@ -76,6 +96,7 @@ def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str]) -> dict[s
         "GRPC_PORT": str(spec.grpc_port),
         "METRICS_PORT": str(spec.metrics_port),
         "NATS_URL": f"nats://127.0.0.1:{NATS_PORT}",
+        "NATS_NKEY_SEED": nats_seed,  # its own credential only
         "SERVICE_CREDENTIALS": credentials,
         "MAIL_SEAL_PUBLIC_KEY": secret["MAIL_SEAL_PUBLIC_KEY"],
         "SMTP_HOST": "127.0.0.1",
@@ -132,7 +153,8 @@ def run(root: Path) -> int:
     signal.signal(signal.SIGTERM, _stop)
     secret = dev_secrets(root)
     (root / "logs").mkdir(parents=True, exist_ok=True)
-    nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log").start()
+    users = nats_users(root)
+    nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log", users=users).start()
     sink = MailSink(root / "mail", SMTP_PORT).start()
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
@@ -140,7 +162,7 @@ def run(root: Path) -> int:
         for spec in SERVICES:
             log = open(root / "logs" / f"{spec.name}.log", "ab")
             children.append((spec.name, subprocess.Popen([sys.executable, "-m", spec.name],
-                                                         env=service_env(spec, root, secret),
+                                                         env=service_env(spec, root, secret, users.seeds[spec.name]),
                                                          stdout=log, stderr=subprocess.STDOUT)))
         log = open(root / "logs" / "gateway.log", "ab")
         children.append(("gateway", subprocess.Popen([sys.executable, "-m", "gateway"],
@@ -196,7 +218,8 @@ def _banner(root: Path) -> str:
     rows = [("portal (web pages + HTTP/JSON API)", f"http://127.0.0.1:{GATEWAY_PORT}/")]
     rows += [(f"{s.name} gRPC  (metrics)", f"127.0.0.1:{s.grpc_port}  (http://127.0.0.1:{s.metrics_port}/metrics)")
              for s in SERVICES]
-    rows += [("NATS JetStream", f"nats://127.0.0.1:{NATS_PORT}  (data {root / 'nats'})"),
+    rows += [("NATS JetStream", f"nats://127.0.0.1:{NATS_PORT}  (data {root / 'nats'}; each service's own "
+                                f"credential in {root / 'secrets' / 'nats'})"),
              ("SMTP sink", f"127.0.0.1:{SMTP_PORT}  (mails {root / 'mail'}, page /dev/mailbox)"),
              ("databases", str(root / "db")), ("logs", str(root / "logs")),
              ("operator token (portalctl)", str(root / "secrets" / "dev.env"))]

@@ -22,7 +22,7 @@ from portal.support.v1 import ticket_pb2 as ticket_pb
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.mailsink import MailSink
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, query
+from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
 from kit.testing.processes import NatsServer, PostgresCluster, free_port
 from kit.testing.streams import wait_for
 
@@ -37,14 +37,15 @@ THRESHOLD = 5
 def nats_cluster(tmp: Path) -> list[NatsServer]:
     cluster_ports = [free_port() for _ in range(3)]
     routes = [f"nats://127.0.0.1:{p}" for p in cluster_ports]
+    users = nats_users()  # one authorization on every node: a client may land on any of them
     return [NatsServer(tmp / f"nats{i}", cluster_name="portal", cluster_port=cluster_ports[i], routes=routes,
-                       server_name=f"n{i}", log_file=tmp / f"nats{i}.log").start() for i in range(3)]
+                       server_name=f"n{i}", log_file=tmp / f"nats{i}.log", users=users).start() for i in range(3)]
 
 
-async def wait_jetstream(urls: str) -> None:
+async def wait_jetstream(urls: str, admin: str) -> None:
     async def ready() -> bool:
         try:
-            nc = await nats.connect(urls.split(","), connect_timeout=1, max_reconnect_attempts=0)
+            nc = await nats.connect(urls.split(","), connect_timeout=1, max_reconnect_attempts=0, nkeys_seed_str=admin)
         except Exception:
             return False
         try:
@@ -63,7 +64,7 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
     seal = SealKeyPair.generate()
     servers = nats_cluster(tmp_path)
     urls = ",".join(s.url for s in servers)
-    await wait_jetstream(urls)
+    await wait_jetstream(urls, servers[0].seed("admin"))
     databases = {name: postgres.create_database(f"c_{name}_{uuid.uuid4().hex[:6]}") for name in STUBS}
     await migrate(databases)
     sink = MailSink(tmp_path / "mail").start()
@@ -73,13 +74,14 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
     services: dict[str, Replicas] = {}
     try:
         for name in STUBS:
-            spawned = [ServiceProcess(name, {**common, "DATABASE_URL": databases[name]},
+            spawned = [ServiceProcess(name, {**common, "DATABASE_URL": databases[name],
+                                             "NATS_NKEY_SEED": servers[0].seed(name)},
                                       tmp_path / f"{name}{i}.log").start() for i in range(2)]
             for process in spawned:
                 await process.serving()
             services[name] = Replicas(name, spawned, META)
         c, i_, s = services["cofor"], services["identity"], services["support"]
-        nc = await nats.connect(urls.split(","))
+        nc = await nats.connect(urls.split(","), nkeys_seed_str=servers[0].seed("admin"))
 
         async def replicated(stream: str) -> bool:  # the services create the streams once connected
             try:
@@ -96,24 +98,41 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         administrators: list[str] = []
         tickets: list[str] = []
 
+        async def mailed_token(presenter: str, file_id: str) -> str:
+            """The presenter token is only mailed; a retried start mails a fresh one: the one that opens the file."""
+            async def probe() -> str | None:
+                for mail in reversed(mailbox.to(presenter)):
+                    token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
+                    try:
+                        await c.call("GetPresentation", cofor_api.GetPresentationRequest(presentation_id=file_id),
+                                     metadata=[("authorization", f"Bearer {token}")])
+                        return token
+                    except grpc.aio.AioRpcError as error:
+                        if error.code() != grpc.StatusCode.UNAUTHENTICATED:
+                            raise
+                return None
+            return str(await wait_for(probe, timeout=60, interval=0.5))
+
         async def onboard(k: int) -> None:
             presenter = f"presenter{k}@s{k}.example"
             started = await c.call("StartPresentation", cofor_api.StartPresentationRequest(
                 duns=str(100_000_000 + k * 7919 + random.randrange(1000)), email=presenter, legal_name=f"Supplier {k}",
                 request_id=str(uuid.uuid4())))
             file_id = started.presentation.presentation_id
-            bearer = [("authorization", f"Bearer {started.presenter_token}")]
+            bearer = [("authorization", f"Bearer {await mailed_token(presenter, file_id)}")]
+            signatory, admin = f"sign{k}@s{k}.example", f"asl{k}@s{k}.example"
             filled = cofor_pb.Presentation(
                 presentation_id=file_id, national_registration_number=f"REG{k}", tax_number=f"TAX{k}", country_code="FR",
                 legal_existence_proof_ref="kbis.pdf", head_office_address=cofor_pb.Address(
-                    lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"))
+                    lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"),
+                legal_representative=cofor_pb.Contact(given_name="S", family_name=f"N{k}", email=signatory,
+                                                      job_title="Boss"))
             await c.call("UpdatePresentation", cofor_api.UpdatePresentationRequest(presentation=filled),
                          metadata=bearer)
             await c.call("SubmitPresentation", cofor_api.SubmitPresentationRequest(presentation_id=file_id),
                          metadata=bearer)
             supplier = (await c.call("ReferenceSupplier", cofor_api.ReferenceSupplierRequest(
                 presentation_id=file_id, request_id=str(uuid.uuid4())))).supplier
-            signatory, admin = f"sign{k}@s{k}.example", f"asl{k}@s{k}.example"
             contact = dict(phone="+33 1 23 45 67 89", job_title="Boss", language="fr")
             await c.call("RequestPortalAccess", cofor_api.RequestPortalAccessRequest(
                 cofor=supplier.cofor_root, request_id=str(uuid.uuid4()),

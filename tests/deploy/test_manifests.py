@@ -41,29 +41,34 @@ NATS_PEER = ("pods", (("app.kubernetes.io/name", "nats"),))
 DB_PEER = ("pods", (("cnpg.io/cluster", DB_CLUSTER),))
 MONITORING_PEER = ("namespace", "monitoring")
 ANYWHERE = ("any",)
+INGRESS_PEER = ("namespace", "ingress-nginx")  # the Ingress controller's namespace (deploy/README.md)
 
 # Variables that are secrets: they must come from a Secret (secretKeyRef), never from a value or a ConfigMap.
-SECRET_ENV = {"DATABASE_URL", "SERVICE_CREDENTIALS", "SERVICE_TOKEN", "SMTP_PASSWORD", "MAIL_SEAL_PRIVATE_KEY"}
+SECRET_ENV = {"DATABASE_URL", "SERVICE_CREDENTIALS", "SERVICE_TOKEN", "SMTP_PASSWORD", "MAIL_SEAL_PRIVATE_KEY",
+              "NATS_NKEY_SEED"}
 # What production expects to exist before the first apply (created out of band): kind, name -> keys.
 OUT_OF_BAND = {
     ("Secret", "service-credentials"): {"SERVICE_CREDENTIALS"},
     ("Secret", "gateway-secrets"): {"SERVICE_TOKEN"},
-    ("Secret", "cofor-secrets"): {"DATABASE_URL"},
-    ("Secret", "identity-secrets"): {"DATABASE_URL"},
-    ("Secret", "support-secrets"): {"DATABASE_URL", "MAIL_SEAL_PRIVATE_KEY", "SMTP_PASSWORD"},
+    ("Secret", "cofor-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
+    ("Secret", "identity-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
+    ("Secret", "support-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED", "MAIL_SEAL_PRIVATE_KEY", "SMTP_PASSWORD"},
     ("Secret", "portal-db-cofor"): {"username", "password"},
     ("Secret", "portal-db-identity"): {"username", "password"},
     ("Secret", "portal-db-support"): {"username", "password"},
     ("ConfigMap", "mail-seal-public-key"): {"MAIL_SEAL_PUBLIC_KEY"},
+    ("ConfigMap", "nats-nkeys"): {f"NATS_NKEY_{s}_{slot}" for s in ("COFOR", "IDENTITY", "SUPPORT") for slot in "AB"},
 }
 KINDS = {
     "Namespace", "ServiceAccount", "Service", "ConfigMap", "Secret", "Deployment", "StatefulSet",
-    "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Cluster", "Database",
+    "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Cluster", "Database", "Issuer", "Certificate",
 }
-CRDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Database")}
+CRDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Database"), ("cert-manager.io/v1", "Issuer"),
+        ("cert-manager.io/v1", "Certificate")}  # cert-manager's are checked in test_nats_manifests.py
 SECRET_KEY = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|PRIVATE|CREDENTIAL|APIKEY|API_KEY)S?$|PRIVATE_KEY|^DATABASE_URL$",
                         re.IGNORECASE)
-SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@|sha256=[0-9a-f]{16}|-----BEGIN [A-Z ]*PRIVATE KEY", re.IGNORECASE)
+SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@|sha256=[0-9a-f]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|\bSU[A-Z2-7]{50,}",
+                          re.IGNORECASE)  # ... an NKEY seed
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -190,6 +195,16 @@ def settings_class(name: str) -> type:
         return IdentitySettings
     from support.settings import SupportSettings
     return SupportSettings
+
+
+def secret_stand_ins(name: str) -> dict[str, str]:
+    """Values of the shape production accepts for what Secrets hold (nothing here is a real credential)."""
+    from kit.messaging.credentials import new_seed
+
+    if name == "gateway":
+        return {"service_token": "t" * 8 + "Qx7-" * 8}
+    return {"nats_nkey_seed": new_seed(), "service_credentials": "gateway:public:sha256=" + "5a" * 32,
+            "mail_seal_public_key": "stand-in public key", "mail_seal_private_key": "stand-in private key"}
 
 
 def overlays() -> Iterator[Any]:
@@ -468,7 +483,7 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
                 assert port in [p["port"] for p in svc["spec"]["ports"]]
         else:
             required = {"DATABASE_URL", "NATS_URL", "NATS_STREAM_REPLICAS", "SERVICE_CREDENTIALS", "GRPC_HOST",
-                        "GRPC_PORT", "METRICS_PORT", "ENVIRONMENT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS"}
+                        "GRPC_PORT", "METRICS_PORT", "ENVIRONMENT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "NATS_NKEY_SEED"}
             if name == "support":
                 required |= {"MAIL_SEAL_PRIVATE_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD",
                              "SMTP_STARTTLS", "MAIL_FROM", "SUPPORT_MAILBOX", "PORTAL_PUBLIC_URL"}
@@ -482,11 +497,14 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
             for server in plain["NATS_URL"].split(","):
                 url = urlsplit(server)
                 pod, _, service = url.hostname.partition(".")  # type: ignore[union-attr]
-                assert url.scheme == "nats" and url.port == 4222 and service == nats["spec"]["serviceName"]
+                # Production reaches NATS over TLS only (the services refuse anything else there).
+                assert url.scheme == ("tls" if overlay == "production" else "nats"), server
+                assert url.port == 4222 and service == nats["spec"]["serviceName"]
                 assert re.fullmatch(r"nats-\d+", pod) and int(pod[5:]) < nats["spec"]["replicas"], server
-        # The plain values pass the process's own validation (types, ranges).
+        # The plain values pass the process's own validation (types, ranges), with production's stand-ins for the
+        # secrets (which production validates too: it refuses placeholders).
         values = {k.lower(): v for k, v in plain.items()}
-        settings = cls(**values)
+        settings = cls(**values, **(secret_stand_ins(name) if overlay == "production" else {}))
         if name != "gateway":
             assert settings.grpc_port == SERVICES[name]
 
@@ -517,8 +535,11 @@ def test_every_reference_resolves(overlay: str) -> None:
     for role in cluster["spec"]["managed"]["roles"]:
         wanted.append(("Secret", role["passwordSecret"]["name"], "password", DB_CLUSTER))
 
+    issued = {c["spec"]["secretName"] for c in of_kind(overlay, "Certificate")}  # cert-manager makes them
     for kind, name, key, who in wanted:
         obj = find(overlay, kind, name)
+        if obj is None and kind == "Secret" and name in issued:
+            continue
         if obj is None:
             assert overlay == "production", f"{who}: {kind} {name} is not rendered in {overlay}"
             assert (kind, name) in OUT_OF_BAND, f"{who}: {kind} {name} is neither rendered nor documented"
@@ -622,9 +643,16 @@ def test_network_policies(overlay: str) -> None:
     # Only the gateway admits traffic from any source, and only on its HTTP port.
     open_policies = {p["metadata"]["name"] for p in policies for rule in p["spec"].get("ingress", [])
                      if not rule.get("from") or ANYWHERE in {peer_of(x) for x in rule["from"]}}
-    assert open_policies == {"gateway-ingress"}
     gateway_pods = pod_labels(find(overlay, "Deployment", "gateway"))  # type: ignore[arg-type]
-    assert admitted(overlay, gateway_pods) == {GATEWAY_PORT: {ANYWHERE}}
+    if overlay == "production":
+        # Only the Ingress controller reaches the gateway: the X-Forwarded-For entry it adds is the one trusted
+        # (TRUSTED_PROXIES=1), so no visitor chooses the address the rate limits count (review finding 9).
+        assert open_policies == set()
+        assert admitted(overlay, gateway_pods) == {GATEWAY_PORT: {INGRESS_PEER}}
+        assert plain_env(overlay, find(overlay, "Deployment", "gateway"))["TRUSTED_PROXIES"] == "1"  # type: ignore[arg-type]
+    else:
+        assert open_policies == {"gateway-ingress"}
+        assert admitted(overlay, gateway_pods) == {GATEWAY_PORT: {ANYWHERE}}
 
     for name, port in SERVICES.items():
         labels = pod_labels(find(overlay, "Deployment", name))  # type: ignore[arg-type]

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import nats
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import select
@@ -32,7 +31,7 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 
 @pytest.fixture
 async def js(nats_server: NatsServer) -> AsyncIterator[Any]:
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()  # the test administrator: these consumers have test names
     js = nc.jetstream()
     await ensure_streams(js)
     yield js

@@ -6,7 +6,6 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import nats
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import func, select
@@ -27,10 +26,12 @@ async def db(database_url: str) -> AsyncIterator[Database]:
     await database.dispose()
 
 
-async def jetstream(server: NatsServer) -> Any:
-    nc = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+async def jetstream(server: NatsServer, user: str = "cofor") -> Any:
+    # cofor's own credential: the relay publishes cofor's events into the stream cofor owns. (Reading the stream
+    # back with a consumer of the test's own takes the test administrator.)
+    nc = await server.connect(user, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream()
-    await ensure_streams(js)
+    await ensure_streams(js, ["COFOR"])
     return nc, js
 
 
@@ -140,7 +141,7 @@ async def test_relay_killed_between_publish_and_mark_leaves_one_copy(
 
 
 async def test_relay_publishes_in_commit_order(db: Database, nats_server: NatsServer) -> None:
-    nc, js = await jetstream(nats_server)
+    nc, js = await jetstream(nats_server, "admin")
     subject = f"cofor.test.{uuid.uuid4().hex}"
     for i in range(30):
         async with NotesUnitOfWork(db) as uow:

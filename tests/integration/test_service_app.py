@@ -22,9 +22,11 @@ from .test_outbox_relay import eventually
 SERVICE = "test.v1.NotesService"
 
 
-def settings(name: str, url: str, nats: NatsServer) -> ServiceSettings:
-    return ServiceSettings(service_name=name, grpc_port=0, database_url=url, nats_url=nats.url,
-                           relay_poll_seconds=60.0, shutdown_grace_seconds=1.0)
+def settings(name: str, url: str, nats: NatsServer, consumers: tuple[tuple[str, str], ...] = ()) -> ServiceSettings:
+    # Test consumers of a test service: declared as a service declares its own; NATS as the test administrator.
+    declared = type("TestSettings", (ServiceSettings,), {"nats_consumers": consumers})
+    return declared(service_name=name, grpc_port=0, database_url=url, nats_url=nats.url,  # type: ignore[no-any-return]
+                    nats_nkey_seed=nats.seed("admin"), relay_poll_seconds=60.0, shutdown_grace_seconds=1.0)
 
 
 def notes_rpc(db: Database, subject: str):  # type: ignore[no-untyped-def]
@@ -49,9 +51,10 @@ async def test_event_travels_from_one_service_outbox_to_another_service_consumer
     consumer_db = await migrated_database(f"sqlite+aiosqlite:///{tmp_path / 'consumer.sqlite3'}")
     producer = ServiceApp(settings("cofor", producer_db.url, nats_server), producer_db,
                           registrars=[notes_rpc(producer_db, subject)], service_names=[SERVICE])
-    consumer = ServiceApp(settings("identity", consumer_db.url, nats_server), consumer_db, registrars=[],
-                          service_names=[], consumers=[EventConsumer(
-                              durable=f"identity-test-{uuid.uuid4().hex[:8]}", stream="COFOR",
+    durable = f"identity-test-{uuid.uuid4().hex[:8]}"
+    consumer = ServiceApp(settings("identity", consumer_db.url, nats_server, (("COFOR", durable),)), consumer_db,
+                          registrars=[], service_names=[], consumers=[EventConsumer(
+                              durable=durable, stream="COFOR",
                               subscriptions=[Subscription(subject, StringValue, copy_note)],
                               unit_of_work=lambda: NotesUnitOfWork(consumer_db))])
     await producer.start()

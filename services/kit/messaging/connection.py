@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import nats
 from nats.aio.client import Client
@@ -12,8 +13,9 @@ from kit.aio import sleep_unless
 log = logging.getLogger(__name__)
 
 
-async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client | None:
-    """Connect, retrying the first connection too; returns None if ``stop`` is set first."""
+async def connect_forever(url: str, stop: asyncio.Event, *, name: str, **options: Any) -> Client | None:
+    """Connect, retrying the first connection too; returns None if ``stop`` is set first. ``options`` are the
+    credential and TLS arguments of ``nats.connect`` (``kit.messaging.credentials.connect_options``)."""
     async def on_error(error: Exception) -> None:
         # nats-py's default logs a traceback for every failed reconnect; one line is enough here.
         log.warning("NATS: %r", error)
@@ -31,6 +33,7 @@ async def connect_forever(url: str, stop: asyncio.Event, *, name: str) -> Client
                 ping_interval=5,
                 max_outstanding_pings=3,
                 error_cb=on_error,
+                **options,
             )
         except Exception as exc:
             log.warning("NATS not reachable at %s; retrying", url, extra={"error": repr(exc)})

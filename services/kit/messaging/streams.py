@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
@@ -32,12 +33,16 @@ def stream_config(name: str, replicas: int = 1) -> StreamConfig:
     )
 
 
-async def ensure_streams(js: JetStreamContext, names: list[str] | None = None, *, replicas: int = 1) -> None:
-    for name in names or list(STREAMS):
+async def ensure_streams(js: JetStreamContext, names: Sequence[str] | None = None, *, replicas: int = 1,
+                         create_only: Sequence[str] = ()) -> None:
+    """Create ``names`` or bring them to this configuration; ``create_only`` streams are created if missing and
+    otherwise left as they are (a service may not change what it does not manage, kit.messaging.trust)."""
+    for name in [*(names if names is not None else list(STREAMS)), *create_only]:
         config = stream_config(name, replicas)
         try:
             await js.stream_info(name)
         except NotFoundError:
             await js.add_stream(config)
         else:
-            await js.update_stream(config)
+            if name not in create_only:
+                await js.update_stream(config)

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from kit import migrations
 from kit.mailsink import MailSink, ReceivedMail
 from kit.sealed import SealKeyPair
+from kit.messaging.trust import NatsUsers, declared_grant
 from kit.testing.processes import free_port
 from kit.testing.streams import wait_for
 
@@ -35,8 +36,15 @@ CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconn
                    ("grpc.max_reconnect_backoff_ms", 1000)]
 
 
+def nats_users(*, admin: bool = True) -> NatsUsers:
+    """A NATS credential for each of the portal's services, with the permissions its settings declare, and
+    (tests only) the test administrator's."""
+    return NatsUsers.generate([declared_grant(name) for name in STUBS], admin=admin)
+
+
 def environment(*, nats_url: str, seal: SealKeyPair, smtp_port: int, credentials: str) -> dict[str, str]:
-    """What every service process of a fleet reads (add DATABASE_URL): cheap argon2, limits raised so that they
+    """What every service process of a fleet reads (add DATABASE_URL and the service's own NATS credential,
+    ``NatsServer.environment(name)``): cheap argon2, limits raised so that they
     never answer first, short polls and backoffs so that a restarted process catches up at once."""
     return {"NATS_URL": nats_url, "SERVICE_CREDENTIALS": credentials, "LOG_LEVEL": "WARNING",
             "RELAY_POLL_SECONDS": "0.5", "SHUTDOWN_GRACE_SECONDS": "1", "MAIL_SEAL_PUBLIC_KEY": seal.public_key,

