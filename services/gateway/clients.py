@@ -4,10 +4,11 @@ from __future__ import annotations
 import grpc
 from fastapi import Request
 from portal.cofor.v1 import cofor_service_pb2_grpc
-from portal.identity.v1 import identity_service_pb2_grpc
+from portal.identity.v1 import account_pb2, identity_service_pb2, identity_service_pb2_grpc
 from portal.support.v1 import support_service_pb2_grpc
 
-from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
+from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, PRINCIPAL_COFOR_ROOT_KEY, PRINCIPAL_IDENTIFIER_KEY, \
+    SERVICE_TOKEN_KEY
 from kit.grpc_server import CORRELATION_ID_KEY
 
 from gateway.settings import GatewaySettings
@@ -64,3 +65,27 @@ def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | 
     if bearer and bearer.isascii() and bearer.isprintable():
         metadata.append((AUTHORIZATION_KEY, f"Bearer {bearer}"))
     return metadata
+
+
+async def session_principal(backends: Backends, request: Request, metadata: list[tuple[str, str]],
+                            timeout: float) -> account_pb2.Principal | None:
+    """The principal of the visitor's live session; None without one (no cookie, expired or revoked, identity
+    unreachable): the visitor then counts as anonymous, never as an error."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return (await backends.identity.ValidateSession(identity_service_pb2.ValidateSessionRequest(
+            session_token=token), metadata=metadata, timeout=timeout)).principal
+    except grpc.aio.AioRpcError:
+        return None
+
+
+def principal_metadata(principal: account_pb2.Principal | None) -> list[tuple[str, str]]:
+    """The metadata that vouches for ``principal`` (nothing for an anonymous visitor)."""
+    if principal is None or not principal.identifier:
+        return []
+    values = (principal.identifier, principal.cofor_root)
+    if not all(v.isascii() and v.isprintable() for v in values):
+        return []
+    return [(PRINCIPAL_IDENTIFIER_KEY, values[0]), (PRINCIPAL_COFOR_ROOT_KEY, values[1])]

@@ -11,7 +11,14 @@ from kit.errors import FieldViolation, InvalidArgument
 
 LANGUAGES = ("fr", "en")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What no text field may hold: C0 controls, DEL, C1 controls (NEL U+0085 among them), the Unicode line and paragraph
+# separators, bidi embeddings/overrides/isolates (they reorder what a reader sees: "Trojan Source"), and lone
+# surrogates (they cannot be encoded). Each can break a mail header, a subject or a log line, or disguise text.
+_OTHERS = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_SINGLE_LINE_BAD = re.compile(rf"[\x00-\x1f{_OTHERS}]")
+# Multiline text may also break lines with \n (or \r\n) and indent with \t; a lone \r is refused.
+_MULTILINE_BAD = re.compile(rf"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHERS}]")
+_BREAKS = re.compile(rf"[\s\x00-\x1f{_OTHERS}]+")
 
 # ISO 3166-1 alpha-2 codes in use.
 COUNTRY_CODES = frozenset("""
@@ -30,13 +37,24 @@ def clean(value: str) -> str:
 
 
 def text_error(value: str, *, required: bool = True, max_length: int = 200, multiline: bool = False) -> str | None:
+    """The one rule for free text: one line of printable text, or with ``multiline`` lines (\\n or \\r\\n) and tabs."""
     if not value:
         return "is required" if required else None
     if len(value) > max_length:
         return f"must be at most {max_length} characters"
-    if _CONTROL.search(value) or (not multiline and ("\n" in value or "\r" in value)):
-        return "must not contain control characters"
+    if (_MULTILINE_BAD if multiline else _SINGLE_LINE_BAD).search(value):
+        return ("must be printable text: no control characters but line breaks and tabs" if multiline else
+                "must be one line of printable text: no control characters or line breaks") \
+            + ", no Unicode line separators, no bidirectional controls"
     return None
+
+
+def single_line(text: str, *, max_length: int | None = None) -> str:
+    """``text`` made safe for a mail header, a subject or a log line: every character ``text_error`` refuses and
+    every run of whitespace becomes one space; stripped; cut to ``max_length`` characters. For text from anywhere
+    (other services, older producers, exception messages), which input validation may never have seen."""
+    cleaned = _BREAKS.sub(" ", text).strip()
+    return cleaned[:max_length].rstrip() if max_length is not None else cleaned
 
 
 def email_error(value: str, *, required: bool = True) -> str | None:

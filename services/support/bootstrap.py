@@ -14,7 +14,9 @@ from support.adapters.smtp import SmtpConfig, SmtpPool
 from support.entrypoints.consumers import mail_consumer
 from support.entrypoints.grpc_servicer import SERVICE_NAME, SupportServicer, registrar
 from support.service_layer.help_catalogue import HelpCatalogue
+from support.service_layer.intake import TicketIntake
 from support.service_layer.mailer import Mailer, utcnow
+from support.service_layer.screenshots import ScreenshotDecoder
 from support.service_layer.tickets import Tickets
 from support.settings import SupportSettings
 
@@ -30,9 +32,11 @@ def build_app(settings: SupportSettings, clock: Callable[[], dt.datetime] = utcn
                     seal_private_key=settings.mail_seal_private_key.get_secret_value(), mail_from=settings.mail_from,
                     concurrency=settings.smtp_connections, poll_seconds=settings.mail_poll_seconds,
                     max_backoff=settings.mail_max_backoff_seconds, clock=clock)
-    tickets = Tickets(database, support_mailbox=settings.support_mailbox,
-                      max_open_per_email=settings.max_open_tickets_per_email, clock=clock)
-    servicer = SupportServicer(tickets, HelpCatalogue(),
+    tickets = Tickets(database, support_mailbox=settings.support_mailbox, clock=clock)
+    intake = TicketIntake(tickets, ScreenshotDecoder(settings.screenshot_decoders, settings.screenshot_queue),
+                          max_open_per_email=settings.max_open_tickets_per_email,
+                          max_open_per_identifier=settings.max_open_tickets_per_identifier)
+    servicer = SupportServicer(tickets, intake, HelpCatalogue(),
                                ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
                       consumers=[mail_consumer(mailer, database, **settings.consumer_options)],

@@ -1,14 +1,12 @@
 """Tables of the support database: tickets (with replies, status changes, screenshot) and the mail spool."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Table, \
-    Text
+from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, \
+    Table, Text
 
 from kit.db import timestamp_column as _ts
 
 metadata = MetaData()
-
-
 
 tickets = Table(
     "tickets", metadata,
@@ -25,7 +23,12 @@ tickets = Table(
     Column("contact_cofor", String(40), nullable=False),
     Column("language", String(2), nullable=False),
     _ts("created_at"), _ts("updated_at"),
+    # True when the identifier and COFOR are a live session's (the gateway vouched for them), False when typed.
+    Column("identity_proven", Boolean, nullable=False, default=False),
+    # Which open tickets a new one counts against (domain.tickets.flood_key).
+    Column("flood_key", String(300), nullable=False),
     Index("ix_tickets_email_status", "contact_email", "status"),
+    Index("ix_tickets_flood_key_status", "flood_key", "status"),
     Index("ix_tickets_created", "created_at"),
 )
 

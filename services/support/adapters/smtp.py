@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import aiosmtplib
+
+if TYPE_CHECKING:
+    from support.adapters.mail_message import Outgoing
 
 
 @dataclass(frozen=True)
@@ -38,17 +41,18 @@ class SmtpPool:
             await client.login(c.username, c.password)
         return client
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, mail: Outgoing) -> None:
+        """The envelope is the mail's own (never re-read from its headers) and the bytes go out as composed."""
         async with self._slots:
             client = self._idle.get_nowait() if not self._idle.empty() else None
             try:
                 if client is None or not client.is_connected:
                     client = await self._connect()
                 try:
-                    await client.send_message(message)
+                    await client.sendmail(mail.sender, mail.recipients, mail.data)
                 except aiosmtplib.SMTPServerDisconnected:
                     client = await self._connect()  # a kept connection timed out on the server side: once more
-                    await client.send_message(message)
+                    await client.sendmail(mail.sender, mail.recipients, mail.data)
             except aiosmtplib.SMTPRecipientsRefused as exc:
                 self._idle.put_nowait(client)  # type: ignore[arg-type]
                 if all(500 <= r.code < 600 for r in exc.recipients):

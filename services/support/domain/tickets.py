@@ -44,6 +44,30 @@ def reference(year: int, number: int) -> str:
     return f"B2B-{year}-{number:06d}"
 
 
+@dataclass(frozen=True)
+class Requester:
+    """Who sends a ticket as the transport knows it, never as the request body says: the client address and, when
+    the portal vouched for a live session, that session's V-identifier and COFOR root ("proven")."""
+
+    client: str = ""
+    identifier: str = ""
+    cofor_root: str = ""
+
+    @property
+    def proven(self) -> bool:
+        return bool(self.identifier)
+
+
+def flood_key(email: str, requester: Requester) -> str:
+    """Which open tickets a new one counts against. A proven requester's own, by identifier: strangers can fill
+    neither that count nor the anonymous one of the same e-mail. An anonymous ticket's, by e-mail among anonymous
+    tickets only, case and "+tag" folded so that variants of one mailbox share one count."""
+    if requester.proven:
+        return f"id:{requester.identifier.upper()}"
+    local, _, domain = email.strip().lower().rpartition("@")
+    return f"email:{local.split('+', 1)[0]}@{domain}"
+
+
 @dataclass
 class Contact:
     name: str
@@ -66,6 +90,7 @@ class Ticket:
     created_at: dt.datetime
     updated_at: dt.datetime
     screenshot: dict[str, object] | None = None  # filename, content_type, size, width, height
+    identity_proven: bool = False  # contact.identifier and .cofor are a live session's, not typed
     replies: list[dict[str, object]] = field(default_factory=list)
     status_changes: list[dict[str, object]] = field(default_factory=list)
 

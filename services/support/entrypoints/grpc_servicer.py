@@ -1,6 +1,8 @@
 """SupportService over gRPC: checks the caller, translates proto ⇄ use-case calls."""
 from __future__ import annotations
 
+import re
+
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 from portal.support.v1 import help_pb2
@@ -8,18 +10,22 @@ from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc as api_grpc
 from portal.support.v1 import ticket_pb2 as pb
 
-from kit.auth import ServiceCredentials, client_address, require_service
+from kit.auth import PRINCIPAL_COFOR_ROOT_KEY, PRINCIPAL_IDENTIFIER_KEY, ServiceCaller, ServiceCredentials, client_address, \
+    metadata_of, require_service
 from kit.errors import FieldViolation, InvalidArgument
 from kit.validation import enum_name, language_of
 
-from support.domain.tickets import Contact, Ticket
+from support.domain.tickets import Contact, Requester, Ticket
 from support.service_layer.help_catalogue import Article, HelpCatalogue
-from support.service_layer.tickets import NewTicket, Tickets
+from support.service_layer.intake import NewTicket, TicketIntake
+from support.service_layer.tickets import Tickets
 
 Ctx = grpc.aio.ServicerContext
 ANY = ("public", "purchasing", "internal", "support")
 AGENTS = ("support",)
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["SupportService"].full_name
+_IDENTIFIER = re.compile(r"V[0-9]{6}")
+_COFOR_ROOT = re.compile(r"[0-9A-Z]{6}")
 
 
 def _ts(value: object) -> Timestamp:
@@ -41,13 +47,24 @@ def ticket_message(t: Ticket) -> pb.Ticket:
             previous_status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['previous_status']}"),
             status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['status']}"), note=c["note"], author=c["author"],
             change_time=_ts(c["changed_at"])) for c in t.status_changes],
-        create_time=_ts(t.created_at), update_time=_ts(t.updated_at))
+        create_time=_ts(t.created_at), update_time=_ts(t.updated_at), identity_proven=t.identity_proven)
     if t.screenshot:
         s = t.screenshot
         message.screenshot.CopyFrom(pb.ScreenshotInfo(filename=str(s["filename"]), content_type=str(s["content_type"]),
                                                       size_bytes=int(s["size"]), width_px=int(s["width"]),  # type: ignore[call-overload]
                                                       height_px=int(s["height"])))  # type: ignore[call-overload]
     return message
+
+
+def requester_of(caller: ServiceCaller, context: Ctx) -> Requester:
+    if "public" not in caller.roles:
+        return Requester()  # internal callers act for nobody in particular: no client limit, nothing proven
+    metadata = metadata_of(context)
+    identifier = metadata.get(PRINCIPAL_IDENTIFIER_KEY, "")
+    cofor_root = metadata.get(PRINCIPAL_COFOR_ROOT_KEY, "")
+    if not (_IDENTIFIER.fullmatch(identifier) and _COFOR_ROOT.fullmatch(cofor_root)):
+        identifier = cofor_root = ""  # a malformed vouch proves nothing
+    return Requester(client_address(context), identifier, cofor_root)
 
 
 def _language(value: str) -> str:
@@ -63,8 +80,10 @@ def _topic(a: Article) -> help_pb2.HelpTopic:
 
 
 class SupportServicer(api_grpc.SupportServiceServicer):
-    def __init__(self, tickets: Tickets, catalogue: HelpCatalogue, credentials: ServiceCredentials) -> None:
+    def __init__(self, tickets: Tickets, intake: TicketIntake, catalogue: HelpCatalogue,
+                 credentials: ServiceCredentials) -> None:
         self.tickets = tickets
+        self.intake = intake
         self.catalogue = catalogue
         self.credentials = credentials
 
@@ -75,11 +94,10 @@ class SupportServicer(api_grpc.SupportServiceServicer):
         if request.HasField("screenshot") and request.screenshot.data:
             shot = (request.screenshot.filename, request.screenshot.content_type, request.screenshot.data)
         category = enum_name(pb.TicketCategory, request.category, "TICKET_CATEGORY_", "category")
-        ticket = await self.tickets.create(NewTicket(
+        ticket = await self.intake.create(NewTicket(
             category=category, subject=request.subject, text=request.text,
             contact=Contact(c.name, c.email, c.phone, c.company, c.identifier, c.cofor, c.language),
-            screenshot=shot, request_id=request.request_id),
-            client=client_address(context) if "public" in caller.roles else "")
+            screenshot=shot, request_id=request.request_id), requester_of(caller, context))
         return api.CreateTicketResponse(ticket=ticket_message(ticket))
 
     async def ListTickets(self, request: api.ListTicketsRequest, context: Ctx) -> api.ListTicketsResponse:

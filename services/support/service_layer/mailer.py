@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formatdate
 from typing import Any
 
 from portal.support.v1 import events_pb2 as ev
@@ -23,9 +23,12 @@ from sqlalchemy import and_, select, update
 from kit.aio import wait_any
 from kit.db import Database
 from kit.messaging.envelope import EventContext
-from kit.sealed import SealError, unseal
+from kit.sealed import unseal
+from kit.validation import language_of, single_line
 
-from support.adapters.mail_renderer import MailRenderer, RenderError
+from support.adapters.mail_message import SEND_POLICY, MailAddressError, Outgoing, address, message_id, \
+    parse_address, set_address_header
+from support.adapters.mail_renderer import MailRenderer
 from support.adapters.orm import mail_spool, ticket_screenshots
 from support.adapters.smtp import PermanentDeliveryError, SmtpPool
 from support.service_layer.unit_of_work import SupportUnitOfWork
@@ -37,7 +40,24 @@ MAX_BACKOFF = 600.0
 
 
 def template_key(template: int) -> str:
-    return ev.EmailTemplate.Name(template).removeprefix("EMAIL_TEMPLATE_").lower()  # type: ignore[arg-type]
+    """The template's file name; a number this build does not know (a newer producer) is kept as ``template_<n>``,
+    which fails to render: that mail alone is given up, with its reason."""
+    try:
+        return ev.EmailTemplate.Name(template).removeprefix("EMAIL_TEMPLATE_").lower()  # type: ignore[arg-type]
+    except ValueError:
+        return f"template_{template}"
+
+
+def _kind(kind: int) -> str:
+    try:
+        return ev.EmailAttachmentKind.Name(kind)  # type: ignore[arg-type]
+    except ValueError:
+        return f"EMAIL_ATTACHMENT_KIND_{kind}"
+
+
+def _said(text: object) -> str:
+    """Producer-controlled text as it may appear in a log line or in ``last_error``."""
+    return single_line(str(text), max_length=2000)
 
 
 def utcnow() -> dt.datetime:
@@ -53,8 +73,8 @@ class Mailer:
         self._renderer = renderer
         self._smtp = smtp
         self._seal_key = seal_private_key
-        self._mail_from = mail_from
-        self._domain = mail_from.rpartition("@")[2] or "portal.local"
+        self._from = parse_address(mail_from)  # a bad MAIL_FROM stops the start, not every mail
+        self._domain = self._from.domain or "portal.local"
         self._concurrency = concurrency
         # Outcomes are recorded every ``chunk`` mails: a crash sends again at most that many (same Message-ID),
         # while one write per chunk keeps the bookkeeping's cost near that of one write per batch.
@@ -75,11 +95,12 @@ class Mailer:
         if exists is None:
             now = self._now()
             await uow.session.execute(mail_spool.insert().values(
-                event_id=ctx.event_id, template=template_key(event.template), language=event.language or "fr",
+                event_id=ctx.event_id, template=template_key(event.template),
+                language=language_of(event.language) or "fr",
                 recipients=[[r.address, r.display_name] for r in event.to],
                 reply_to=[event.reply_to.address, event.reply_to.display_name] if event.HasField("reply_to") else None,
                 params=dict(event.params), sealed_secrets=event.sealed_secrets,
-                attachments=[[ev.EmailAttachmentKind.Name(a.kind), a.id] for a in event.attachments],
+                attachments=[[_kind(a.kind), a.id] for a in event.attachments],
                 status="PENDING", attempts=0, last_error="", created_at=now, next_attempt_at=now))
         uow.on_commit(self.wake)
 
@@ -126,52 +147,74 @@ class Mailer:
 
         async def one(row: Any) -> tuple[Any, str, str]:
             async with limit:
-                return row, *await self._deliver(session, row)
+                try:
+                    return row, *await self._deliver(session, row)
+                except Exception as exc:  # never let one mail abort the chunk: its outcome would go unrecorded
+                    log.exception("mail %s: unexpected failure", _said(row["event_id"]))
+                    return row, "RETRY", repr(exc)
 
         return list(await asyncio.gather(*(one(r) for r in rows)))
 
     async def _deliver(self, session: Any, row: Any) -> tuple[str, str]:
-        """("SENT" | "FAILED" | "RETRY", error)."""
+        """("SENT" | "FAILED" | "RETRY", error). Composing (render, unseal, headers, serialising) depends only on
+        the mail: if it fails once it always will, so the mail is given up alone. Only reading its attachments and
+        the SMTP exchange can fail for a passing reason."""
         try:
-            message = await self._compose(session, row)
-        except (RenderError, SealError) as exc:
-            log.error("mail %s cannot be composed: %s", row["event_id"], exc)
-            return "FAILED", str(exc)
+            attachments = await self._attachments(session, row)
+        except Exception as exc:  # the database, not the mail
+            return "RETRY", repr(exc)
         try:
-            await self._smtp.send(message)
+            outgoing = self._compose(row, attachments)
+        except Exception as exc:
+            reason = f"cannot be composed: {type(exc).__name__}: {exc}"
+            log.error("mail %s %s", _said(row["event_id"]), _said(reason))
+            return "FAILED", reason
+        try:
+            await self._smtp.send(outgoing)
         except PermanentDeliveryError as exc:
-            log.error("mail %s refused by the SMTP server: %s", row["event_id"], exc)
+            log.error("mail %s refused by the SMTP server: %s", _said(row["event_id"]), _said(exc))
             return "FAILED", str(exc)
         except Exception as exc:  # connection refused, timeout, 4xx: the server may come back
             return "RETRY", repr(exc)
         return "SENT", ""
 
-    async def _compose(self, session: Any, row: Any) -> EmailMessage:
-        secrets = unseal(self._seal_key, row["sealed_secrets"]) if row["sealed_secrets"] else {}
-        recipients = [tuple(r) for r in row["recipients"]]
-        subject, text = self._renderer.render(row["template"], row["language"], row["params"], secrets,
-                                              recipients[0][1] if len(recipients) == 1 else "")
-        message = EmailMessage()
-        message["From"] = self._mail_from
-        message["To"] = ", ".join(formataddr((name, address)) for address, name in recipients)
-        if row["reply_to"]:
-            message["Reply-To"] = formataddr((row["reply_to"][1], row["reply_to"][0]))
-        message["Subject"] = subject
-        message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = f"<{row['event_id']}@{self._domain}>"
-        message["Auto-Submitted"] = "auto-generated"
-        message.set_content(text)
+    async def _attachments(self, session: Any, row: Any) -> list[Any]:
+        found = []
         for kind, ident in row["attachments"]:
             if kind == "EMAIL_ATTACHMENT_KIND_TICKET_SCREENSHOT":
                 shot = (await session.execute(select(ticket_screenshots).where(
                     ticket_screenshots.c.reference == ident))).mappings().first()
                 if shot is not None:
-                    maintype, subtype = shot["content_type"].split("/", 1)
-                    message.add_attachment(shot["data"], maintype=maintype, subtype=subtype,
-                                           filename=shot["filename"])
+                    found.append(shot)
+        return found
+
+    def _compose(self, row: Any, attachments: list[Any]) -> Outgoing:
+        """The mail as bytes: serialised here, so that a header that cannot be written fails the mail now rather
+        than in the SMTP exchange (where it would be retried for 72 h)."""
+        secrets = unseal(self._seal_key, row["sealed_secrets"]) if row["sealed_secrets"] else {}
+        recipients = [address(str(a), str(n)) for a, n in row["recipients"]]
+        if not recipients:
+            raise MailAddressError("no recipient")
+        language = language_of(str(row["language"])) or "fr"
+        subject, text = self._renderer.render(row["template"], language, row["params"], secrets,
+                                              recipients[0].display_name if len(recipients) == 1 else "")
+        message = EmailMessage()
+        set_address_header(message, "From", [self._from])
+        set_address_header(message, "To", recipients)
+        if row["reply_to"]:
+            set_address_header(message, "Reply-To", [address(str(row["reply_to"][0]), str(row["reply_to"][1]))])
+        message["Subject"] = subject
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = message_id(str(row["event_id"]), self._domain)
+        message["Auto-Submitted"] = "auto-generated"
+        message.set_content(text)
+        for shot in attachments:
+            maintype, subtype = shot["content_type"].split("/", 1)
+            message.add_attachment(shot["data"], maintype=maintype, subtype=subtype, filename=shot["filename"])
         # Set last: set_content() and add_attachment() move or drop Content-* headers of the top part.
-        message["Content-Language"] = row["language"]
-        return message
+        message["Content-Language"] = language
+        return Outgoing(self._from.addr_spec, [r.addr_spec for r in recipients],
+                        message.as_bytes(policy=SEND_POLICY))
 
     async def _record(self, session: Any, outcomes: list[tuple[Any, str, str]]) -> None:
         now = self._now()
@@ -183,12 +226,13 @@ class Mailer:
                               last_error="")
                 self.sent_total += 1
             elif outcome == "FAILED" or now - row["created_at"] > GIVE_UP_AFTER:
-                values = dict(status="FAILED", sealed_secrets=b"", attempts=row["attempts"] + 1, last_error=error)
-                log.error("mail %s given up: %s", row["event_id"], error)
+                values = dict(status="FAILED", sealed_secrets=b"", attempts=row["attempts"] + 1,
+                              last_error=_said(error))
+                log.error("mail %s given up: %s", _said(row["event_id"]), _said(error))
             else:
                 attempts = row["attempts"] + 1
                 delay = min(2.0 ** (attempts - 1), self._max_backoff)
-                values = dict(attempts=attempts, last_error=error[:2000],
+                values = dict(attempts=attempts, last_error=_said(error),
                               next_attempt_at=now + dt.timedelta(seconds=delay))
             MAILS.labels(row["template"], str(values.get("status", "RETRY"))).inc()
             await session.execute(update(mail_spool).where(mail_spool.c.event_id == row["event_id"]).values(**values))

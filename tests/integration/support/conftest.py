@@ -56,11 +56,11 @@ async def support(database_url: str, nats_server: NatsServer, mail_sink: MailSin
     await migrations.upgrade(database_url, MIGRATIONS)
     seal = SealKeyPair.generate()
     settings = SupportSettings(
-        grpc_port=0, database_url=database_url, nats_url=nats_server.url, service_credentials=CREDENTIALS,
+        grpc_port=0, database_url=database_url, **nats_server.settings("support"), service_credentials=CREDENTIALS,
         smtp_port=mail_sink.port, support_mailbox=SUPPORT_MAILBOX, mail_seal_private_key=seal.private_key,
         portal_public_url="https://b2b.portal.example", relay_poll_seconds=0.2, shutdown_grace_seconds=0.5,
         mail_poll_seconds=0.2, mail_max_backoff_seconds=0.5)
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()  # the test administrator
     js = nc.jetstream()
     await ensure_streams(js)
     # Every test starts with an empty mail stream and a new mailer consumer: no earlier test's mail is replayed.
