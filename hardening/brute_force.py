@@ -19,7 +19,6 @@ from typing import Any
 
 import grpc
 import httpx
-import nats
 from nats.js import JetStreamContext
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
@@ -35,9 +34,10 @@ from kit import migrations
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
 from kit.db import Database
+from kit.messaging.streams import ensure_streams
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, unseal
-from kit.testing.fleet import ServiceProcess
+from kit.testing.fleet import ServiceProcess, nats_users
 from kit.testing.processes import NatsServer, PostgresCluster
 from kit.testing.streams import read_subject, wait_for
 
@@ -47,7 +47,7 @@ from identity.bootstrap import MIGRATIONS
 from identity.settings import IdentitySettings
 
 GUESSES = 50
-TOKEN = "harden-gateway"
+TOKEN = "harden-gateway-" + "x7Qe" * 8  # the gateway runs as in production: a token of production length
 META = [(SERVICE_TOKEN_KEY, TOKEN)]
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
 CHEAP_ARGON2 = {"ARGON2_MEMORY_KIB": "1024", "ARGON2_TIME_COST": "1"}  # quick: the behaviour, not the hashing cost
@@ -63,13 +63,13 @@ async def run(report: Report, *, quick: bool = False) -> None:
             root = Path(tmp)
             postgres = PostgresCluster().start()
             stack.callback(postgres.destroy)
-            server = NatsServer(root / "nats").start()
+            server = NatsServer(root / "nats", users=nats_users()).start()
             stack.callback(server.stop)
             url = postgres.create_database("identity")
             await migrations.upgrade(url, MIGRATIONS)
             keys = SealKeyPair.generate()
-            common = {"DATABASE_URL": url, "NATS_URL": server.url, "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}",
-                      "MAIL_SEAL_PUBLIC_KEY": keys.public_key, **(CHEAP_ARGON2 if quick else {})}
+            common = {"DATABASE_URL": url, **server.environment("identity"),
+                      "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}", "MAIL_SEAL_PUBLIC_KEY": keys.public_key, **(CHEAP_ARGON2 if quick else {})}
             # Two replicas take the guesses; their per-identifier login limit is raised so that all 50 guesses
             # reach the lockout counter (the race under test). A third, with the configured limits, is the gateway's.
             replicas = [ServiceProcess("identity", {**common, "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000"},
@@ -86,7 +86,8 @@ async def run(report: Report, *, quick: bool = False) -> None:
             guessed, behind_gateway, gateway = [r.port for r in replicas], behind.port, front.port
             database = Database(url)
             stack.push_async_callback(database.dispose)
-            nc = await nats.connect(server.url)
+            nc = await server.connect()  # the test administrator publishes cofor's events, into cofor's stream
+            await ensure_streams(nc.jetstream())  # (cofor, which would make it, does not run here)
             stack.push_async_callback(nc.close)
             stubs = []
             for port in guessed:
@@ -306,11 +307,16 @@ async def rate_limits(report: Report, web: httpx.AsyncClient) -> None:
         allowed(f"recover_{form.replace('-', '_')}", await hammer(
             lambda visitor=visitor, form=form: visitor.post(f"/api/v1/recovery/{form}", recovery_body(form)),
             recovery_limit + 10), recovery_limit, 200, "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR")
+    # One e-mail from 50 addresses: past RECOVERY_LIMIT_PER_HOUR the holder gets no more mail, but nobody is ever
+    # refused (§6: a refusal would let a stranger lock the real holder out of recovery).
     email_body = recovery_body("identifier")
     spread = iter(range(1, 10_000))
-    allowed("recovery_per_email", await hammer(
+    answers = await hammer(
         lambda: Visitor(web, f"203.0.113.{200 + next(spread) % 50}").post("/api/v1/recovery/identifier", email_body),
-        per_email + 10), per_email, 200, "RECOVERY_LIMIT_PER_HOUR, one e-mail from 50 addresses")
+        per_email + 10)
+    unexpected.update(a.status_code for a in answers if a.status_code != 200)
+    report.add("rate_limit_recovery_per_email_refused", sum(a.status_code != 200 for a in answers), "requests", "0",
+               f"{len(answers)} sent for one e-mail from 50 addresses, RECOVERY_LIMIT_PER_HOUR = {per_email}")
     await fresh_window(60, 15)
     crawler = Visitor(web, "203.0.113.30")
     allowed("gateway", await hammer(lambda: crawler.get("/api/v1/csrf"), GATEWAY_LIMIT + 20), GATEWAY_LIMIT, 200,

@@ -35,5 +35,11 @@ async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:
                                 metadata={"limit": limit.name, "retryAfterSeconds": str(limit.window_seconds)})
 
 
+async def within(session: AsyncSession, limit: Limit, subject: str) -> bool:
+    """Count the call; True while ``subject`` is within the limit. Never refuses: for limits that a stranger could
+    otherwise use to lock someone else out (the caller quietly does less past the limit)."""
+    return await hit(session, limit, subject) <= limit.max_calls
+
+
 async def purge(session: AsyncSession, older_than_seconds: int = 86_400) -> None:
     await session.execute(delete(RateCounter).where(RateCounter.window < time.time() - older_than_seconds))

@@ -1,4 +1,5 @@
-"""Support-staff commands over accounts: find, show, audit trail, unlock."""
+"""Support-staff commands over accounts: find, show, audit trail, and the audited changes on any company:
+unlock, disable, revoke-admin (each with the agent's name and a reason)."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +9,17 @@ from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
-from portalctl.connection import call, show
+from portalctl.connection import agent_name, call, show
 
 
-async def _identity(method: str, request: Any) -> Any:
-    return await call("identity", api_grpc.IdentityServiceStub, method, request)
+async def _identity(method: str, request: Any, agent: str = "") -> Any:
+    return await call("identity", api_grpc.IdentityServiceStub, method, request, agent=agent)
+
+
+async def _change(method: str, request: Any, args: argparse.Namespace) -> None:
+    """A change on someone's account: the agent travels as metadata, the reason in the request; identity records
+    both on the account's security trail."""
+    print(_line((await _identity(method, request, agent_name(args.agent))).account))
 
 
 def _line(a: pb.Account) -> str:
@@ -51,8 +58,24 @@ async def audit(args: argparse.Namespace) -> None:
 
 
 async def unlock(args: argparse.Namespace) -> None:
-    a = (await _identity("UnlockUser", api.UnlockUserRequest(identifier=args.identifier))).account
-    print(_line(a))
+    await _change("UnlockUser", api.UnlockUserRequest(identifier=args.identifier, reason=args.reason), args)
+
+
+async def disable(args: argparse.Namespace) -> None:
+    await _change("DisableUser", api.DisableUserRequest(identifier=args.identifier, reason=args.reason), args)
+
+
+async def revoke_admin(args: argparse.Namespace) -> None:
+    await _change("RevokeAdministrator", api.RevokeAdministratorRequest(identifier=args.identifier,
+                                                                        reason=args.reason), args)
+
+
+def _change_parser(sub: Any, name: str, help_: str, run: Any) -> None:
+    p = sub.add_parser(name, help=help_)
+    p.add_argument("identifier")
+    p.add_argument("--reason", required=True, help="why (one line; recorded in the account's security trail)")
+    p.add_argument("--agent", help="who acts (default: $PORTAL_AGENT, else your login)")
+    p.set_defaults(run=run)
 
 
 def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -70,6 +93,8 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p.add_argument("subject")
     p.add_argument("--limit", type=int, default=50)
     p.set_defaults(run=audit)
-    p = sub.add_parser("unlock", help="unblock an account of any company")
-    p.add_argument("identifier")
-    p.set_defaults(run=unlock)
+    _change_parser(sub, "unlock", "unblock an account of any company", unlock)
+    _change_parser(sub, "disable", "disable an account of any company, even its last ASL (with no active ASL "
+                   "left, cofor suspends the company's access)", disable)
+    _change_parser(sub, "revoke-admin", "take the ASL role from an account of any company, even the last one",
+                   revoke_admin)

@@ -14,12 +14,22 @@ class MalformedIdentifier(ValueError):
     pass
 
 
+class AccountClosed(Exception):
+    """The account was closed for good by a reset of the company's portal access: it is never enabled again."""
+
+
 def parse_identifier(text: str) -> str:
     """``v123456`` / `` V123456 `` → ``V123456``. Raises MalformedIdentifier."""
     value = text.strip().upper()
     if not _IDENTIFIER.match(value):
         raise MalformedIdentifier("a V-identifier is the letter V followed by 6 digits, e.g. V123456")
     return value
+
+
+def mask_email(address: str) -> str:
+    """``jean.dupont@example.com`` → ``j***@example.com``: enough for the holder to recognise, not to reuse."""
+    local, _, domain = address.rpartition("@")
+    return f"{local[:1]}***@{domain}" if local else "***"
 
 
 def random_identifier() -> str:
@@ -43,6 +53,7 @@ class DisabledCause(enum.StrEnum):
     NONE = ""
     ADMINISTRATOR = "ADMINISTRATOR"
     SUPPLIER_DEACTIVATED = "SUPPLIER_DEACTIVATED"
+    ACCESS_RESET = "ACCESS_RESET"  # for good: the company starts again from a new access request
 
 
 @dataclass
@@ -89,6 +100,41 @@ class Account:
     def is_active_administrator(self) -> bool:
         """Counts for "at least one active ASL": an ASL not disabled (a blocked ASL can reset itself)."""
         return self.is_administrator and self.state != State.DISABLED
+
+    def is_last_active_administrator(self, company: list[Account]) -> bool:
+        """True when removing this account (disable, revoke) would leave its company without an active ASL.
+        ``company``: every account of the company, read while the company is locked (see lock_company)."""
+        others = [a for a in company if a.is_active_administrator and a.identifier != self.identifier]
+        return self.is_active_administrator and not others
+
+    def change_contact(self, changes: dict[str, str]) -> str | None:
+        """Apply contact fields; returns the previous e-mail when it changed (compared exactly, as recovery does).
+        A new address voids a pending self-service reset: it was sent to the previous address."""
+        previous = self.email
+        for name, value in changes.items():
+            setattr(self, name, value)
+        if self.email == previous:
+            return None
+        self.reset_hash, self.reset_expires_at = None, None
+        return previous
+
+    def enable(self) -> bool:
+        """DISABLED → ACTIVE (False when it was not disabled). Raises AccountClosed after an access reset."""
+        if self.state != State.DISABLED:
+            return False
+        if self.disabled_cause == DisabledCause.ACCESS_RESET:
+            raise AccountClosed(self.identifier)
+        self.state, self.disabled_cause, self.failed_attempts, self.lock_cause = \
+            State.ACTIVE, DisabledCause.NONE, 0, LockCause.NONE
+        return True
+
+    def close(self) -> bool:
+        """Closed for good by an access reset, whatever its state; its pending reset voided. True when it was not
+        disabled before (a state change to announce)."""
+        was_open = self.state != State.DISABLED
+        self.state, self.disabled_cause = State.DISABLED, DisabledCause.ACCESS_RESET
+        self.reset_hash, self.reset_expires_at = None, None
+        return was_open
 
     def temporary_password_expired(self, now: dt.datetime) -> bool:
         return self.password_expires_at is not None and now >= self.password_expires_at

@@ -18,6 +18,7 @@ def cofor_consumer(reactions: CompanyEvents, **options: Any) -> EventConsumer:
             Subscription("cofor.access.terms_accepted", cofor_events.TermsAccepted, reactions.terms_accepted),
             Subscription("cofor.access.opened", cofor_events.AccessOpened, reactions.access_opened),
             Subscription("cofor.access.suspended", cofor_events.AccessSuspended, reactions.access_suspended),
+            Subscription("cofor.access.reset", cofor_events.AccessReset, reactions.access_reset),
             Subscription("cofor.supplier.deactivated", cofor_events.SupplierDeactivated,
                          reactions.supplier_deactivated),
             Subscription("cofor.supplier.reactivated", cofor_events.SupplierReactivated,

@@ -9,7 +9,7 @@ from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
-from kit.auth import ServiceCaller, ServiceCredentials, bearer_token, client_address, require_service
+from kit.auth import ServiceCaller, ServiceCredentials, agent_name, bearer_token, client_address, require_service
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 from kit.validation import enum_name
 
@@ -82,7 +82,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         if bearer_token(context):
             return await self._asl(context)
         caller = self._service(context, ("support",))
-        return Actor(f"support:{caller.name}", None)
+        return Actor(f"support:{caller.name}", None, agent=agent_name(context))
 
     # ---- sessions ---------------------------------------------------------------------------------------
 
@@ -172,8 +172,9 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         return api.UpdateUserResponse(account=account_message(account))
 
     async def DisableUser(self, request: api.DisableUserRequest, context: Ctx) -> api.DisableUserResponse:
-        actor = await self._asl(context)
-        return api.DisableUserResponse(account=account_message(await self.admin.disable_user(actor, request.identifier)))
+        actor = await self._asl_or_support(context)
+        return api.DisableUserResponse(account=account_message(
+            await self.admin.disable_user(actor, request.identifier, request.reason)))
 
     async def EnableUser(self, request: api.EnableUserRequest, context: Ctx) -> api.EnableUserResponse:
         actor = await self._asl(context)
@@ -181,7 +182,8 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def UnlockUser(self, request: api.UnlockUserRequest, context: Ctx) -> api.UnlockUserResponse:
         actor = await self._asl_or_support(context)
-        return api.UnlockUserResponse(account=account_message(await self.admin.unlock_user(actor, request.identifier)))
+        return api.UnlockUserResponse(account=account_message(
+            await self.admin.unlock_user(actor, request.identifier, request.reason)))
 
     async def ResetUserPassword(self, request: api.ResetUserPasswordRequest, context: Ctx) -> api.ResetUserPasswordResponse:
         actor = await self._asl(context)
@@ -195,9 +197,9 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
             await self.admin.grant_administrator(actor, request.identifier)))
 
     async def RevokeAdministrator(self, request: api.RevokeAdministratorRequest, context: Ctx) -> api.RevokeAdministratorResponse:
-        actor = await self._asl(context)
+        actor = await self._asl_or_support(context)
         return api.RevokeAdministratorResponse(account=account_message(
-            await self.admin.revoke_administrator(actor, request.identifier)))
+            await self.admin.revoke_administrator(actor, request.identifier, request.reason)))
 
     # ---- support staff ----------------------------------------------------------------------------------
 

@@ -81,8 +81,11 @@ class Base:
                                       .values(revoked_at=now))
 
     def mail(self, uow: IdentityUnitOfWork, template: int, account: Account, *, params: dict[str, str],
-             secrets_: dict[str, str] | None = None, reply_to: tuple[str, str] | None = None) -> None:
-        request_email(uow, template=template, to=[(account.email, account.display_name)], language=account.language,
+             secrets_: dict[str, str] | None = None, reply_to: tuple[str, str] | None = None,
+             address: str | None = None) -> None:
+        """To the account's holder, at its registered address unless ``address`` is given."""
+        to = [(address or account.email, account.display_name)]
+        request_email(uow, template=template, to=to, language=account.language,
                       params=params, secrets=secrets_, seal_key=self.settings.mail_seal_public_key,
                       reply_to=reply_to)
 

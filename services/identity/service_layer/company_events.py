@@ -1,4 +1,5 @@
-"""identity's reactions to cofor's events: the company-gate projection, the first ASL, off-boarding."""
+"""identity's reactions to cofor's events: the company-gate projection, the first ASL, off-boarding, and the
+reset of a company's portal access."""
 from __future__ import annotations
 
 import datetime as dt
@@ -14,7 +15,7 @@ from kit.messaging.envelope import EventContext
 from kit.notify import Template
 
 from identity.adapters.orm import companies
-from identity.domain.accounts import DisabledCause, State
+from identity.domain.accounts import Account, DisabledCause, State
 from identity.service_layer.administration import Administration
 from identity.service_layer.base import temporary_password
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
@@ -130,12 +131,42 @@ class CompanyEvents(Administration):
         if not await self._state_change(uow, event, ctx, now, "supplier_status", supplier_active=True):
             return
         for account in await uow.company_accounts(event.cofor_root):
-            if account.state != State.DISABLED or account.disabled_cause != DisabledCause.SUPPLIER_DEACTIVATED:
+            if account.disabled_cause != DisabledCause.SUPPLIER_DEACTIVATED or not account.enable():
                 continue
-            account.state, account.disabled_cause, account.failed_attempts = State.ACTIVE, DisabledCause.NONE, 0
             await uow.save(account, now)
             uow.publish("identity.account.enabled", ev.AccountEnabled(
                 identifier=account.identifier, cofor_root=account.cofor_root, actor="system",
                 cause=ev.ACCOUNT_STATE_CHANGE_CAUSE_SUPPLIER_REACTIVATED))
             uow.audit("ACCOUNT_ENABLED", subject=account.identifier, cofor_root=account.cofor_root,
                       actor="system", detail="supplier reactivated", now=now)
+
+    async def access_reset(self, event: cofor_events.AccessReset, ctx: EventContext,
+                           uow: IdentityUnitOfWork) -> None:
+        """Purchasing reset the company's portal access (the way to undo a rogue first ASL): every account closed
+        for good, pending resets voided, every session ended, the gate closed, an empty administrators snapshot.
+        A new ASL comes only from a later request's accepted terms."""
+        now = self.now()
+        if not await self._state_change(uow, event, ctx, now, "access_state", access_open=False):
+            return
+        members = await uow.company_accounts(event.cofor_root)
+        agent, reason = validation.clean(event.actor) or "purchasing", validation.clean(event.reason)
+        detail = f"portal access reset by {agent}: {reason}"
+        for account in members:
+            if _created_after(account, ctx) or account.disabled_cause == DisabledCause.ACCESS_RESET:
+                continue
+            if account.close():
+                uow.publish("identity.account.disabled", ev.AccountDisabled(
+                    identifier=account.identifier, cofor_root=account.cofor_root, actor="system",
+                    cause=ev.ACCOUNT_STATE_CHANGE_CAUSE_ACCESS_RESET))
+            await uow.save(account, now)
+            uow.audit("ACCOUNT_DISABLED", subject=account.identifier, cofor_root=account.cofor_root,
+                      actor="system", detail=detail, now=now)
+        await self.revoke_sessions(uow, [a.identifier for a in members if not _created_after(a, ctx)], now)
+        await uow.publish_administrators(event.cofor_root, now)
+
+
+def _created_after(account: Account, ctx: EventContext) -> bool:
+    """The first ASL of a request accepted after the reset: spared when the reset arrives late (JetStream
+    redelivers what a crashed consumer held after newer events, and accepted terms carry no revision)."""
+    return (account.origin_access_request_id is not None and ctx.occurred_at is not None
+            and account.created_at > ctx.occurred_at)

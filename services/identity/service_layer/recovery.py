@@ -3,6 +3,11 @@
 Whatever matches, each answers the same accepted response after the same work: the same rate-limit writes,
 the same database reads, one argon2 hash, one transaction. Mails go out asynchronously through events, so
 their cost never shows in the response time. E-mails are compared exactly and in constant time.
+
+Limits (review findings 6 and 12): only the per-client-address limit refuses, and it is checked before any
+hashing. The limits per identifier and per e-mail count the mails a form sends and never refuse: past them the
+answer stays accepted and that form mails that holder no more for the hour. A stranger who knows only an address
+therefore neither locks its holder out nor uses up the holder's mails.
 """
 from __future__ import annotations
 
@@ -37,10 +42,26 @@ def _contacts(admins: list[Account]) -> str:
 
 
 class Recovery(Base):
-    def _limits(self) -> tuple[ratelimit.Limit, ratelimit.Limit]:
-        s = self.settings
-        return (ratelimit.Limit("recovery-subject", s.recovery_limit_per_hour, 3600),
-                ratelimit.Limit("recovery-client", s.recovery_limit_per_client_per_hour, 3600))
+    async def _admit(self, client: str) -> None:
+        """The per-client-address limit, the only refusing one: counted in its own short transaction before the
+        hash, so a refused call costs no argon2 work and no hash runs while a write transaction is open."""
+        if not client:
+            return
+        limit = ratelimit.Limit("recovery-client", self.settings.recovery_limit_per_client_per_hour, 3600)
+        async with self.uow() as uow:
+            await ratelimit.enforce(uow.session, limit, client)
+            await uow.commit()
+
+    async def _may_mail(self, uow: IdentityUnitOfWork, form: str, matched: bool, *subjects: str) -> bool:
+        """Whether this form may mail the holder it matched (per identifier and per e-mail, never refusing). Calls
+        that match nothing are counted under another name: the same writes whatever matched, and a stranger's
+        guesses never use up the holder's mails."""
+        limit = ratelimit.Limit(f"{form}-{'mail' if matched else 'unmatched'}", self.settings.recovery_limit_per_hour,
+                                3600)
+        within = True
+        for subject in subjects:  # every subject counted, whatever the first answered
+            within = await ratelimit.within(uow.session, limit, subject) and within
+        return matched and within
 
     def _check(self, *, email: str, cofor: str, identifier: str | None = None,
                message: str | None = None) -> tuple[str, str, str]:
@@ -62,22 +83,17 @@ class Recovery(Base):
         v.raise_if_any()
         return email, root or "", ident
 
-    async def _count(self, uow: IdentityUnitOfWork, client: str, *subjects: str) -> None:
-        per_subject, per_client = self._limits()
-        for subject in subjects:
-            await ratelimit.enforce(uow.session, per_subject, subject)
-        if client:
-            await ratelimit.enforce(uow.session, per_client, client)
-
     async def recover_identifier(self, email: str, cofor: str, client: str = "") -> str:
         email, root, _ = self._check(email=email, cofor=cofor)
+        await self._admit(client)
         now = self.now()
         await self.hasher.hash(email)  # the same hashing work as the other forms, whatever matches
         async with self.uow() as uow:
-            await self._count(uow, client, f"email:{email}")
             members = await uow.company_accounts(root)
             matches = [a for a in members if same_text(a.email, email) and a.state != State.DISABLED]
-            if matches:
+            if not await self._may_mail(uow, "lost-identifier", bool(matches), f"email:{email}"):
+                _quiet(uow, matches, root, client, now)
+            elif matches:
                 company = await uow.company(root)
                 request_email_to(self, uow, Template.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY, matches[0], params={
                     "identifiers": json.dumps([a.identifier for a in matches]), "cofor_root": root,
@@ -90,14 +106,18 @@ class Recovery(Base):
 
     async def reset_administrator_password(self, identifier: str, cofor: str, email: str, client: str = "") -> str:
         email, root, ident = self._check(email=email, cofor=cofor, identifier=identifier)
+        await self._admit(client)
         now = self.now()
         password = temporary_password()
         reset_hash = await self.hasher.hash(password)  # hashed on every call: matching costs no extra time
         async with self.uow() as uow:
-            await self._count(uow, client, f"identifier:{ident}", f"email:{email}")
             account = await uow.account(ident, for_update=True)
-            if account is not None and account.cofor_root == root and same_text(account.email, email) \
-                    and account.state != State.DISABLED:
+            target = _match(account, root, email)
+            if not await self._may_mail(uow, "administrator-reset", target is not None, f"identifier:{ident}",
+                                        f"email:{email}"):
+                _quiet(uow, [target] if target else [], root, client, now)
+            elif target is not None:
+                account = target
                 company = await uow.company(root)
                 legal_name = company["legal_name"] if company else ""
                 if account.is_administrator:
@@ -124,13 +144,17 @@ class Recovery(Base):
                                     client: str = "") -> str:
         email, root, ident = self._check(email=email, cofor=cofor, identifier=identifier, message=message)
         message = validation.clean(message)
+        await self._admit(client)
         now = self.now()
         await self.hasher.hash(email)
         async with self.uow() as uow:
-            await self._count(uow, client, f"identifier:{ident}", f"email:{email}")
             account = await uow.account(ident)
-            if account is not None and account.cofor_root == root and same_text(account.email, email) \
-                    and account.state != State.DISABLED:
+            target = _match(account, root, email)
+            if not await self._may_mail(uow, "contact-administrator", target is not None, f"identifier:{ident}",
+                                        f"email:{email}"):
+                _quiet(uow, [target] if target else [], root, client, now)
+            elif target is not None:
+                account = target
                 company = await uow.company(root)
                 admins = [a for a in active_administrators(await uow.company_accounts(root))
                           if a.identifier != ident]
@@ -144,6 +168,21 @@ class Recovery(Base):
                           detail="message to the administrators", now=now)
             await uow.commit()
         return ACCEPTED
+
+
+def _match(account: Account | None, root: str, email: str) -> Account | None:
+    """The account when the form's details match it exactly (e-mail compared in constant time)."""
+    if account is not None and account.cofor_root == root and same_text(account.email, email) \
+            and account.state != State.DISABLED:
+        return account
+    return None
+
+
+def _quiet(uow: IdentityUnitOfWork, matches: list[Account], root: str, client: str, now: dt.datetime) -> None:
+    """A matching request past the holder's mail limit: accepted, nothing sent, but on the holder's trail."""
+    for a in matches:
+        uow.audit("RECOVERY_REQUESTED", subject=a.identifier, cofor_root=root, client=client,
+                  detail="mail limit reached: nothing sent", now=now)
 
 
 def request_email_to(base: Base, uow: IdentityUnitOfWork, template: int, account: Account,

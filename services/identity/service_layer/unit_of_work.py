@@ -12,6 +12,7 @@ from portal.identity.v1 import events_pb2 as ev
 from sqlalchemy import select, update
 
 from kit.db import UnitOfWork
+from kit.dialect_upsert import upsert
 
 from identity.adapters.orm import accounts, audit_events, companies
 from identity.domain.accounts import Account, State
@@ -69,6 +70,20 @@ class IdentityUnitOfWork(UnitOfWork):
         if for_update and self.database.is_postgres:
             query = query.with_for_update()
         return (await self.session.execute(query)).mappings().first()
+
+    async def lock_company(self, cofor_root: str) -> None:
+        """Serialise every change of the company's accounts that can lower its number of active ASLs: the rule
+        "at least one active ASL" reads all of them, so locking only the target account would let two removals
+        each see the other ASL still active. Always taken before any account row lock (the consumers of cofor's
+        events do the same), so two callers never wait on each other in opposite orders. SQLite serialises
+        writers already (BEGIN IMMEDIATE)."""
+        if not self.database.is_postgres:
+            return
+        if await self.company(cofor_root, for_update=True) is None:  # accounts seeded without cofor's events
+            await self.session.execute(upsert(self.session, companies, {
+                "cofor_root": cofor_root, "legal_name": "", "supplier_active": True, "access_open": False,
+                "administrators_revision": 0, "updated_at": dt.datetime.now(dt.UTC)}, keys=["cofor_root"]))
+            await self.company(cofor_root, for_update=True)
 
     def audit(self, action: str, *, subject: str, cofor_root: str, actor: str = "", client: str = "",
               detail: str = "", now: dt.datetime) -> None:

@@ -21,6 +21,7 @@ from portal.support.v1 import events_pb2 as mail_events
 
 from kit import migrations
 from kit.app import ServiceApp
+from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import ServiceClient
 from kit.messaging import envelope
 from kit.messaging.streams import ensure_streams
@@ -109,6 +110,11 @@ class Identity:
             return bool(row) and all(row[k] == v for k, v in expected.items())
         await wait_for(probe, timeout=15)
 
+    async def as_support(self, method: str, request: Any, agent: str | None = "Jeanne from support") -> Any:
+        """A support-staff call that names its agent (``x-portal-agent``; None: no agent at all)."""
+        metadata = [(SERVICE_TOKEN_KEY, TOKENS["support"])] + ([agent_metadata(agent)] if agent is not None else [])
+        return await getattr(self.client.stub, method)(request, metadata=metadata, timeout=15)
+
     async def login(self, identifier: str, password: str, client: str | None = None) -> api.LoginResponse:
         self.secrets_seen.append(password)
         reply = await self.client.Login(api.LoginRequest(identifier=identifier, password=password), client=client)
@@ -129,7 +135,7 @@ async def identity(database_url: str, nats_server: NatsServer) -> AsyncIterator[
     await migrations.upgrade(database_url, MIGRATIONS)
     seal = SealKeyPair.generate()
     clock = Clock()
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()  # the test administrator
     js = nc.jetstream()
     await ensure_streams(js)
     # Start from empty streams and a new consumer: no earlier test's events are replayed into this database.
@@ -140,7 +146,7 @@ async def identity(database_url: str, nats_server: NatsServer) -> AsyncIterator[
     except nats.js.errors.NotFoundError:
         pass
     settings = IdentitySettings(
-        grpc_port=0, database_url=database_url, nats_url=nats_server.url, service_credentials=CREDENTIALS,
+        grpc_port=0, database_url=database_url, **nats_server.settings("identity"), service_credentials=CREDENTIALS,
         mail_seal_public_key=seal.public_key, relay_poll_seconds=0.2, shutdown_grace_seconds=0.5,
         argon2_memory_kib=1024, argon2_time_cost=1)  # cheap hashes: these tests are about behaviour
     app = build_app(settings, clock=clock)

@@ -12,12 +12,12 @@ from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import events_pb2 as ev
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.support.v1 import events_pb2 as mail_events
-from sqlalchemy import select, text
+from sqlalchemy import text
 
 from kit.client import failure_of
 from kit.testing.streams import read_subject, wait_for
 
-from .conftest import STRONG, STRONG_2, Company, Identity
+from .conftest import STRONG, STRONG_2, Identity
 
 
 async def failure(call: object) -> object:
@@ -178,12 +178,14 @@ async def test_support_staff_search_read_trails_and_unlock_any_company(identity:
     assert [a.identifier for a in found.accounts] == [company.asl]
     for _ in range(5):
         await failure(identity.login(company.asl, "typo typo typo typo"))
-    unlocked = await identity.client.UnlockUser(api.UnlockUserRequest(identifier=company.asl), as_="support")
+    unlocked = await identity.as_support("UnlockUser", api.UnlockUserRequest(identifier=company.asl,
+                                                                            reason="ticket B2B-2026-000042"))
     assert unlocked.account.state == pb.ACCOUNT_STATE_ACTIVE
     trail = await identity.client.ListAuditEvents(api.ListAuditEventsRequest(identifier=company.asl), as_="support")
     actions = [pb.AuditAction.Name(e.action).removeprefix("AUDIT_ACTION_") for e in trail.audit_events]
     assert actions[0] == "ACCOUNT_UNLOCKED" and "ACCOUNT_LOCKED" in actions and "LOGIN_SUCCEEDED" in actions
     assert trail.audit_events[0].actor == "support:support"
+    assert trail.audit_events[0].detail == "agent Jeanne from support: ticket B2B-2026-000042"
     token = (await identity.login(company.asl, STRONG)).session_token  # the lock had revoked the old session
     own = await identity.client.ListAuditEvents(api.ListAuditEventsRequest(cofor_root=company.root), bearer=token)
     assert own.audit_events
@@ -283,28 +285,3 @@ async def test_no_password_token_or_reset_code_in_the_database_the_logs_or_the_e
     assert len(secrets_used) >= 8
     leaks = [secret for secret in secrets_used for hay in haystacks if secret.encode() in hay]
     assert leaks == []
-
-
-async def test_support_staff_find_inspect_and_unlock_from_the_command_line(identity: Identity) -> None:
-    import os
-    import sys
-    company = await identity.company()
-    await identity.ready_asl(company)
-    for _ in range(5):
-        await failure(identity.login(company.asl, "typo typo typo typo"))
-
-    async def portalctl(*args: str) -> tuple[int, str, str]:
-        env = {**os.environ, "IDENTITY_TARGET": identity.app.target, "PORTAL_OPERATOR_TOKEN": "support-secret"}
-        process = await asyncio.create_subprocess_exec(sys.executable, "-m", "portalctl", "identity", *args, env=env,
-                                                       stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-        out, err = await process.communicate()
-        return process.returncode or 0, out.decode(), err.decode()
-
-    code, out, _ = await portalctl("find", "--cofor", company.root)
-    assert code == 0 and company.asl in out and "BLOCKED" in out
-    code, out, _ = await portalctl("audit", company.asl)
-    assert code == 0 and "ACCOUNT_LOCKED" in out and "LOGIN_FAILED" in out
-    code, out, _ = await portalctl("unlock", company.asl)
-    assert code == 0 and "ACTIVE" in out
-    code, _, err = await portalctl("show", "V00")
-    assert code == 1 and "INVALID_ARGUMENT" in err

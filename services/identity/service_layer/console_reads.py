@@ -1,0 +1,88 @@
+"""Reading accounts and security trails: the ASL's company only, support staff any company."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, or_, select, tuple_
+
+from kit.errors import FieldViolation, InvalidArgument, PermissionDenied, Violations
+from kit.paging import page_of
+
+from identity.adapters.orm import accounts, audit_events
+from identity.domain.accounts import Account, MalformedIdentifier, parse_identifier
+from identity.service_layer.console_base import Actor, ConsoleBase
+from identity.service_layer.recovery import _cofor_root
+from identity.service_layer.unit_of_work import account_from_row
+
+
+class ConsoleReads(ConsoleBase):
+    async def list_users(self, actor: Actor, state: str, page_size: int, page_token: str) -> tuple[list[Account], str]:
+        page = page_of(page_size, page_token, state=state, company=actor.cofor_root)
+        order = (accounts.c.family_name, accounts.c.given_name, accounts.c.identifier)
+        query = select(accounts).where(accounts.c.cofor_root == actor.cofor_root).order_by(*order)
+        if state:
+            query = query.where(accounts.c.state == state)
+        if page.after:
+            query = query.where(tuple_(*order) > tuple_(*page.after))
+        async with self.uow(readonly=True) as uow:
+            rows = [account_from_row(r) for r in (await uow.session.execute(query.limit(page.size))).mappings()]
+        last = [rows[-1].family_name, rows[-1].given_name, rows[-1].identifier] if rows else None
+        return rows, page.next_token(last, len(rows))
+
+    async def get_user(self, actor: Actor, identifier: str) -> Account:
+        async with self.uow(readonly=True) as uow:
+            return await self._target(uow, actor, identifier)
+
+    async def search(self, identifier: str, email: str, cofor: str, page_size: int,
+                     page_token: str) -> tuple[list[Account], str]:
+        v = Violations()
+        query = select(accounts).order_by(accounts.c.identifier)
+        if not (identifier.strip() or email.strip() or cofor.strip()):
+            v.add("identifier", "give at least one of identifier, email, cofor")
+        if identifier.strip():
+            try:
+                query = query.where(accounts.c.identifier == parse_identifier(identifier))
+            except MalformedIdentifier as exc:
+                v.add("identifier", str(exc))
+        if email.strip():
+            query = query.where(func.lower(accounts.c.email) == email.strip().lower())
+        if cofor.strip():
+            root = _cofor_root(cofor)
+            if root is None:
+                v.add("cofor", "a COFOR is 6 letters or digits")
+            query = query.where(accounts.c.cofor_root == root)
+        v.raise_if_any()
+        page = page_of(page_size, page_token, identifier=identifier, email=email, cofor=cofor)
+        if page.after:
+            query = query.where(accounts.c.identifier > page.after)
+        async with self.uow(readonly=True) as uow:
+            rows = [account_from_row(r) for r in (await uow.session.execute(query.limit(page.size))).mappings()]
+        return rows, page.next_token(rows[-1].identifier if rows else None, len(rows))
+
+    async def audit_trail(self, actor: Actor, identifier: str, cofor_root: str, page_size: int,
+                          page_token: str) -> tuple[list[Any], str]:
+        query = select(audit_events).order_by(audit_events.c.occurred_at.desc(), audit_events.c.id.desc())
+        if identifier:
+            async with self.uow(readonly=True) as uow:
+                account = await self._target(uow, actor, identifier)
+            query = query.where(audit_events.c.subject == account.identifier)
+        elif cofor_root:
+            root = _cofor_root(cofor_root)
+            if root is None:
+                raise InvalidArgument([FieldViolation("cofor_root", "a COFOR is 6 letters or digits")])
+            if not actor.is_support and root != actor.cofor_root:
+                raise PermissionDenied("OTHER_COMPANY_ACCOUNT", "this is another company's trail")
+            query = query.where(audit_events.c.cofor_root == root)
+        else:
+            raise InvalidArgument([FieldViolation("subject", "give an identifier or a cofor_root")])
+        page = page_of(page_size, page_token, identifier=identifier, cofor_root=cofor_root)
+        if page.after:
+            when, ident = page.after
+            moment = dt.datetime.fromisoformat(when)
+            query = query.where(or_(audit_events.c.occurred_at < moment,
+                                    (audit_events.c.occurred_at == moment) & (audit_events.c.id < ident)))
+        async with self.uow(readonly=True) as uow:
+            rows = list((await uow.session.execute(query.limit(page.size))).mappings())
+        last = [rows[-1]["occurred_at"].isoformat(), rows[-1]["id"]] if rows else None
+        return rows, page.next_token(last, len(rows))

@@ -1,0 +1,72 @@
+"""Support staff from the command line (a real portalctl subprocess against a running identity service): find,
+inspect, and the audited changes on any company — unlock, disable, revoke-admin — with the agent and a reason."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+
+import grpc
+import pytest
+from portal.identity.v1 import account_pb2 as pb
+from portal.identity.v1 import identity_service_pb2 as api
+
+from kit.client import failure_of
+
+from .conftest import TOKENS, Identity
+
+
+async def portalctl(identity: Identity, *args: str, user: str = "jmartin") -> tuple[int, str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "PORTAL_AGENT"}
+    env.update(IDENTITY_TARGET=identity.app.target, PORTAL_OPERATOR_TOKEN=TOKENS["support"], USER=user)
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "portalctl", "identity", *args, env=env,
+                                                   stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return process.returncode or 0, out.decode(), err.decode()
+
+
+async def latest_trail_entry(identity: Identity, identifier: str) -> pb.AuditEvent:
+    trail = await identity.client.ListAuditEvents(api.ListAuditEventsRequest(identifier=identifier), as_="support")
+    return trail.audit_events[0]
+
+
+async def test_support_staff_find_inspect_and_unlock_from_the_command_line(identity: Identity) -> None:
+    company = await identity.company()
+    await identity.ready_asl(company)
+    for _ in range(5):
+        with pytest.raises(grpc.aio.AioRpcError):
+            await identity.login(company.asl, "typo typo typo typo")
+    code, out, _ = await portalctl(identity, "find", "--cofor", company.root)
+    assert code == 0 and company.asl in out and "BLOCKED" in out
+    code, out, _ = await portalctl(identity, "audit", company.asl)
+    assert code == 0 and "ACCOUNT_LOCKED" in out and "LOGIN_FAILED" in out
+    code, _, err = await portalctl(identity, "unlock", company.asl)
+    assert code == 2 and "--reason" in err  # refused by the command line itself
+    code, out, _ = await portalctl(identity, "unlock", company.asl, "--reason", "called the hotline, id checked")
+    assert code == 0 and "ACTIVE" in out
+    entry = await latest_trail_entry(identity, company.asl)
+    assert pb.AuditAction.Name(entry.action) == "AUDIT_ACTION_ACCOUNT_UNLOCKED"
+    assert entry.detail == "agent jmartin: called the hotline, id checked"  # the agent defaults to $USER
+    code, _, err = await portalctl(identity, "show", "V00")
+    assert code == 1 and "INVALID_ARGUMENT" in err
+
+
+async def test_support_staff_remove_a_rogue_sole_asl_from_the_command_line(identity: Identity) -> None:
+    rogue, other = await identity.company(), await identity.company()
+    token = await identity.ready_asl(rogue)
+    code, _, err = await portalctl(identity, "revoke-admin", rogue.asl, "--reason", "two\nlines")
+    assert code == 1 and "INVALID_ARGUMENT" in err and "reason" in err
+    got = await identity.client.GetUser(api.GetUserRequest(identifier=rogue.asl), as_="support")
+    assert pb.ROLE_ADMINISTRATOR in got.account.roles  # the refused call changed nothing
+    code, out, _ = await portalctl(identity, "revoke-admin", rogue.asl, "--reason", "rogue ASL, ticket B2B-2026-7",
+                                   "--agent", "Jérôme Roy")
+    assert code == 0 and "USER " in out and "ADMINISTRATOR" not in out  # even the company's last ASL
+    entry = await latest_trail_entry(identity, rogue.asl)
+    assert (entry.actor, entry.detail) == ("support:support", "agent Jérôme Roy: rogue ASL, ticket B2B-2026-7")
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")
+    assert failure_of(err.value).reason == "SESSION_INVALID"
+    code, out, _ = await portalctl(identity, "disable", other.asl, "--reason", "rogue ASL")
+    assert code == 0 and "DISABLED" in out
+    entry = await latest_trail_entry(identity, other.asl)
+    assert entry.detail == "agent jmartin: rogue ASL"
