@@ -31,12 +31,14 @@ install: $(VENV)/.installed
 
 # Generated code: never committed, never written by hand.
 gen/.stamp: $(VENV)/.installed $(PROTOS)
-	rm -rf gen && mkdir -p gen
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=gen --grpc_python_out=gen \
-	  --mypy_out=gen --mypy_grpc_out=gen $(PROTOS)
-	find gen -type d -exec touch {}/__init__.py \;
-	rm -f gen/__init__.py
-	touch $@
+	rm -rf gen.new && mkdir -p gen.new
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m grpc_tools.protoc -Iprotos --python_out=gen.new \
+	  --grpc_python_out=gen.new --mypy_out=gen.new --mypy_grpc_out=gen.new $(PROTOS)
+	find gen.new -type d -exec touch {}/__init__.py \;
+	rm -f gen.new/__init__.py
+	touch gen.new/.stamp
+	# Swapped in whole: a process importing gen/ meanwhile never sees it half written.
+	rm -rf gen.old && if [ -d gen ]; then mv gen gen.old; fi && mv gen.new gen && rm -rf gen.old
 
 protos: gen/.stamp
 

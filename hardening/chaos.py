@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import nats
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
@@ -41,7 +40,7 @@ from kit.client import failure_of
 from kit.mailsink import MailSink
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, query
+from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
 from kit.testing.processes import NatsServer, PostgresCluster
 from kit.testing.streams import wait_for
 
@@ -145,6 +144,23 @@ class Load:
             self.stalled[what] += 1
             raise Aborted from None
 
+    async def presenter_token(self, presenter: str, file_id: str) -> str:
+        """The token is only mailed, and a start retried through a crash mails a fresh one (voiding the first):
+        the newest mailed token that opens the file."""
+        await self.mails(presenter, 1, "presenter link")
+        for _ in range(3):
+            for mail in reversed(self.mailbox.to(presenter)):
+                token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
+                try:  # a probe, not an operation of the mix: a voided token is expected here
+                    await self.services["cofor"].call("GetPresentation", cofor_api.GetPresentationRequest(
+                        presentation_id=file_id), metadata=[(AUTHORIZATION_KEY, f"Bearer {token}")])
+                    return token
+                except grpc.aio.AioRpcError as error:
+                    if error.code() != grpc.StatusCode.UNAUTHENTICATED:
+                        raise
+            await asyncio.sleep(1)
+        raise Aborted
+
     async def worker(self) -> None:
         while self.ops < self.budget:
             k = next(self.flows)
@@ -170,17 +186,20 @@ class Load:
         started = await self.op("cofor", "StartPresentation", cofor_api.StartPresentationRequest(
             duns=f"{k:09d}", email=f"presenter@{domain}", legal_name=f"Chaos Supplier {k}", language=language,
             request_id=str(uuid.uuid4())))
-        file_id, bearer = started.presentation.presentation_id, started.presenter_token
+        file_id = started.presentation.presentation_id
+        bearer = await self.presenter_token(f"presenter@{domain}", file_id)
+        signatory, admin = f"signatory@{domain}", f"asl@{domain}"
         await self.op("cofor", "UpdatePresentation", cofor_api.UpdatePresentationRequest(
             presentation=cofor_pb.Presentation(
                 presentation_id=file_id, national_registration_number=f"REG{k}", tax_number=f"TAX{k}",
                 country_code="FR", legal_existence_proof_ref="kbis.pdf", head_office_address=cofor_pb.Address(
-                    lines=["1 rue des Forges"], postal_code="57000", city="Metz", country_code="FR"))), bearer=bearer)
+                    lines=["1 rue des Forges"], postal_code="57000", city="Metz", country_code="FR"),
+                legal_representative=cofor_pb.Contact(given_name="Sam", family_name=f"Signer{k}", email=signatory,
+                                                      job_title="Director", language=language))), bearer=bearer)
         await self.op("cofor", "SubmitPresentation", cofor_api.SubmitPresentationRequest(presentation_id=file_id),
                       bearer=bearer)
         root = (await self.op("cofor", "ReferenceSupplier", cofor_api.ReferenceSupplierRequest(
             presentation_id=file_id, request_id=str(uuid.uuid4())))).supplier.cofor_root
-        signatory, admin = f"signatory@{domain}", f"asl@{domain}"
         contact = dict(phone="+33 1 23 45 67 89", job_title="Director", language=language)
         await self.op("cofor", "RequestPortalAccess", cofor_api.RequestPortalAccessRequest(
             cofor=root, request_id=str(uuid.uuid4()),
@@ -283,10 +302,10 @@ def _template(value: int) -> str:
     return support_events.EmailTemplate.Name(value).removeprefix("EMAIL_TEMPLATE_").lower()  # type: ignore[arg-type]
 
 
-async def quiet(urls: dict[str, str], nats_url: str, sink: MailSink, timeout: float) -> bool:
+async def quiet(urls: dict[str, str], nats_server: NatsServer, sink: MailSink, timeout: float) -> bool:
     """True once nothing is left to do anywhere, twice in a row: every outbox row published, every consumer
     caught up (nothing pending, nothing unacknowledged), every spooled mail settled, no new mail at the sink."""
-    nc = await nats.connect(nats_url, connect_timeout=2, max_reconnect_attempts=-1)
+    nc = await nats_server.connect(connect_timeout=2, max_reconnect_attempts=-1)  # the test administrator
     js = nc.jetstream()
     last = (-1, False)
 
@@ -443,12 +462,12 @@ async def run_on(report: Report, database: str, *, quick: bool = False) -> None:
     with tempfile.TemporaryDirectory(prefix="chaos-") as tmp, databases(Path(tmp), database, services) as urls:
         root = Path(tmp)
         await migrate(urls)
-        server = NatsServer(root / "nats", log_file=root / "nats.log").start()
+        server = NatsServer(root / "nats", log_file=root / "nats.log", users=nats_users()).start()
         sink = MailSink(root / "mail").start()
         env = environment(nats_url=server.url, seal=SealKeyPair.generate(), smtp_port=sink.port,
                           credentials=f"chaos:purchasing+support+internal:{TOKEN}")
-        processes = {name: ServiceProcess(name, {**env, "DATABASE_URL": urls[name]}, root / f"{name}.log").start()
-                     for name in services}
+        processes = {name: ServiceProcess(name, {**env, "DATABASE_URL": urls[name], **server.environment(name)},
+                                          root / f"{name}.log").start() for name in services}
         clients: dict[str, Replicas] = {}
         try:
             await asyncio.gather(*(p.serving() for p in processes.values()))
@@ -462,7 +481,7 @@ async def run_on(report: Report, database: str, *, quick: bool = False) -> None:
             elapsed = time.monotonic() - started
             done.set()
             await killing  # a kill still due happens now, before the checks
-            settled = await quiet(urls, server.url, sink, timeout=120 if quick else 300)
+            settled = await quiet(urls, server, sink, timeout=120 if quick else 300)
             db = await Snapshot().read(urls)
             effects = Effects()
             check_states(db, effects)

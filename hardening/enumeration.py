@@ -2,7 +2,6 @@
 identical answers (status and body) in about the same time (median difference under 5 ms over 200 trials)."""
 from __future__ import annotations
 
-import asyncio
 import statistics
 import tempfile
 import time
@@ -11,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import nats
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import identity_service_pb2 as api
@@ -24,6 +22,7 @@ from kit.auth import SERVICE_TOKEN_KEY
 from kit.messaging import envelope
 from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer
 from kit.testing.streams import wait_for
 
@@ -52,15 +51,15 @@ async def run(report: Report, *, quick: bool = False) -> None:
         root = Path(tmp)
         url = f"sqlite+aiosqlite:///{root / 'identity.sqlite3'}"
         await migrations.upgrade(url, MIGRATIONS)
-        server = NatsServer(root / "nats").start()
+        server = NatsServer(root / "nats", users=nats_users()).start()
         seal = SealKeyPair.generate()
         settings = IdentitySettings(  # production hashing; limits raised so that they never answer first
-            grpc_port=0, database_url=url, nats_url=server.url, service_credentials="h:internal:harden",
+            grpc_port=0, database_url=url, **server.settings("identity"), service_credentials="h:internal:harden",
             mail_seal_public_key=seal.public_key, log_level="ERROR", recovery_limit_per_hour=100_000,
             recovery_limit_per_client_per_hour=100_000, login_limit_per_identifier_per_minute=100_000)
         app = build_app(settings)
         await app.start()
-        nc = await nats.connect(server.url)
+        nc = await server.connect()  # the test administrator publishes cofor's events
         js = nc.jetstream()
         await ensure_streams(js)
         try:

@@ -50,8 +50,9 @@ from sqlalchemy.engine import make_url
 
 from bench.report import Report
 from kit.app import ServiceApp
-from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
+from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY, agent_metadata
 from kit.testing import protofuzz
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer
 from tests.e2e.api_fuzzing import fuzz_gateway
 from tests.e2e.stack import CREDENTIALS, Stack, running_stack
@@ -90,8 +91,14 @@ ALLOWED_ON_REJECTION: dict[str, tuple[tuple[str, ...], str]] = {
     "identity.outbox+identity.audit.recorded": (PASSWORD_CHECKS, "every audit record is published (§5 audit)"),
     "identity.rate_counters+": (("IdentityService.Login",), "the login limits count refused attempts too"),
     "identity.rate_counters.count": (("IdentityService.Login",), "the login limits count refused attempts too"),
-    "cofor.rate_counters+": (("CoforService.AcceptTerms",), "guessing acceptance tokens costs attempts"),
-    "cofor.rate_counters.count": (("CoforService.AcceptTerms",), "guessing acceptance tokens costs attempts"),
+    "cofor.rate_counters+": (("CoforService.AcceptTerms", "CoforService.StartPresentation"),
+                             "guessing acceptance tokens costs attempts; a refused file start counts for the client "
+                             "and for the once-an-hour notice to the D-U-N-S's presenter (§3)"),
+    "cofor.rate_counters.count": (("CoforService.AcceptTerms", "CoforService.StartPresentation"),
+                                  "guessing acceptance tokens costs attempts; a refused file start counts too"),
+    "cofor.outbox+notification.email.requested": (("CoforService.StartPresentation",),
+                                                  "the confirmed file's presenter is told that someone tried to "
+                                                  "present the same D-U-N-S (§3 step 1)"),
     "identity.accounts.state": (PASSWORD_CHECKS, LOCK),
     "identity.accounts.lock_cause": (PASSWORD_CHECKS, LOCK),
     "identity.accounts.locked_at": (PASSWORD_CHECKS, LOCK),
@@ -207,13 +214,13 @@ class SqliteFile:
 
 
 class Fuzzer:
-    def __init__(self, stack: Stack, nats_url: str) -> None:
+    def __init__(self, stack: Stack, nats_server: NatsServer) -> None:
         self.stack = stack
         self.methods = {f"{m.containing_service.name}.{m.name}": m for m in protofuzz.service_methods(PACKAGES)}
         self.apps: list[ServiceApp] = stack.apps
         self.databases: list[SqliteFile] = []
         self.tokens = {name: token for name, _, token in (e.split(":", 2) for e in CREDENTIALS.split(","))}
-        self.nats_url = nats_url
+        self.nats_server = nats_server
         self.outcome = Outcome()
         self.extra_seeds: dict[str, list[str]] = {}
         self.channels: dict[str, grpc.aio.Channel] = {}
@@ -234,7 +241,7 @@ class Fuzzer:
         for app in self.apps:  # its first connection turns the file to WAL: only then may readers come in
             assert await app.database.ping(timeout=30), app.settings.service_name
             self.databases.append(SqliteFile(app.settings.service_name, app.settings.database_url))
-        self.nc = nc = await nats.connect(self.nats_url)
+        self.nc = nc = await self.nats_server.connect()  # the test administrator: it reads every stream
         self.js = nc.jetstream()
         for app in self.apps:
             channel = grpc.aio.insecure_channel(app.target)
@@ -319,7 +326,7 @@ class Fuzzer:
             await self.seeder.submitted(f"Dossier Fuzz {n}", f"file{n}@waiting.example")
         started = await self.rpc("CoforService", "StartPresentation")(cofor_api.StartPresentationRequest(
             duns="123456789", email="presenter@started.example", legal_name="Début SA"), metadata=self.meta())
-        self.scenario.tokens["presenter"] = started.presenter_token
+        self.scenario.tokens["presenter"] = await self.seeder.mail("presenter@started.example", r"token=([\w-]+)")
         self.scenario.presentation = started.presentation.presentation_id
         ticket = await self.rpc("SupportService", "CreateTicket")(support_api.CreateTicketRequest(
             category=ticket_pb.TICKET_CATEGORY_LOGIN_PROBLEM, subject="Cannot log in", text="Blocked since Monday",
@@ -351,8 +358,9 @@ class Fuzzer:
         """Unlocked by support staff if blocked, then a new session with the known password."""
         assert self.scenario is not None
         with contextlib.suppress(grpc.aio.AioRpcError):
-            await self.rpc("IdentityService", "UnlockUser")(identity_api.UnlockUserRequest(identifier=identifier),
-                                                            metadata=self.meta())
+            await self.rpc("IdentityService", "UnlockUser")(identity_api.UnlockUserRequest(
+                identifier=identifier, reason="fuzz scenario repair"), metadata=[*self.meta(),
+                                                                                agent_metadata("fuzz")])
         try:
             opened = await self.rpc("IdentityService", "Login")(identity_api.LoginRequest(
                 identifier=identifier, password=self.scenario.passwords[identifier]), metadata=self.meta())
@@ -574,10 +582,10 @@ async def run(report: Report, *, quick: bool = False) -> None:
     gateway = None
     with tempfile.TemporaryDirectory() as tmp, environment(ENVIRONMENT):
         root = Path(tmp)
-        server = NatsServer(root / "nats").start()
+        server = NatsServer(root / "nats", users=nats_users()).start()
         try:
             async with running_stack(root / "grpc", server) as stack:
-                fuzzer = Fuzzer(stack, server.url)
+                fuzzer = Fuzzer(stack, server)
                 try:
                     await fuzzer.start()
                     started = time.perf_counter()

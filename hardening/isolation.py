@@ -31,6 +31,7 @@ from google.protobuf.message_factory import GetMessageClass
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from portal.cofor.v1 import cofor_service_pb2 as cofor
 from portal.cofor.v1 import cofor_service_pb2_grpc
+from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 from portal.identity.v1 import identity_service_pb2_grpc
@@ -42,6 +43,7 @@ from bench.report import Report
 from gateway.api import CONSOLE_ACTIONS
 from gateway.clients import SESSION_COOKIE
 from kit.client import ServiceClient, failure_of
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer
 from tests.e2e.journeys import Person, first_login, new_user, onboarded_company, submitted_presentation
 from tests.e2e.stack import CREDENTIALS, Stack, running_stack
@@ -64,6 +66,8 @@ class Targets:
 
 
 Probe = Callable[[Targets], list[Message]]
+PROBE_CONTACT = cofor_pb.Contact(given_name="Eve", family_name="Probe", email="eve@probe.example",
+                                 phone="+33 1 23 45 67 89", job_title="Probe", language="en")
 C, I, S = (module.DESCRIPTOR.services_by_name[name].full_name for module, name in (
     (cofor, "CoforService"), (identity, "IdentityService"), (support, "SupportService")))
 
@@ -90,6 +94,12 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
     f"{C}.SuspendPortalAccess": ({PURCHASING}, lambda t: [cofor.SuspendPortalAccessRequest(
         cofor_root=t.cofor_root, reason="isolation probe")]),
     f"{C}.ReopenPortalAccess": ({PURCHASING}, lambda t: [cofor.ReopenPortalAccessRequest(cofor_root=t.cofor_root)]),
+    f"{C}.ReviewAccessRequest": ({PURCHASING}, lambda t: [cofor.ReviewAccessRequestRequest(
+        cofor=t.cofor_root, decision=cofor.ACCESS_REVIEW_DECISION_DECLINE, reason="probe")]),
+    f"{C}.UpdateSignatoryOfRecord": ({PURCHASING}, lambda t: [cofor.UpdateSignatoryOfRecordRequest(
+        cofor=t.cofor_root, signatory=PROBE_CONTACT)]),
+    f"{C}.ResetPortalAccess": ({PURCHASING}, lambda t: [cofor.ResetPortalAccessRequest(
+        cofor=t.cofor_root, reason="probe")]),
     f"{C}.GetSupplier": ({INTERNAL}, lambda t: [cofor.GetSupplierRequest(cofor=t.cofor_root)]),
     f"{C}.ListSuppliers": ({INTERNAL}, lambda t: [cofor.ListSuppliersRequest()]),
     f"{C}.ValidateCofor": ({INTERNAL}, lambda t: [cofor.ValidateCoforRequest(cofor=t.cofor_root)]),
@@ -101,12 +111,15 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
     f"{I}.UpdateUser": ({CONSOLE}, lambda t: [identity.UpdateUserRequest(
         account=identity_pb.Account(identifier=t.account, job_title="changed by a probe"),
         update_mask=FieldMask(paths=["job_title"]))]),
-    f"{I}.DisableUser": ({CONSOLE}, lambda t: [identity.DisableUserRequest(identifier=t.account)]),
+    f"{I}.DisableUser": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.DisableUserRequest(identifier=t.account,
+                                                                                        reason="probe")]),
     f"{I}.EnableUser": ({CONSOLE}, lambda t: [identity.EnableUserRequest(identifier=t.account)]),
-    f"{I}.UnlockUser": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.UnlockUserRequest(identifier=t.account)]),
+    f"{I}.UnlockUser": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.UnlockUserRequest(identifier=t.account,
+                                                                                      reason="probe")]),
     f"{I}.ResetUserPassword": ({CONSOLE}, lambda t: [identity.ResetUserPasswordRequest(identifier=t.account)]),
     f"{I}.GrantAdministrator": ({CONSOLE}, lambda t: [identity.GrantAdministratorRequest(identifier=t.account)]),
-    f"{I}.RevokeAdministrator": ({CONSOLE}, lambda t: [identity.RevokeAdministratorRequest(identifier=t.account)]),
+    f"{I}.RevokeAdministrator": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.RevokeAdministratorRequest(
+        identifier=t.account, reason="probe")]),
     f"{I}.SearchAccounts": ({SUPPORT_STAFF}, lambda t: [identity.SearchAccountsRequest(cofor=t.cofor_root)]),
     f"{I}.ListAuditEvents": ({CONSOLE, SUPPORT_STAFF}, lambda t: [
         identity.ListAuditEventsRequest(identifier=t.account),
@@ -331,7 +344,7 @@ async def privileged(clients: Clients, attacker: Company, t: Targets, tally: Tal
 
 async def run(report: Report, *, quick: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        server = NatsServer(Path(tmp) / "nats").start()
+        server = NatsServer(Path(tmp) / "nats", users=nats_users()).start()
         try:
             async with running_stack(Path(tmp), server) as stack:
                 clients = Clients(stack)

@@ -24,7 +24,6 @@ check that the tracked secrets are the real ones. Controls must be found, or the
 a ticket (stored by design: found in support's database) and one logged in each encoding."""
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import json
@@ -39,7 +38,6 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import httpx
-import nats
 from google.protobuf.text_encoding import CEscape
 from sqlalchemy import text
 
@@ -47,6 +45,7 @@ from bench.report import Report
 from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE
 from gateway.security import CSRF_COOKIE
 from kit.logging import JsonFormatter
+from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
 from tests.e2e.journeys import first_login, log_in, mailed_password, new_user, onboarded_company
@@ -262,7 +261,7 @@ async def observed_scenario(tmp: Path, server: NatsServer, ledger: Ledger,
     """Run the scenario with every log line and NATS message recorded; returns what was read back while the
     system ran, and the mails. ``controls``: the first is typed into a ticket, the others logged (their encoding)."""
     carried: list[bytes] = []
-    nc = await nats.connect(server.url)
+    nc = await server.connect()  # the test administrator: it overhears every subject
     try:
         async def overheard(msg: Any) -> None:
             carried.append(msg.subject.encode() + repr(msg.headers).encode() + msg.data)
@@ -300,7 +299,7 @@ async def run(report: Report, *, quick: bool = False) -> None:
     controls = {control(): how for how in ["typed into a ticket", *CONTROLS]}
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        server = NatsServer(tmp / "nats", log_file=tmp / "nats-server.log").start()
+        server = NatsServer(tmp / "nats", log_file=tmp / "nats-server.log", users=nats_users()).start()
         try:
             places, mails = await observed_scenario(tmp, server, ledger, controls)
         finally:

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-import nats
 from nats.js import JetStreamContext
 from portal.support.v1 import events_pb2 as ev
 from portal.support.v1 import support_service_pb2 as api
@@ -31,7 +30,7 @@ from kit.mailsink import MailSink, ReceivedMail
 from kit.messaging.streams import ensure_streams
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, seal
-from kit.testing.fleet import ServiceProcess
+from kit.testing.fleet import ServiceProcess, nats_users
 from kit.testing.processes import NatsServer, free_port
 
 from support.bootstrap import MIGRATIONS
@@ -89,15 +88,15 @@ async def run(report: Report, *, quick: bool = False) -> None:
             keys = SealKeyPair.generate()
             url = f"sqlite+aiosqlite:///{root / 'support.sqlite3'}"
             await migrations.upgrade(url, MIGRATIONS)
-            server = NatsServer(root / "nats").start()
+            server = NatsServer(root / "nats", users=nats_users()).start()
             stack.callback(server.stop)
             support = ServiceProcess("support", {  # the mailer's backoff and poll as shipped
-                "DATABASE_URL": url, "NATS_URL": server.url, "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}",
+                "DATABASE_URL": url, **server.environment("support"), "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}",
                 "SMTP_PORT": str(sink.port), "SUPPORT_MAILBOX": SUPPORT_MAILBOX,
                 "MAIL_SEAL_PRIVATE_KEY": keys.private_key}, root / "support.log")
             stack.callback(support.stop)
             port = support.start().port
-            nc = await nats.connect(server.url)
+            nc = await server.connect()  # the test administrator publishes mail requests and reads the spool
             stack.push_async_callback(nc.close)
             js = nc.jetstream()
             await ensure_streams(js)

@@ -25,4 +25,4 @@ def build_app(settings: CoforSettings, clock: Callable[[], dt.datetime] = utcnow
     servicer = CoforServicer(registry, credentials)
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
                       consumers=[identity_consumer(registry, **settings.consumer_options)],
-                      background=[registry.directory.run])
+                      background=[registry.directory.run, registry.housekeeping])

@@ -17,7 +17,8 @@ from pydantic import BaseModel, Field
 
 from kit.errors import FieldViolation, InvalidArgument, Unauthenticated
 
-from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata
+from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata, principal_metadata, \
+    session_principal
 from gateway.security import CSRF_COOKIE, new_csrf_token
 from gateway.settings import GatewaySettings
 
@@ -33,6 +34,7 @@ CONSOLE_ACTIONS = {
     "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
 }
 LongText = Field(default="", max_length=10_000)
+PRESENTER_HEADER = "x-presenter-token"
 
 
 def as_json(message: Message) -> dict[str, Any]:
@@ -58,16 +60,6 @@ class AddressBody(BaseModel):
     country_code: str = Field(default="", max_length=5)
 
 
-class UpdatePresentationBody(BaseModel):
-    legal_name: str = Text
-    national_registration_number: str = Text
-    tax_number: str = Text
-    head_office_address: AddressBody | None = None
-    country_code: str = Field(default="", max_length=5)
-    legal_existence_proof_ref: str = Text
-    update_mask: list[str] = Field(default_factory=list, max_length=20)
-
-
 class ContactBody(BaseModel):
     given_name: str = Text
     family_name: str = Text
@@ -75,6 +67,17 @@ class ContactBody(BaseModel):
     phone: str = Text
     job_title: str = Text
     language: str = Field(default="fr", max_length=5)
+
+
+class UpdatePresentationBody(BaseModel):
+    legal_name: str = Text
+    national_registration_number: str = Text
+    tax_number: str = Text
+    head_office_address: AddressBody | None = None
+    country_code: str = Field(default="", max_length=5)
+    legal_existence_proof_ref: str = Text
+    legal_representative: ContactBody | None = None
+    update_mask: list[str] = Field(default_factory=list, max_length=20)
 
 
 class AccessRequestBody(BaseModel):
@@ -156,16 +159,18 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         return as_json(await backends.cofor.AnalyzeAccess(cofor.AnalyzeAccessRequest(
             cofor=body.cofor, site_code=body.site_code), metadata=meta(request), timeout=timeout))
 
-    @api.post("/presentations", summary="Start a company file (CoforService.StartPresentation)")
-    async def start_presentation(body: StartPresentationBody, request: Request, response: Response) -> dict[str, Any]:
+    @api.post("/presentations", summary="Start a company file (CoforService.StartPresentation); the link that "
+                                        "opens it is mailed to the presenter")
+    async def start_presentation(body: StartPresentationBody, request: Request) -> dict[str, Any]:
         reply = await backends.cofor.StartPresentation(cofor.StartPresentationRequest(
             duns=body.duns, email=body.email, legal_name=body.legal_name, language=body.language),
             metadata=meta(request), timeout=timeout)
-        set_cookie(response, PRESENTER_COOKIE, reply.presenter_token, 30 * 24 * 3600)
         return {"presentation": as_json(reply.presentation)}
 
     def presenter(request: Request, token: str | None) -> list[tuple[str, str]]:
-        return meta(request, token or request.cookies.get(PRESENTER_COOKIE))
+        # The token comes from the mailed link: a page sets it in the cookie (after asking, if it replaces another
+        # file's); an API client sends it in ``x-presenter-token``. The API never sets the cookie itself.
+        return meta(request, token or request.headers.get(PRESENTER_HEADER) or request.cookies.get(PRESENTER_COOKIE))
 
     @api.get("/presentations/{presentation_id}", summary="Read the company file (CoforService.GetPresentation)")
     async def get_presentation(presentation_id: str, request: Request,
@@ -173,6 +178,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         reply = await backends.cofor.GetPresentation(cofor.GetPresentationRequest(presentation_id=presentation_id),
                                                      metadata=presenter(request, token), timeout=timeout)
         return {"presentation": as_json(reply.presentation)}
+
+    def contact(c: ContactBody) -> cofor_pb.Contact:
+        return cofor_pb.Contact(given_name=c.given_name, family_name=c.family_name, email=c.email, phone=c.phone,
+                                job_title=c.job_title, language=c.language)
 
     @api.patch("/presentations/{presentation_id}", summary="Fill in the file (CoforService.UpdatePresentation)")
     async def update_presentation(presentation_id: str, body: UpdatePresentationBody,
@@ -186,6 +195,8 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             values.head_office_address.CopyFrom(cofor_pb.Address(
                 lines=address.lines, postal_code=address.postal_code, city=address.city,
                 country_code=address.country_code))
+        if body.legal_representative is not None:
+            values.legal_representative.CopyFrom(contact(body.legal_representative))
         reply = await backends.cofor.UpdatePresentation(cofor.UpdatePresentationRequest(
             presentation=values, update_mask=FieldMask(paths=body.update_mask)),
             metadata=presenter(request, None), timeout=timeout)
@@ -196,10 +207,6 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
         reply = await backends.cofor.SubmitPresentation(cofor.SubmitPresentationRequest(
             presentation_id=presentation_id), metadata=presenter(request, None), timeout=timeout)
         return {"presentation": as_json(reply.presentation)}
-
-    def contact(c: ContactBody) -> cofor_pb.Contact:
-        return cofor_pb.Contact(given_name=c.given_name, family_name=c.family_name, email=c.email, phone=c.phone,
-                                job_title=c.job_title, language=c.language)
 
     @api.post("/access-requests", summary="Request portal access (CoforService.RequestPortalAccess)")
     async def request_access(body: AccessRequestBody, request: Request) -> dict[str, Any]:
@@ -355,7 +362,10 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             message.screenshot.CopyFrom(ticket_pb.Screenshot(filename=screenshot.filename[:200],
                                                              content_type=(screenshot.content_type or "")[:100],
                                                              data=data))
-        return as_json(await backends.support.CreateTicket(message, metadata=meta(request), timeout=timeout))
+        # Signed in: the ticket is recorded as sent by this session (proven), never by what the form claims.
+        principal = await session_principal(backends, request, meta(request), timeout)
+        return as_json(await backends.support.CreateTicket(message, metadata=meta(request) + principal_metadata(
+            principal), timeout=timeout))
 
     @api.get("/help/topics", summary="The help catalogue (SupportService.ListHelpTopics)")
     async def help_topics(request: Request, language: str = Query(default="fr", max_length=5)) -> dict[str, Any]:

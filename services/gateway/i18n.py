@@ -57,10 +57,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.TEMPORARY_PASSWORD_EXPIRED": (
         "Votre mot de passe temporaire a expiré. Demandez-en un nouveau à votre ASL.",
         "Your temporary password has expired. Ask your ASL for a new one."),
-    "error.DUNS_ALREADY_PRESENTED": ("Un dossier existe déjà pour ce D-U-N-S.",
-                                     "A company file already exists for this D-U-N-S."),
+    "error.DUNS_ALREADY_PRESENTED": (
+        "Un dossier confirmé existe déjà pour ce D-U-N-S ; la personne qui l'a ouvert en est informée. Si ce "
+        "n'est pas quelqu'un de votre société, contactez le support : les Achats peuvent écarter ce dossier.",
+        "A confirmed file already exists for this D-U-N-S; the person who opened it has been told. If that is not "
+        "someone of your company, contact support: Purchasing can set that file aside."),
+    "error.PRESENTATION_EXPIRED": ("Ce dossier a été abandonné : ouvrez-en un nouveau.",
+                                   "This file was dropped: open a new one."),
+    "error.ACCESS_ALREADY_REQUESTED": ("L'accès de cette société est déjà accordé ou en cours d'ouverture.",
+                                       "This company's access is already granted or being opened."),
     "error.PASSWORD_CHANGE_REQUIRED": ("Changez d'abord votre mot de passe temporaire.",
                                        "Change your temporary password first."),
+    "error.ACCOUNT_CLOSED": ("Ce compte a été fermé lors de la réinitialisation de l'accès de la société : créez-en "
+                             "un nouveau.",
+                             "This account was closed when the company's access was reset: create a new one."),
     "error.LAST_ACTIVE_ADMINISTRATOR": ("La société doit garder au moins un ASL actif.",
                                  "The company must keep at least one active ASL."),
     "error.generic": ("La demande n'a pas abouti.", "The request did not go through."),
@@ -177,12 +187,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "d'Utilisation au nom de la société, et l'ASL, qui gérera les comptes des collaborateurs.",
         "Request access by naming two people: the signatory, who accepts the General Terms of Use for the "
         "company, and the ASL, who will manage the employees' accounts."),
+    "outcome.ACCESS_REQUEST_UNDER_REVIEW": (
+        "L'accès a été demandé ; le service Achats vérifie le signataire avant d'envoyer le lien d'acceptation "
+        "des Conditions Générales d'Utilisation.",
+        "Access has been requested; Purchasing checks the signatory before the acceptance link of the General "
+        "Terms of Use is sent."),
+    "outcome.ACCESS_REQUEST_UNDER_REVIEW.next": (
+        "Rien à faire : le service Achats répond sous quelques jours. Le lien n'est jamais envoyé qu'à la "
+        "personne que les Achats ont enregistrée comme habilitée à engager la société.",
+        "Nothing to do: Purchasing answers within a few days. The link is only ever sent to the person Purchasing "
+        "has recorded as entitled to commit the company."),
     "outcome.TERMS_PENDING": (
         "L'accès a été demandé ; le signataire n'a pas encore accepté les Conditions Générales d'Utilisation.",
         "Access has been requested; the signatory has not yet accepted the General Terms of Use."),
     "outcome.TERMS_PENDING.next": (
-        "Le signataire doit ouvrir le lien reçu par e-mail. Lien perdu ou expiré ? Renvoyez-le.",
-        "The signatory must open the link received by e-mail. Link lost or expired? Send it again."),
+        "Le signataire enregistré de la société doit ouvrir le lien reçu par e-mail. Lien perdu ou expiré ? "
+        "Renvoyez-le : il repart toujours vers cette même personne.",
+        "The company's recorded signatory must open the link received by e-mail. Link lost or expired? Send it "
+        "again: it always goes to that same person."),
     "outcome.ADMINISTRATOR_PENDING": (
         "Les Conditions Générales d'Utilisation sont acceptées ; le compte de l'ASL est en cours de création.",
         "The General Terms of Use are accepted; the ASL's account is being created."),
@@ -202,18 +224,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ask your company's ASL to create a personal V-identifier for you."),
     "request.title": ("Demande d'accès", "Access request"),
     "request.signatory": ("Le signataire des CGU", "The GTU signatory"),
-    "request.signatory_hint": ("Personne habilitée à engager la société ; elle recevra le lien d'acceptation.",
-                               "Someone entitled to commit the company; they will receive the acceptance link."),
+    "request.signatory_hint": (
+        "Le représentant légal indiqué dans le dossier de la société. Le lien d'acceptation n'est envoyé qu'à la "
+        "personne que les Achats ont enregistrée : si vous en nommez une autre, les Achats vérifient d'abord.",
+        "The legal representative given in the company file. The acceptance link is only sent to the person "
+        "Purchasing has recorded: if you name someone else, Purchasing checks first."),
     "request.administrator": ("Le futur ASL (administrateur sécurité local)",
                               "The future ASL (local security administrator)"),
     "request.administrator_hint": ("Cette personne créera les comptes de vos collaborateurs.",
                                    "This person will create your employees' accounts."),
     "request.send": ("Envoyer la demande", "Send the request"),
     "request.sent_title": ("Demande envoyée", "Request sent"),
-    "request.sent": ("Le signataire va recevoir par e-mail un lien pour accepter les Conditions Générales "
-                     "d'Utilisation. Ce lien est valable 7 jours.",
-                     "The signatory will receive by e-mail a link to accept the General Terms of Use. The link "
-                     "is valid for 7 days."),
+    "request.sent": ("Le signataire enregistré de la société va recevoir par e-mail un lien pour accepter les "
+                     "Conditions Générales d'Utilisation. Ce lien est valable 7 jours.",
+                     "The company's recorded signatory will receive by e-mail a link to accept the General Terms "
+                     "of Use. The link is valid for 7 days."),
+    "request.review_title": ("Demande en cours de vérification", "Request being checked"),
+    "request.review": ("Votre demande est enregistrée. Le service Achats vérifie le signataire avant que le lien "
+                       "d'acceptation ne soit envoyé ; aucun e-mail n'est envoyé aux personnes nommées avant cette "
+                       "vérification.",
+                       "Your request is recorded. Purchasing checks the signatory before the acceptance link is "
+                       "sent; no e-mail goes to the people named before that check."),
+    "request.replace_title": ("Cette demande n'est pas la vôtre ?", "This request is not yours?"),
+    "request.replace_hint": ("Déposez une nouvelle demande : elle remplace celle en attente, dont le lien ne "
+                             "fonctionne plus.",
+                             "File a new request: it replaces the waiting one, whose link no longer works."),
     # ---- terms --------------------------------------------------------------------------------------------------
     "terms.title": ("Acceptation des Conditions Générales d'Utilisation", "Acceptance of the General Terms of Use"),
     "terms.company": ("Société", "Company"),
@@ -221,17 +256,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "terms.signatory": ("Signataire", "Signatory"),
     "terms.version": ("Version des CGU", "GTU version"),
     "terms.expires": ("Lien valable jusqu'au", "Link valid until"),
-    "terms.text_title": ("Conditions Générales d'Utilisation (résumé)", "General Terms of Use (summary)"),
-    "terms.text": (
-        "Le portail est réservé aux fournisseurs référencés du groupe et à leurs collaborateurs. Chaque "
-        "utilisateur dispose d'un identifiant personnel qu'il ne partage pas. La société désigne un ou "
-        "plusieurs ASL qui créent, débloquent et ferment les comptes de ses collaborateurs et qui les ferment "
-        "dès qu'une personne quitte la société. Les informations consultées sur le portail sont "
-        "confidentielles. Toute utilisation frauduleuse entraîne la fermeture de l'accès.",
-        "The portal is for the group's referenced suppliers and their employees only. Each user has a personal "
-        "identifier that they do not share. The company names one or more ASLs who create, unlock and close "
-        "its employees' accounts, and close them as soon as someone leaves the company. Information seen on "
-        "the portal is confidential. Any fraudulent use closes the access."),
+    "terms.text_title": ("Conditions Générales d'Utilisation — texte intégral", "General Terms of Use — full text"),
+    "terms.nominee": ("ASL désigné(e) par la demande", "ASL nominated by the request"),
+    "terms.nominee_hint": ("En acceptant, vous confirmez aussi cette désignation : cette personne gérera tous les "
+                           "comptes de la société sur le portail. Si vous ne la connaissez pas, n'acceptez pas.",
+                           "By accepting you also confirm this nomination: this person will manage every portal "
+                           "account of the company. If you do not know them, do not accept."),
+    "terms.requested_from": ("Demande faite depuis", "Request made from"),
+    "terms.requested_at": ("le {time}", "on {time}"),
+    "terms.not_expected": ("Vous n'attendiez pas cette demande ? N'acceptez pas et prévenez le support.",
+                           "Not expecting this request? Do not accept, and tell support."),
+    "terms.unavailable": ("Le texte de cette version des CGU n'est pas disponible ; réessayez plus tard.",
+                          "The text of this GTU version is not available; please try again later."),
     "terms.accept": ("J'accepte les CGU au nom de la société", "I accept the GTU for the company"),
     "terms.invalid_title": ("Ce lien n'est plus valable", "This link is no longer valid"),
     "terms.link.EXPIRED": ("Le lien a expiré.", "The link has expired."),
@@ -253,8 +289,35 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "l'examinent et vous attribuent un COFOR.",
                       "Your company is not yet a supplier of the group? Open a file: Purchasing reviews it and "
                       "gives you a COFOR."),
-    "company.email_hint": ("Vous recevrez à cette adresse un lien personnel pour revenir sur le dossier.",
-                           "You will receive at this address a personal link to come back to the file."),
+    "company.email_hint": ("Vous recevrez à cette adresse le lien personnel qui seul ouvre le dossier ; ouvrez-le "
+                           "dans les 24 heures.",
+                           "You will receive at this address the personal link that alone opens the file; open it "
+                           "within 24 hours."),
+    "company.check_mail_title": ("Consultez votre messagerie", "Check your mailbox"),
+    "company.check_mail": ("Si ce numéro D-U-N-S peut être présenté, un lien personnel vient d'être envoyé à "
+                           "{email}. Ouvrez-le dans les 24 heures pour confirmer votre adresse et remplir le "
+                           "dossier ; sans cela, le dossier est abandonné.",
+                           "If this D-U-N-S number can be presented, a personal link has just been sent to "
+                           "{email}. Open it within 24 hours to confirm your address and fill in the file; "
+                           "otherwise the file is dropped."),
+    "company.switch_title": ("Ouvrir un autre dossier ?", "Open another file?"),
+    "company.switch": ("Ce lien ouvre un autre dossier que celui sur lequel vous travaillez dans ce navigateur. "
+                       "Ne continuez que si c'est bien votre lien, reçu dans votre messagerie : le dossier en "
+                       "cours restera accessible par le lien de son propre e-mail.",
+                       "This link opens another file than the one you are working on in this browser. Only go "
+                       "on if it is your own link, received in your mailbox: the current file stays available "
+                       "from the link in its own e-mail."),
+    "company.switch_confirm": ("Ouvrir ce dossier", "Open this file"),
+    "company.switch_cancel": ("Revenir à mon dossier", "Back to my file"),
+    "company.representative": ("Représentant légal de la société", "The company's legal representative"),
+    "company.representative_hint": ("La personne habilitée à engager la société. C'est à elle seule que le portail "
+                                    "enverra le lien d'acceptation des CGU : vérifiez son adresse e-mail.",
+                                    "The person entitled to commit the company. The portal will send the GTU "
+                                    "acceptance link to that person only: check their e-mail address."),
+    "company.state.EXPIRED": ("abandonné", "dropped"),
+    "company.expired": ("Ce dossier a été abandonné (lien non ouvert à temps ou dossier inactif) : ouvrez-en un "
+                        "nouveau.", "This file was dropped (link not opened in time, or left untouched): open a "
+                        "new one."),
     "company.duns_hint": ("9 chiffres, par exemple 123456789.", "9 digits, e.g. 123456789."),
     "company.start": ("Ouvrir le dossier", "Open the file"),
     "company.file_title": ("Dossier de {name}", "File of {name}"),

@@ -6,6 +6,7 @@ their input and in a summary."""
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -31,7 +32,7 @@ from starlette.datastructures import UploadFile
 from kit.client import failure_of
 
 from gateway.api import CONSOLE_ACTIONS
-from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata
+from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE, Backends, call_metadata, principal_metadata
 from gateway.i18n import LANGUAGES, has, language_or_default, translate
 from gateway.security import CSRF_COOKIE, csrf_ok, new_csrf_token, service_retry_after
 from gateway.settings import GatewaySettings
@@ -40,9 +41,20 @@ TEMPLATES = Path(__file__).parent / "templates"
 SCREENSHOT_LIMIT = 5 * 1024 * 1024
 CATEGORIES = ("UNKNOWN_COFOR", "ACCESS_REQUEST", "LOGIN_PROBLEM", "BLOCKED_ACCOUNT", "COMPANY_PRESENTATION", "OTHER")
 CONTACT_FIELDS = ("given_name", "family_name", "email", "phone", "job_title", "language")
+REPRESENTATIVE_FIELDS = tuple(f"legal_representative.{name}" for name in ("given_name", "family_name", "email",
+                                                                        "phone", "job_title"))
 COMPANY_FIELDS = ("legal_name", "national_registration_number", "tax_number", "country_code",
                   "legal_existence_proof_ref", "head_office_address.lines", "head_office_address.postal_code",
-                  "head_office_address.city", "head_office_address.country_code")
+                  "head_office_address.city", "head_office_address.country_code", *REPRESENTATIVE_FIELDS)
+TERMS = Path(__file__).parent / "terms"
+
+
+def terms_text(version: str, lang: str) -> Markup | None:
+    """The full GTU of ``version`` in ``lang`` (terms/<version>.<lang>.md), or None when it is not shipped."""
+    if not re.fullmatch(r"[0-9A-Za-z.-]{1,40}", version):
+        return None
+    path = TERMS / f"{version}.{lang}.md"
+    return render_markdown(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 # ---- the small Markdown subset of help articles ----------------------------------------------------------------
@@ -332,11 +344,13 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             form = csrf_failed(lang, values)
         else:
             try:
-                await backends.cofor.RequestPortalAccess(cofor.RequestPortalAccessRequest(
+                filed = await backends.cofor.RequestPortalAccess(cofor.RequestPortalAccessRequest(
                     cofor=cofor_in, signatory=person("signatory"), administrator=person("administrator")),
                     metadata=meta(request), timeout=timeout)
-                return await render(request, lang, "message.html", title_key="request.sent_title",
-                                    message=translate(lang, "request.sent"), switch_path="/access")
+                review = filed.portal_access_state == cofor_pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+                return await render(request, lang, "message.html", switch_path="/access", status_role=True,
+                                    title_key="request.review_title" if review else "request.sent_title",
+                                    message=translate(lang, "request.review" if review else "request.sent"))
             except grpc.aio.AioRpcError as error:
                 form = failure_form(lang, error, values, known)
         try:
@@ -383,8 +397,13 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             key = f"terms.link.{state}" if has(f"terms.link.{state}") else "terms.link.UNKNOWN"
             return await render(request, lang, "terms_invalid.html", status=410 if described else 404,
                                 title_key="terms.invalid_title", reason=translate(lang, key))
+        text = terms_text(described.terms_version, lang)
+        if text is None:  # never ask anyone to accept terms they cannot read in full
+            return await render(request, lang, "message.html", status=503, title_key="terms.title",
+                                message=translate(lang, "terms.unavailable"))
         return await render(request, lang, "terms.html", title_key="terms.title", described=described, token=token,
-                            expires=_timestamp(described.expire_time), form=form)
+                            expires=_timestamp(described.expire_time), form=form, terms=text,
+                            requested_at=_timestamp(described.request_time))
 
     @pages.post("/{lang}/access/terms")
     async def terms_accept(request: Request, lang: Lang) -> Response:
@@ -414,7 +433,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             return await render(request, lang, "company_start.html", status=403, title_key="company.title",
                                 form=csrf_failed(lang, values))
         try:
-            reply = await backends.cofor.StartPresentation(cofor.StartPresentationRequest(
+            await backends.cofor.StartPresentation(cofor.StartPresentationRequest(
                 duns=values.get("duns", "")[:40], email=values.get("email", "")[:320],
                 legal_name=values.get("legal_name", "")[:300], language=lang, request_id=str(uuid.uuid4())),
                 metadata=meta(request), timeout=timeout)
@@ -425,9 +444,9 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                 form.add(lang, "duns", translate(lang, "error.DUNS_ALREADY_PRESENTED"))
             return await render(request, lang, "company_start.html", status=400, title_key="company.title",
                                 form=form)
-        response = redirect(f"/{lang}/company/{reply.presentation.presentation_id}")
-        set_cookie(response, PRESENTER_COOKIE, reply.presenter_token, 30 * 24 * 3600)
-        return response
+        # The token is only mailed: whoever opens the file has proven the address.
+        return await render(request, lang, "message.html", title_key="company.check_mail_title", status_role=True,
+                            message=translate(lang, "company.check_mail", email=values.get("email", "")[:320]))
 
     def presentation_values(p: cofor_pb.Presentation) -> dict[str, str]:
         a = p.head_office_address
@@ -435,7 +454,8 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                 "tax_number": p.tax_number, "country_code": p.country_code,
                 "legal_existence_proof_ref": p.legal_existence_proof_ref,
                 "head_office_address.lines": "\n".join(a.lines), "head_office_address.postal_code": a.postal_code,
-                "head_office_address.city": a.city, "head_office_address.country_code": a.country_code}
+                "head_office_address.city": a.city, "head_office_address.country_code": a.country_code,
+                **{name: getattr(p.legal_representative, name.split(".", 1)[1]) for name in REPRESENTATIVE_FIELDS}}
 
     async def company_page(request: Request, lang: Lang, presentation_id: str, form: FormState | None = None,
                            status: int = 200, done: str = "") -> HTMLResponse:
@@ -444,8 +464,12 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                                       metadata=meta(request, request.cookies.get(PRESENTER_COOKIE)),
                                                       timeout=timeout)).presentation
         except grpc.aio.AioRpcError as error:
-            if failure_of(error).code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND,
-                                          grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT):
+            failure = failure_of(error)
+            if failure.reason in ("PRESENTATION_EXPIRED", "DUNS_ALREADY_PRESENTED"):  # lapsed, or lost the race
+                return await render(request, lang, "message.html", status=410, title_key="company.title",
+                                    message=translate(lang, f"error.{failure.reason}"))
+            if failure.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND,
+                                grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT):
                 return await render(request, lang, "message.html", status=403, title_key="company.title",
                                     message=translate(lang, "company.no_access"))
             raise
@@ -461,11 +485,29 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     async def company_file(request: Request, lang: Lang, presentation_id: str, token: str = "",
                            done: str = "") -> Response:
         if token:  # the mailed link: keep the token in the cookie, not in the address bar or the history
-            response = redirect(f"/{lang}/company/{quote(presentation_id[:64])}")
-            set_cookie(response, PRESENTER_COOKIE, token[:200], 30 * 24 * 3600)
-            return response
+            current = request.cookies.get(PRESENTER_COOKIE)
+            if current and not hmac.compare_digest(current.encode(), token[:200].encode()):
+                # A link to another file must not silently replace the one this browser works on (a crafted
+                # link would hand the visitor someone else's file): ask first.
+                return await render(request, lang, "company_switch.html", title_key="company.switch_title",
+                                    presentation_id=presentation_id[:64], token=token[:200])
+            return open_file(lang, presentation_id, token)
         return await company_page(request, lang, presentation_id[:64], done=done if done in ("saved", "submitted")
                                   else "")
+
+    def open_file(lang: str, presentation_id: str, token: str) -> Response:
+        response = redirect(f"/{lang}/company/{quote(presentation_id[:64])}")
+        set_cookie(response, PRESENTER_COOKIE, token[:200], 30 * 24 * 3600)
+        return response
+
+    @pages.post("/{lang}/company/{presentation_id}/open")
+    async def company_switch(request: Request, lang: Lang, presentation_id: str) -> Response:
+        values, _, ok = await form_of(request)
+        if not ok:
+            return await render(request, lang, "company_switch.html", status=403, title_key="company.switch_title",
+                                presentation_id=presentation_id[:64], token=values.get("token", "")[:200],
+                                form=csrf_failed(lang, {}))
+        return open_file(lang, presentation_id, values.get("token", "")[:200])
 
     @pages.post("/{lang}/company/{presentation_id}")
     async def company_update(request: Request, lang: Lang, presentation_id: str) -> Response:
@@ -484,7 +526,9 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             head_office_address=cofor_pb.Address(
                 lines=lines[:8], postal_code=values.get("head_office_address.postal_code", "")[:40],
                 city=values.get("head_office_address.city", "")[:300],
-                country_code=values.get("head_office_address.country_code", "")[:5]))
+                country_code=values.get("head_office_address.country_code", "")[:5]),
+            legal_representative=cofor_pb.Contact(**{name.split(".", 1)[1]: values.get(name, "")[:320]
+                                                     for name in REPRESENTATIVE_FIELDS}))
         mask = [name for name in COMPANY_FIELDS if values.get(name)]
         known = set(COMPANY_FIELDS)
         try:
@@ -700,7 +744,9 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             message.screenshot.CopyFrom(ticket_pb.Screenshot(filename=shot.filename[:200],
                                                              content_type=(shot.content_type or "")[:100], data=data))
         try:
-            reply = await backends.support.CreateTicket(message, metadata=meta(request), timeout=timeout)
+            # Signed in: the ticket is recorded as sent by this session (proven), never by what the form claims.
+            vouched = principal_metadata(await principal_of(request))
+            reply = await backends.support.CreateTicket(message, metadata=meta(request) + vouched, timeout=timeout)
         except grpc.aio.AioRpcError as error:
             form = failure_form(lang, error, values, set(names) | {"screenshot"},
                                 {f"contact.{n}": n for n in names} | {"screenshot.data": "screenshot",

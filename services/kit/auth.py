@@ -10,6 +10,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 import grpc
 
@@ -17,6 +18,11 @@ from kit.errors import PermissionDenied, Unauthenticated
 
 SERVICE_TOKEN_KEY = "x-portal-service-token"
 CLIENT_ADDRESS_KEY = "x-portal-client-address"
+AGENT_KEY = "x-portal-agent"  # the person behind an operator's call (purchasing, support), for the record
+# A signed-in visitor's identity, vouched for by the gateway once it validated the session: honoured only from a
+# ``public`` caller (the gateway), as the forwarded client address is. Support records such a ticket as proven.
+PRINCIPAL_IDENTIFIER_KEY = "x-portal-principal-identifier"
+PRINCIPAL_COFOR_ROOT_KEY = "x-portal-principal-cofor-root"
 AUTHORIZATION_KEY = "authorization"
 
 
@@ -86,3 +92,14 @@ def client_address(context: grpc.aio.ServicerContext) -> str:
     """The end user's address as forwarded by the gateway, else the peer's."""
     forwarded = metadata_of(context).get(CLIENT_ADDRESS_KEY)
     return forwarded or (context.peer() or "")
+
+
+def agent_name(context: grpc.aio.ServicerContext) -> str:
+    """The operator person named by an internal caller (``x-portal-agent``, percent-encoded UTF-8 since gRPC
+    metadata is ASCII: "H%C3%A9l%C3%A8ne Roy"); "" when none. The caller's use case validates the text."""
+    return unquote(metadata_of(context).get(AGENT_KEY, ""), errors="replace")
+
+
+def agent_metadata(name: str) -> tuple[str, str]:
+    """The metadata entry naming the person behind an operator's call."""
+    return AGENT_KEY, quote(name, safe=" ")

@@ -9,12 +9,12 @@ import grpc
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
+from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY, agent_metadata
 
 
 @dataclass
 class ServiceClient:
-    """``await client.Method(request, as_="gateway", bearer=..., client="1.2.3.4")``."""
+    """``await client.Method(request, as_="gateway", bearer=..., client="1.2.3.4", agent="Ann Roy")``."""
 
     stub: Any
     tokens: dict[str, str]
@@ -25,8 +25,8 @@ class ServiceClient:
         rpc = getattr(self.stub, method)
 
         async def invoke(request: Any, *, as_: str | None = None, bearer: str | None = None,
-                         client: str | None = None) -> Any:
-            metadata = []
+                         client: str | None = None, agent: str | None = None) -> Any:
+            metadata = [agent_metadata(agent)] if agent else []
             caller = as_ if as_ is not None else self.default_caller
             if caller:
                 metadata.append((SERVICE_TOKEN_KEY, self.tokens[caller]))

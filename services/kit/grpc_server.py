@@ -5,6 +5,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -13,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 
-from kit.errors import DomainError, internal_status_proto, to_status_proto
+from kit.errors import DomainError, FieldViolation, InvalidArgument, internal_status_proto, to_status_proto
 from kit.logging import correlation_id_var, request_id_var
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
+                if isinstance(request, Undecodable):
+                    raise InvalidArgument([FieldViolation("request", "is not a valid message of this RPC (e.g. "
+                                                          "invalid UTF-8 in a string field)", "UNDECODABLE")])
                 return await inner(request, context)
             except DomainError as err:
                 code = err.code
@@ -89,8 +93,28 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
                 correlation_id_var.reset(cid)
 
         return grpc.unary_unary_rpc_method_handler(
-            unary, request_deserializer=handler.request_deserializer,
+            unary, request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer)
+
+
+@dataclass(frozen=True)
+class Undecodable:
+    """What the tolerant deserializer hands over for bytes that are not the request (invalid UTF-8 in a string
+    field, a truncated message): the interceptor answers INVALID_ARGUMENT instead of gRPC's UNKNOWN."""
+
+    error: str
+
+
+def tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    if deserialize is None:
+        return None
+
+    def decode(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # protobuf's DecodeError, UnicodeDecodeError...: the caller's bytes are bad
+            return Undecodable(type(exc).__name__)
+    return decode
 
 
 Registrar = Callable[[grpc.aio.Server], None]

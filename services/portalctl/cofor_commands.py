@@ -1,4 +1,5 @@
-"""Purchasing commands: presentations, referencing, sites, supplier status and portal access."""
+"""Purchasing commands: presentations, referencing, sites, supplier status, portal access: the review of access
+requests, the signatory of record and the reset of a company's access (each decision recorded with --agent)."""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +9,11 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import cofor_service_pb2_grpc as api_grpc
 from portal.cofor.v1 import supplier_pb2 as pb
 
-from portalctl.connection import call, show
+from portalctl.connection import agent_name, call, show
 
 
-async def _cofor(method: str, request: Any) -> Any:
-    return await call("cofor", api_grpc.CoforServiceStub, method, request)
+async def _cofor(method: str, request: Any, agent: str = "") -> Any:
+    return await call("cofor", api_grpc.CoforServiceStub, method, request, agent=agent)
 
 
 async def presentations(args: argparse.Namespace) -> None:
@@ -89,6 +90,68 @@ async def reopen(args: argparse.Namespace) -> None:
     print("portal access reopened")
 
 
+def _person(args: argparse.Namespace) -> pb.Contact:
+    return pb.Contact(given_name=args.given_name, family_name=args.family_name, email=args.email,
+                      phone=args.phone, job_title=args.job_title, language=args.language)
+
+
+def _contact_line(c: pb.Contact) -> str:
+    return f"{c.given_name} {c.family_name} <{c.email}> {c.phone} {c.job_title}".strip()
+
+
+async def requests(args: argparse.Namespace) -> None:
+    """Access requests waiting for purchasing: who asked, for whom, from where."""
+    token = ""
+    while True:
+        page = await _cofor("ListSuppliers", api.ListSuppliersRequest(
+            portal_access_state=pb.PORTAL_ACCESS_STATE_UNDER_REVIEW, page_size=200, page_token=token))
+        for listed in page.suppliers:
+            s = (await _cofor("GetSupplier", api.GetSupplierRequest(cofor=listed.cofor_root))).supplier
+            r = s.access_request
+            record = _contact_line(s.signatory_of_record) if s.HasField("signatory_of_record") else "none"
+            print(f"{s.head_office_cofor}  {s.legal_name}\n  request {r.access_request_id} filed "
+                  f"{r.create_time.ToJsonString()} from {r.requested_from or '?'}\n"
+                  f"  signatory named: {_contact_line(r.signatory)}\n  signatory of record: {record}\n"
+                  f"  nominated ASL: {_contact_line(r.administrator)}")
+        token = page.next_page_token
+        if not token:
+            return
+
+
+async def review(args: argparse.Namespace) -> None:
+    request_id = args.request
+    if not request_id:
+        request_id = (await _cofor("GetSupplier", api.GetSupplierRequest(cofor=args.cofor))).supplier.access_request \
+            .access_request_id
+        print(f"reviewing the company's current request {request_id}")
+    decision = api.ACCESS_REVIEW_DECISION_APPROVE if args.approve else api.ACCESS_REVIEW_DECISION_DECLINE
+    signatory = _person(args) if args.approve else pb.Contact()
+    s = (await _cofor("ReviewAccessRequest", api.ReviewAccessRequestRequest(
+        cofor=args.cofor, access_request_id=request_id, decision=decision, signatory=signatory,
+        reason=args.reason or ""), agent_name(args.agent))).supplier
+    print("approved: the acceptance link went to the signatory of record" if args.approve else "declined")
+    print(f"access {pb.PortalAccessState.Name(s.portal_access_state).removeprefix('PORTAL_ACCESS_STATE_')}")
+
+
+async def signatory(args: argparse.Namespace) -> None:
+    s = (await _cofor("UpdateSignatoryOfRecord", api.UpdateSignatoryOfRecordRequest(
+        cofor=args.cofor, signatory=_person(args)), agent_name(args.agent))).supplier
+    print(f"signatory of record: {_contact_line(s.signatory_of_record)}")
+
+
+async def reset_access(args: argparse.Namespace) -> None:
+    await _cofor("ResetPortalAccess", api.ResetPortalAccessRequest(cofor=args.cofor, reason=args.reason),
+                 agent_name(args.agent))
+    print("portal access reset: every account of the company is disabled; the company starts from a new request")
+
+
+def _person_options(p: argparse.ArgumentParser, required: bool) -> None:
+    for option, dest in (("--given-name", "given_name"), ("--family-name", "family_name"), ("--email", "email"),
+                         ("--phone", "phone"), ("--job-title", "job_title")):
+        p.add_argument(option, dest=dest, required=required, default="")
+    p.add_argument("--language", choices=["fr", "en"], default="fr")
+
+
 async def validate(args: argparse.Namespace) -> None:
     reply = await _cofor("BatchValidateCofor", api.BatchValidateCoforRequest(cofors=args.cofors))
     for r in reply.results:
@@ -104,7 +167,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     sub = cofor.add_subparsers(dest="action", required=True)
 
     p = sub.add_parser("presentations", help="list company files")
-    p.add_argument("--state", choices=["DRAFT", "SUBMITTED", "REFERENCED", "REJECTED"])
+    p.add_argument("--state", choices=["DRAFT", "SUBMITTED", "REFERENCED", "REJECTED", "EXPIRED"])
     p.set_defaults(run=presentations)
     p = sub.add_parser("presentation", help="show one company file")
     p.add_argument("id")
@@ -112,7 +175,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     p = sub.add_parser("reference", help="reference a submitted file: new COFOR")
     p.add_argument("id")
     p.set_defaults(run=reference)
-    p = sub.add_parser("reject", help="reject a submitted file")
+    p = sub.add_parser("reject", help="reject a submitted file, or a draft that squats a company's D-U-N-S")
     p.add_argument("id")
     p.add_argument("--reason", required=True)
     p.set_defaults(run=reject)
@@ -137,6 +200,28 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
         if needs_reason:
             p.add_argument("--reason", default="")
         p.set_defaults(run=run)
+    p = sub.add_parser("requests", help="access requests waiting for purchasing's review")
+    p.set_defaults(run=requests)
+    p = sub.add_parser("review", help="approve (with the signatory you checked) or decline an access request")
+    p.add_argument("cofor")
+    p.add_argument("--request", help="the request's id (default: the company's current request)")
+    decision = p.add_mutually_exclusive_group(required=True)
+    decision.add_argument("--approve", action="store_true", help="send the acceptance link to the checked signatory")
+    decision.add_argument("--decline", action="store_true")
+    p.add_argument("--reason", help="required to decline; a note when approving")
+    _person_options(p, required=False)
+    p.add_argument("--agent", help="your name, recorded with the decision (default: $PORTAL_AGENT or $USER)")
+    p.set_defaults(run=review)
+    p = sub.add_parser("signatory", help="record the company's signatory of record")
+    p.add_argument("cofor")
+    _person_options(p, required=True)
+    p.add_argument("--agent")
+    p.set_defaults(run=signatory)
+    p = sub.add_parser("reset-access", help="close the company's access, disable every account, start again")
+    p.add_argument("cofor")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--agent")
+    p.set_defaults(run=reset_access)
     p = sub.add_parser("validate", help="validate COFOR codes")
     p.add_argument("cofors", nargs="+")
     p.set_defaults(run=validate)

@@ -12,7 +12,7 @@ import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
-from kit.auth import SERVICE_TOKEN_KEY
+from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import failure_of
 
 TARGETS = {"cofor": "127.0.0.1:50051", "identity": "127.0.0.1:50052", "support": "127.0.0.1:50053"}
@@ -35,10 +35,16 @@ def target(service: str) -> str:
     return os.environ.get(f"{service.upper()}_TARGET", TARGETS[service])
 
 
-async def call(service: str, stub_class: type, method: str, request: Message) -> Message:
+def agent_name(given: str | None = None) -> str:
+    """The person at the keyboard, recorded with every decision: --agent, else $PORTAL_AGENT, else the login."""
+    return given or os.environ.get("PORTAL_AGENT") or os.environ.get("USER") or ""
+
+
+async def call(service: str, stub_class: type, method: str, request: Message, *, agent: str = "") -> Message:
+    metadata = [(SERVICE_TOKEN_KEY, operator_token())] + ([agent_metadata(agent)] if agent else [])
     async with grpc.aio.insecure_channel(target(service)) as channel:
         rpc: Callable[..., Awaitable[Message]] = getattr(stub_class(channel), method)
-        return await rpc(request, metadata=[(SERVICE_TOKEN_KEY, operator_token())], timeout=30)
+        return await rpc(request, metadata=metadata, timeout=30)
 
 
 def show(message: Message | dict[str, Any]) -> None:

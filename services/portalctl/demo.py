@@ -60,15 +60,21 @@ class Seeder:
         raise TimeoutError(f"no mail to {address} matching {pattern}")
 
     async def submitted(self, name: str, email: str) -> str:
+        """A company file opened from the mailed link (the token is never returned) and submitted; its legal
+        representative is ``signataire@`` the presenter's domain, who becomes the signatory of record."""
         self.duns += 1
         started = await self.cofor.StartPresentation(cofor.StartPresentationRequest(
             duns=str(self.duns), email=email, legal_name=name), metadata=self.meta)
-        presenter = [*self.meta, (AUTHORIZATION_KEY, f"Bearer {started.presenter_token}")]
+        token = await self.mail(email, r"token=([\w-]+)")
+        presenter = [*self.meta, (AUTHORIZATION_KEY, f"Bearer {token}")]
         file = cofor_pb.Presentation(
             presentation_id=started.presentation.presentation_id, national_registration_number=f"RCS {self.duns}",
             tax_number=f"FR{self.duns}", country_code="FR", legal_existence_proof_ref="extrait-kbis.pdf",
             head_office_address=cofor_pb.Address(lines=["1 rue de l'Industrie"], postal_code="57000", city="Metz",
-                                                 country_code="FR"))
+                                                 country_code="FR"),
+            legal_representative=cofor_pb.Contact(given_name="Claire", family_name="Signataire",
+                                                  email=f"signataire@{email.split('@')[1]}",
+                                                  job_title="Directrice générale", language="fr"))
         await self.cofor.UpdatePresentation(cofor.UpdatePresentationRequest(presentation=file), metadata=presenter)
         await self.cofor.SubmitPresentation(cofor.SubmitPresentationRequest(
             presentation_id=file.presentation_id), metadata=presenter)
@@ -139,6 +145,8 @@ async def seed(cofor_target: str, identity_target: str, operator_token: str, mai
                               metadata=s.meta)
         terms_pending = await s.referenced("Boulonnerie Picarde", "dossier@boulonnerie.example")
         signatory, _ = await s.requested(terms_pending, "boulonnerie", ("Luc", "Bernard"))
+        under_review = await s.referenced("Tôlerie Vosgienne", "dossier@tolerie.example")
+        await s.requested(under_review, "autre-domaine", ("Marc", "Petit"))  # names someone else: purchasing checks
         suspended = await s.referenced("Plasturgie Alsacienne", "dossier@plasturgie.example")
         await s.opened(suspended, "plasturgie", ("Nina", "Klein"))
         await s.cofor.SuspendPortalAccess(cofor.SuspendPortalAccessRequest(cofor_root=suspended, reason="démo"),
@@ -154,7 +162,10 @@ async def seed(cofor_target: str, identity_target: str, operator_token: str, mai
         f"  access OPEN          {open_root}  Forges de Lorraine SA — ASL {asl} / {ASL_PASSWORD}",
         f"                                   user {user} / {USER_PASSWORD}",
         f"  ACCESS_NOT_REQUESTED {not_requested}  Aciéries du Nord (site 02 = not eligible: {not_requested}02)",
-        f"  TERMS_PENDING        {terms_pending}  Boulonnerie Picarde (GTU link mailed to {signatory})",
+        f"  TERMS_PENDING        {terms_pending}  Boulonnerie Picarde (GTU link mailed to {signatory}, the "
+        "signatory of record)",
+        f"  UNDER_REVIEW         {under_review}  Tôlerie Vosgienne (the request names someone else: "
+        f"portalctl cofor requests; portalctl cofor review {under_review} --approve|--decline ...)",
         f"  ACCESS_SUSPENDED     {suspended}  Plasturgie Alsacienne",
         f"  SUPPLIER_DEACTIVATED {deactivated}  Fonderie Ancienne",
         f"  INVALID_COFOR        ZZZZZZ",

@@ -39,9 +39,14 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     page = await presenter.goto("/fr/company")
     await page.get_by_label("Raison sociale").fill("Forges de Lorraine")
     await page.get_by_label("Numéro D-U-N-S").fill(str(random.randrange(10**8, 10**9)))
-    await page.get_by_label("Adresse e-mail").fill(f"presenter.{uuid.uuid4().hex[:8]}@supplier.example")
+    presenter_email = f"presenter.{uuid.uuid4().hex[:8]}@supplier.example"
+    await page.get_by_label("Adresse e-mail").fill(presenter_email)
     await presenter.submit("Ouvrir le dossier")
-    assert re.search(r"/fr/company/[0-9a-f-]{36}$", page.url)
+    assert await page.locator("h1").inner_text() == "Consultez votre messagerie"  # the link is only mailed
+    assert "__Host-portal_presenter" not in await presenter.cookies()
+    link = stack.find(r"(\S+/fr/company/[\w-]+\?token=[\w-]+)", await stack.mail(presenter_email))
+    page = await presenter.goto(link.replace("https://portal.test", ""))
+    assert re.search(r"/fr/company/[0-9a-f-]{36}$", page.url)  # the token left the address bar for the cookie
     assert "__Host-portal_presenter" in await presenter.cookies()
     assert await page.locator("#missing-fields li").count() >= 4
     await page.locator("#f-national_registration_number").fill("552100554")
@@ -52,6 +57,11 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await page.locator("#f-head_office_address-postal_code").fill("57000")
     await page.locator("#f-head_office_address-city").fill("Metz")
     await page.locator("#f-head_office_address-country_code").fill("FR")
+    signatory = f"sign.{uuid.uuid4().hex[:8]}@supplier.example"  # the legal representative: signatory of record
+    await page.locator("#f-legal_representative-given_name").fill("Claire")
+    await page.locator("#f-legal_representative-family_name").fill("Martin")
+    await page.locator("#f-legal_representative-email").fill(signatory)
+    await page.locator("#f-legal_representative-job_title").fill("Présidente")
     await presenter.submit("Envoyer le dossier aux Achats")
     assert await page.locator("#file-state").get_attribute("data-state") == "SUBMITTED"
     file_id = page.url.split("/company/")[1].split("?")[0]
@@ -70,7 +80,7 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await visitor.submit("Analyser")
     assert await page.locator("[data-outcome]").get_attribute("data-outcome") == "ACCESS_NOT_REQUESTED"
     assert "aucun accès au portail n'a encore été demandé" in await page.locator(".outcome").inner_text()
-    signatory, admin_email = f"sign.{root}@supplier.example", f"asl.{root}@supplier.example"
+    admin_email = f"asl.{root}@supplier.example"
     for who, (given, family, email) in (("signatory", ("Claire", "Martin", "not an e-mail")),
                                          ("administrator", ("Paul", "Durand", admin_email))):
         await page.locator(f"#f-{who}-given_name").fill(given)
@@ -93,6 +103,8 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     page = await signer.goto(link)
     assert await page.locator("#terms-cofor").text_content() == f"{root}  01"
     assert await page.locator("#terms-company").text_content() == "Forges de Lorraine"
+    assert await page.locator("#terms-nominee-email").text_content() == admin_email  # who becomes ASL
+    assert "Article 10" in await page.locator("#gtu-text").inner_text()  # the full terms, not a summary
     await signer.submit("J'accepte les CGU au nom de la société")
     assert await page.locator("h1").inner_text() == "Conditions acceptées"
 

@@ -5,14 +5,13 @@ JSON API, which is faster. Every page visited is saved under var/screenshots/.""
 from __future__ import annotations
 
 import asyncio
-import random
 import re
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
+from tests.e2e.journeys import referenced_supplier
 from tests.e2e.stack import Browser, Stack
 
 from .conftest import Visitor
@@ -56,21 +55,9 @@ async def posted(client: Browser, path: str, body: dict[str, object] | None = No
 async def open_supplier(stack: Stack) -> Supplier:
     """A referenced supplier whose access is OPEN, with an ASL and one user, both past their temporary password."""
     visitor = stack.browser()
-    presentation = await posted(visitor, "/api/v1/presentations", {
-        "duns": str(random.randrange(10**8, 10**9)), "email": f"presenter.{uuid.uuid4().hex[:8]}@supplier.example",
-        "legal_name": "Forges de Lorraine"})
-    file_id = presentation["presentation"]["presentation_id"]  # type: ignore[index]
-    filled = await visitor.patch(f"/api/v1/presentations/{file_id}", json={
-        "national_registration_number": "552100554", "tax_number": "FR40303265045", "country_code": "FR",
-        "legal_existence_proof_ref": "kbis.pdf",
-        "head_office_address": {"lines": ["1 rue des Forges"], "postal_code": "57000", "city": "Metz",
-                                "country_code": "FR"}})
-    assert filled.status_code == 200, filled.text
-    await posted(visitor, f"/api/v1/presentations/{file_id}:submit")
-    root = (await stack.cofor.ReferenceSupplier(cofor_api.ReferenceSupplierRequest(
-        presentation_id=file_id))).supplier.cofor_root
-
-    signatory, asl_email = f"sign.{root}@supplier.example", f"asl.{root}@supplier.example"
+    root = await referenced_supplier(stack)
+    record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
+    signatory, asl_email = record.email, f"asl.{root}@supplier.example"
     contact = {"phone": "+33 1 23 45 67 89", "job_title": "CEO", "language": "fr"}
     await posted(visitor, "/api/v1/access-requests", {
         "cofor": root, "signatory": {"given_name": "Claire", "family_name": "Martin", "email": signatory, **contact},

@@ -41,19 +41,36 @@ class Person:
     browser: Browser  # logged in with ``password`` (already changed from the temporary one)
 
 
-async def submitted_presentation(stack: Stack) -> str:
-    """A complete company file, submitted and waiting for purchasing; returns its id."""
+async def opened_from_mail(stack: Stack, visitor: Browser, presenter: str, keep: Keep = ignore) -> str:
+    """The presenter opens the mailed link (the token is never returned): the page keeps it in the cookie."""
+    link = stack.find(r"(/(?:fr|en)/company/[\w-]+\?token=[\w-]+)", await stack.mail(presenter))
+    keep("presenter_token", link.rsplit("=", 1)[1])
+    opened = await visitor.get(link)
+    assert opened.status_code == 303, opened.text
+    shown = await visitor.get(opened.headers["location"])  # the browser follows: the file is confirmed
+    assert shown.status_code == 200, shown.text
+    return link.split("/")[3].split("?")[0]
+
+
+async def submitted_presentation(stack: Stack, keep: Keep = ignore) -> str:
+    """A complete company file, submitted and waiting for purchasing; returns its id. Its legal representative (a
+    fresh address) becomes the signatory of record."""
     visitor = stack.browser()
-    presenter = f"presenter.{uuid.uuid4().hex[:8]}@supplier.example"
+    tag = uuid.uuid4().hex[:8]
+    presenter = f"presenter.{tag}@supplier.example"
     started = await visitor.post("/api/v1/presentations", json={
         "duns": str(random.randrange(10**8, 10**9)), "email": presenter, "legal_name": "Forges de Lorraine"})
     assert started.status_code == 200, started.text
+    assert "presenter_token" not in started.text and "__Host-portal_presenter" not in visitor.cookies
     file_id: str = started.json()["presentation"]["presentation_id"]
+    assert await opened_from_mail(stack, visitor, presenter, keep) == file_id
     filled = await visitor.patch(f"/api/v1/presentations/{file_id}", json={
         "national_registration_number": "552100554", "tax_number": "FR40303265045", "country_code": "FR",
         "legal_existence_proof_ref": "kbis.pdf",
         "head_office_address": {"lines": ["1 rue des Forges"], "postal_code": "57000", "city": "Metz",
-                                "country_code": "FR"}})
+                                "country_code": "FR"},
+        "legal_representative": {"given_name": "Claire", "family_name": "Martin", "job_title": "CEO",
+                                 "email": f"sign.{tag}@supplier.example"}})
     assert filled.status_code == 200 and filled.json()["presentation"].get("missing_fields") is None, filled.text
     submitted = await visitor.post(f"/api/v1/presentations/{file_id}:submit")
     assert submitted.json()["presentation"]["state"] == "PRESENTATION_STATE_SUBMITTED"
@@ -115,7 +132,9 @@ async def open_access(stack: Stack, root: str, keep: Keep = ignore, *, resend: b
     """Access requested for a referenced supplier, the GTU accepted from the mailed link (after asking for the link
     again when ``resend``), the ASL's first login; returns the ASL once the company's access is OPEN."""
     visitor = stack.browser()
-    signatory, admin_email = f"sign.{root}@supplier.example".lower(), f"asl.{root}@supplier.example".lower()
+    # The company knows its legal representative, whom purchasing recorded as the signatory of record.
+    record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
+    signatory, admin_email = record.email, f"asl.{root}@supplier.example".lower()
     contact = {"phone": "+33 1 23 45 67 89", "job_title": "CEO", "language": "fr"}
     requested = await visitor.post("/api/v1/access-requests", json={
         "cofor": root, "signatory": {"given_name": "Claire", "family_name": "Martin", "email": signatory, **contact},

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,11 +41,14 @@ CREDENTIALS = ("gateway:public:gw-token,operator:purchasing+support+internal:ops
 
 class Browser:
     """A visitor: keeps the cookies the gateway sets (Secure ones too, over this plain-HTTP test server) and
-    sends the CSRF token with every unsafe request, as the portal's pages do."""
+    sends the CSRF token with every unsafe request, as the portal's pages do. Each has its own address, which a
+    proxy in front would forward (``X-Forwarded-For``): a gateway started with ``trusted_proxies=1`` sees each
+    visitor as its own client; by default the gateway ignores it and every visitor shares the loopback address."""
 
-    def __init__(self, client: httpx.AsyncClient) -> None:
+    def __init__(self, client: httpx.AsyncClient, address: str | None = None) -> None:
         self.client = client
         self.cookies: dict[str, str] = {}
+        self.address = address or f"198.18.{random.randrange(256)}.{random.randrange(1, 255)}"
 
     def _remember(self, response: httpx.Response) -> httpx.Response:
         for cookie in response.cookies.jar:
@@ -56,6 +60,7 @@ class Browser:
 
     def _headers(self) -> dict[str, str]:
         headers = {"cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
+        headers["x-forwarded-for"] = self.address
         if "__Host-portal_csrf" in self.cookies:
             headers["x-csrf-token"] = self.cookies["__Host-portal_csrf"]
         return headers
@@ -83,8 +88,8 @@ class Stack:
     sink: MailSink
     apps: list[ServiceApp]
 
-    def browser(self) -> Browser:
-        return Browser(self.web)
+    def browser(self, address: str | None = None) -> Browser:
+        return Browser(self.web, address)
 
     async def mail(self, address: str, subject_part: str = "", count: int = 1) -> EmailMessage:
         async def probe() -> list[EmailMessage]:
@@ -101,9 +106,9 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(tmp: Path, nats_server: NatsServer) -> AsyncIterator[Stack]:
+async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: int = 0) -> AsyncIterator[Stack]:
     seal = SealKeyPair.generate()
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()  # the test administrator: it resets streams and consumers
     js = nc.jetstream()
     await ensure_streams(js)
     for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
@@ -115,27 +120,27 @@ async def running_stack(tmp: Path, nats_server: NatsServer) -> AsyncIterator[Sta
         except nats.js.errors.NotFoundError:
             pass
     sink = MailSink(tmp / "mail").start()
-    common = dict(grpc_port=0, nats_url=nats_server.url, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5,
-                  relay_poll_seconds=0.2)
+    common = dict(grpc_port=0, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5, relay_poll_seconds=0.2)
     urls = {name: f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite3'}" for name in ("cofor", "identity", "support")}
     for name, module in (("cofor", cofor.bootstrap), ("identity", identity.bootstrap), ("support", support.bootstrap)):
         await migrations.upgrade(urls[name], module.MIGRATIONS)
     apps = [
         cofor.bootstrap.build_app(CoforSettings(database_url=urls["cofor"], mail_seal_public_key=seal.public_key,
-                                                **common)),
+                                                **common, **nats_server.settings("cofor"))),
         identity.bootstrap.build_app(IdentitySettings(database_url=urls["identity"], argon2_memory_kib=1024,
                                                       argon2_time_cost=1, mail_seal_public_key=seal.public_key,
-                                                      **common)),
+                                                      **common, **nats_server.settings("identity"))),
         support.bootstrap.build_app(SupportSettings(database_url=urls["support"], smtp_port=sink.port,
                                                     mail_seal_private_key=seal.private_key, mail_poll_seconds=0.2,
-                                                    portal_public_url="https://portal.test", **common)),
+                                                    portal_public_url="https://portal.test", **common,
+                                                    **nats_server.settings("support"))),
     ]
     for app in apps:
         await app.start()
     port = free_port()
     gateway = create_app(GatewaySettings(service_token="gw-token", cofor_target=apps[0].target,
                                          identity_target=apps[1].target, support_target=apps[2].target,
-                                         gateway_port=port))
+                                         gateway_port=port, trusted_proxies=trusted_proxies))
     server = uvicorn.Server(uvicorn.Config(gateway, host="127.0.0.1", port=port, log_config=None, access_log=False,
                                            lifespan="on"))
     serving = asyncio.create_task(server.serve())

@@ -34,7 +34,7 @@ async def test_access_request_mail_reaches_the_signatory_and_its_link_accepts_th
     support_url = f"sqlite+aiosqlite:///{tmp_path / 'support.sqlite3'}"
     await migrations.upgrade(cofor_url, cofor.bootstrap.MIGRATIONS)
     await migrations.upgrade(support_url, support.bootstrap.MIGRATIONS)
-    nc = await nats.connect(nats_server.url)
+    nc = await nats_server.connect()
     js = nc.jetstream()
     await ensure_streams(js)
     await js.purge_stream("NOTIFICATION")
@@ -44,10 +44,10 @@ async def test_access_request_mail_reaches_the_signatory_and_its_link_accepts_th
         pass
     with MailSink(tmp_path / "mail") as sink:
         cofor_app = cofor.bootstrap.build_app(CoforSettings(
-            grpc_port=0, database_url=cofor_url, nats_url=nats_server.url, service_credentials=CREDENTIALS,
+            grpc_port=0, database_url=cofor_url, **nats_server.settings("cofor"), service_credentials=CREDENTIALS,
             mail_seal_public_key=seal.public_key, shutdown_grace_seconds=0.5))
         support_app = support.bootstrap.build_app(SupportSettings(
-            grpc_port=0, database_url=support_url, nats_url=nats_server.url, smtp_port=sink.port,
+            grpc_port=0, database_url=support_url, **nats_server.settings("support"), smtp_port=sink.port,
             mail_seal_private_key=seal.private_key, portal_public_url="https://portal.example",
             shutdown_grace_seconds=0.5))
         await cofor_app.start()
@@ -65,18 +65,20 @@ async def test_access_request_mail_reaches_the_signatory_and_its_link_accepts_th
 
             resume = await wait_for(lambda: mail_to(presenter), timeout=15)
             token = re.search(r"\?token=([\w-]+)", resume.get_content()).group(1)  # type: ignore[union-attr]
-            assert token == started.presenter_token  # the mailed link opens the file
+            assert not started.presenter_token  # only the mailed link opens the file
+            signatory = f"signatory.{uuid.uuid4().hex[:8]}@supplier.example"
             filled = pb.Presentation(
                 presentation_id=started.presentation.presentation_id, national_registration_number="552100554",
                 tax_number="FR40303265045", country_code="FR", legal_existence_proof_ref="kbis.pdf",
-                head_office_address=pb.Address(lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"))
+                head_office_address=pb.Address(lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"),
+                legal_representative=pb.Contact(given_name="Claire", family_name="Martin", email=signatory,
+                                                job_title="CEO", language="en"))
             await client.UpdatePresentation(api.UpdatePresentationRequest(presentation=filled), bearer=token)
             await client.SubmitPresentation(api.SubmitPresentationRequest(
                 presentation_id=started.presentation.presentation_id), bearer=token)
             supplier = (await client.ReferenceSupplier(api.ReferenceSupplierRequest(
                 presentation_id=started.presentation.presentation_id), as_="purchasing")).supplier
 
-            signatory = f"signatory.{uuid.uuid4().hex[:8]}@supplier.example"
             await client.RequestPortalAccess(api.RequestPortalAccessRequest(
                 cofor=supplier.cofor_root,
                 signatory=pb.Contact(given_name="Claire", family_name="Martin", email=signatory, phone="+33 1 23 45 67 89",

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from PIL import Image
 
 from kit.testing.processes import NatsServer
@@ -30,12 +31,15 @@ async def test_a_supplier_from_its_first_file_to_its_users_first_login(stack: St
     visitor = stack.browser()
     analysis = (await visitor.post("/api/v1/access:analyze", json={"cofor": root.lower()})).json()
     assert analysis["outcome"] == "ANALYSIS_OUTCOME_ACCESS_NOT_REQUESTED"
-    signatory, admin_email = f"sign.{root}@supplier.example", f"asl.{root}@supplier.example"
+    # The company names its legal representative, recorded by purchasing as the signatory of record.
+    record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
+    signatory, admin_email = record.email, f"asl.{root}@supplier.example"
     contact = {"phone": "+33 1 23 45 67 89", "job_title": "CEO", "language": "fr"}
     requested = await visitor.post("/api/v1/access-requests", json={
         "cofor": root, "signatory": {"given_name": "Claire", "family_name": "Martin", "email": signatory, **contact},
         "administrator": {"given_name": "Paul", "family_name": "Durand", "email": admin_email, **contact}})
     assert requested.status_code == 200, requested.text
+    assert requested.json()["portal_access_state"] == "PORTAL_ACCESS_STATE_TERMS_PENDING"
     terms_mail = await stack.mail(signatory)
     token = stack.find(r"/access/terms\?token=([\w-]+)", terms_mail)
     described = (await visitor.get(f"/api/v1/terms?token={token}")).json()

@@ -3,13 +3,27 @@ from __future__ import annotations
 
 import enum
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Enum, ForeignKey, Index, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 from sqlalchemy.orm import registry, relationship
 
 from kit.db import timestamp_column as _ts
 
-from cofor.domain.model import AcceptanceLink, AccessRequest, AccessState, Presentation, PresentationState, Site, \
-    Supplier, SupplierStatus, SuspensionCause
+from cofor.domain.access import AcceptanceLink, AccessRequest, RequestStatus
+from cofor.domain.model import AccessState, Site, Supplier, SupplierStatus, SuspensionCause
+from cofor.domain.presentations import Presentation, PresentationState
 
 metadata = MetaData()
 
@@ -25,7 +39,7 @@ mapper_registry = registry(metadata=metadata)
 presentations = Table(
     "presentations", metadata,
     Column("id", String(36), primary_key=True),
-    Column("duns", String(9), nullable=False, unique=True),  # the uniqueness key: one file per company
+    Column("duns", String(9), nullable=False, index=True),
     Column("email", String(254), nullable=False),
     Column("language", String(2), nullable=False),
     Column("legal_name", String(200), nullable=False),
@@ -42,6 +56,10 @@ presentations = Table(
     Column("rejection_reason", Text, nullable=False, default=""),
     Column("cofor_root", String(6), nullable=False, default=""),
     _ts("created_at"), _ts("updated_at"), _ts("submitted_at", True), _ts("decided_at", True),
+    _ts("confirmed_at", True),
+    # The uniqueness key: set (= duns) only on the confirmed, live file of a D-U-N-S; NULLs never collide.
+    Column("duns_claim", String(9), nullable=True, unique=True),
+    Column("representative", JSON, nullable=False, default=dict),
 )
 
 suppliers = Table(
@@ -61,6 +79,9 @@ suppliers = Table(
     Column("administrators", JSON, nullable=False),
     Column("administrators_revision", BigInteger, nullable=False, default=0),
     Column("revision", BigInteger, nullable=False, default=0, server_default="0"),
+    Column("signatory", JSON, nullable=False, default=dict),
+    _ts("signatory_updated_at", True), _ts("access_expires_at", True),
+    Column("state_before_request", _enum(AccessState), nullable=False, default=AccessState.NOT_REQUESTED.value),
     _ts("created_at"), _ts("updated_at"),
     Index("ix_suppliers_updated_at", "updated_at"),
 )
@@ -86,6 +107,11 @@ access_requests = Table(
     Column("administrator", JSON, nullable=False),
     Column("terms_version", String(20), nullable=False),
     _ts("created_at"), _ts("accepted_at", True),
+    Column("status", _enum(RequestStatus, 20), nullable=False),
+    Column("requested_from", String(100), nullable=False, default=""),
+    Column("decision_reason", Text, nullable=False, default=""),
+    Column("reviewed_by", String(200), nullable=False, default=""),
+    _ts("reviewed_at", True),
 )
 
 acceptance_links = Table(

@@ -6,7 +6,9 @@ import datetime as dt
 from google.protobuf.timestamp_pb2 import Timestamp
 from portal.cofor.v1 import supplier_pb2 as pb
 
-from cofor.domain.model import AccessRequest, Presentation, Site, Supplier
+from cofor.domain.access import AccessRequest
+from cofor.domain.model import Site, Supplier
+from cofor.domain.presentations import Presentation, PresentationState
 
 
 def ts(value: dt.datetime | None) -> Timestamp | None:
@@ -21,16 +23,19 @@ def address(lines: list[str], postal_code: str, city: str, country: str) -> pb.A
     return pb.Address(lines=lines, postal_code=postal_code, city=city, country_code=country)
 
 
-def presentation(p: Presentation) -> pb.Presentation:
+def presentation(p: Presentation, now: dt.datetime | None = None) -> pb.Presentation:
+    """``now`` given: a draft past its lifetime shows as EXPIRED even before housekeeping has marked it."""
+    state = PresentationState.EXPIRED if now is not None and p.is_due(now) else p.state
     return pb.Presentation(
-        presentation_id=p.id, state=pb.PresentationState.Value(f"PRESENTATION_STATE_{p.state.value}"),
+        presentation_id=p.id, state=pb.PresentationState.Value(f"PRESENTATION_STATE_{state.value}"),
         duns=p.duns, email=p.email, language=p.language, legal_name=p.legal_name,
         national_registration_number=p.national_registration_number, tax_number=p.tax_number,
         head_office_address=address(p.address_lines, p.postal_code, p.city, p.address_country),
         country_code=p.country_code, legal_existence_proof_ref=p.legal_existence_proof_ref,
         missing_fields=p.missing_fields(), rejection_reason=p.rejection_reason, cofor_root=p.cofor_root,
         create_time=ts(p.created_at), update_time=ts(p.updated_at), submit_time=ts(p.submitted_at),
-        decision_time=ts(p.decided_at))
+        decision_time=ts(p.decided_at), legal_representative=contact(p.representative or {}),
+        confirm_time=ts(p.confirmed_at), expire_time=ts(p.expires_at() if state == PresentationState.DRAFT else None))
 
 
 def site(s: Site) -> pb.Site:
@@ -39,15 +44,24 @@ def site(s: Site) -> pb.Site:
                    is_head_office=s.is_head_office, create_time=ts(s.created_at))
 
 
+CONTACT_FIELDS = ("given_name", "family_name", "email", "phone", "job_title", "language")
+
+
 def contact(values: dict[str, str]) -> pb.Contact:
-    return pb.Contact(**values)
+    return pb.Contact(**{k: values.get(k, "") for k in CONTACT_FIELDS})
 
 
 def access_request(r: AccessRequest, head_office_cofor: str, expire: dt.datetime | None = None) -> pb.AccessRequest:
+    """``expire``: when the waiting request lapses (its link's expiry while TERMS_PENDING)."""
+    pending = r.status.value == "TERMS_PENDING"
     return pb.AccessRequest(access_request_id=r.id, cofor_root=r.cofor_root, head_office_cofor=head_office_cofor,
                             signatory=contact(r.signatory), administrator=contact(r.administrator),
                             terms_version=r.terms_version, create_time=ts(r.created_at),
-                            acceptance_expire_time=ts(expire), accept_time=ts(r.accepted_at))
+                            acceptance_expire_time=ts(expire if pending else None), accept_time=ts(r.accepted_at),
+                            status=pb.AccessRequestStatus.Value(f"ACCESS_REQUEST_STATUS_{r.status.value}"),
+                            requested_from=r.requested_from, decision_reason=r.decision_reason,
+                            reviewed_by=r.reviewed_by, review_time=ts(r.reviewed_at),
+                            expire_time=ts(expire if r.waiting else None))
 
 
 def supplier_status(value: str) -> int:
@@ -68,8 +82,11 @@ def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
         head_office_site_code=s.head_office_site_code, head_office_cofor=s.head_office_cofor,
         sites=[site(x) for x in s.sites], portal_access_state=access_state(s.access_state.value),
         status_reason=s.status_reason, country_code=s.country_code, presentation_id=s.presentation_id,
-        create_time=ts(s.created_at), update_time=ts(s.updated_at))
+        create_time=ts(s.created_at), update_time=ts(s.updated_at),
+        signatory_of_record_update_time=ts(s.signatory_updated_at))
     message.access_suspension_cause = suspension_cause(s.suspension_cause.value)  # type: ignore[assignment]
+    if s.signatory:
+        message.signatory_of_record.CopyFrom(contact(s.signatory))
     if request is not None:
-        message.access_request.CopyFrom(access_request(request, s.head_office_cofor))
+        message.access_request.CopyFrom(access_request(request, s.head_office_cofor, s.access_expires_at))
     return message

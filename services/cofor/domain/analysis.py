@@ -1,6 +1,7 @@
-"""The get-access analysis (ARCHITECTURE §4): eight outcomes, checked in a fixed order."""
+"""The get-access analysis (ARCHITECTURE §4): nine outcomes, checked in a fixed order."""
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
@@ -13,6 +14,7 @@ class Outcome(enum.StrEnum):
     SUPPLIER_DEACTIVATED = "SUPPLIER_DEACTIVATED"
     SITE_NOT_ELIGIBLE = "SITE_NOT_ELIGIBLE"
     ACCESS_NOT_REQUESTED = "ACCESS_NOT_REQUESTED"
+    ACCESS_REQUEST_UNDER_REVIEW = "ACCESS_REQUEST_UNDER_REVIEW"
     TERMS_PENDING = "TERMS_PENDING"
     ADMINISTRATOR_PENDING = "ADMINISTRATOR_PENDING"
     ACCESS_SUSPENDED = "ACCESS_SUSPENDED"
@@ -24,6 +26,7 @@ NEXT_STEP = {
     Outcome.SUPPLIER_DEACTIVATED: "CONTACT_PURCHASING_OR_PRESENT_COMPANY",
     Outcome.SITE_NOT_ELIGIBLE: "ANALYZE_HEAD_OFFICE",
     Outcome.ACCESS_NOT_REQUESTED: "REQUEST_ACCESS",
+    Outcome.ACCESS_REQUEST_UNDER_REVIEW: "WAIT",
     Outcome.TERMS_PENDING: "ACCEPT_TERMS",
     Outcome.ADMINISTRATOR_PENDING: "WAIT",
     Outcome.ACCESS_SUSPENDED: "CONTACT_SUPPORT",
@@ -32,6 +35,7 @@ NEXT_STEP = {
 
 _BY_ACCESS_STATE = {
     AccessState.NOT_REQUESTED: Outcome.ACCESS_NOT_REQUESTED,
+    AccessState.UNDER_REVIEW: Outcome.ACCESS_REQUEST_UNDER_REVIEW,
     AccessState.TERMS_PENDING: Outcome.TERMS_PENDING,
     AccessState.ADMINISTRATOR_PENDING: Outcome.ADMINISTRATOR_PENDING,
     AccessState.SUSPENDED: Outcome.ACCESS_SUSPENDED,
@@ -73,7 +77,7 @@ def parse_analysis_input(cofor: str, site_code: str) -> CoforInput | None:
     return parsed
 
 
-def analyze(wanted: CoforInput | None, supplier: Supplier | None) -> Analysis:
+def analyze(wanted: CoforInput | None, supplier: Supplier | None, now: dt.datetime) -> Analysis:
     if wanted is None or supplier is None:
         return Analysis(Outcome.INVALID_COFOR)
     site_code = wanted.site or supplier.head_office_site_code
@@ -84,6 +88,6 @@ def analyze(wanted: CoforInput | None, supplier: Supplier | None) -> Analysis:
         return Analysis(Outcome.SUPPLIER_DEACTIVATED, cofor, head)
     if site_code != supplier.head_office_site_code:
         return Analysis(Outcome.SITE_NOT_ELIGIBLE, cofor, head)
-    outcome = _BY_ACCESS_STATE[supplier.access_state]
+    outcome = _BY_ACCESS_STATE[supplier.access_state_at(now)]
     names = [a["display_name"] for a in supplier.administrators] if outcome == Outcome.ACCESS_OPEN else []
     return Analysis(outcome, cofor, head, names)

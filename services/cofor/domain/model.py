@@ -1,23 +1,26 @@
-"""The registry's aggregates and their rules. Pure Python: the ORM maps these classes in adapters/orm.py."""
+"""The supplier aggregate: its sites, its status and its portal access. Pure Python: adapters/orm.py maps it.
+
+Every change of the company's access goes through a method here, which also moves the current access request:
+who may request access, where a request goes (straight to the signatory of record, or to purchasing's review),
+what supersedes, lapses, declines or resets it.
+"""
 from __future__ import annotations
 
 import datetime as dt
 import enum
 from dataclasses import dataclass, field
-from typing import Any
 
-from kit.errors import FailedPrecondition, PreconditionViolation
+from kit.errors import FailedPrecondition
 
+from cofor.domain.access import (
+    REVIEW_LIFETIME,
+    TERMS_LINK_LIFETIME,
+    AccessRequest,
+    ContactDetails,
+    RequestStatus,
+    same_address,
+)
 from cofor.domain.codes import HEAD_OFFICE_SITE, canonical
-
-TERMS_LINK_LIFETIME = dt.timedelta(days=7)
-
-
-class PresentationState(enum.StrEnum):
-    DRAFT = "DRAFT"
-    SUBMITTED = "SUBMITTED"
-    REFERENCED = "REFERENCED"
-    REJECTED = "REJECTED"
 
 
 class SupplierStatus(enum.StrEnum):
@@ -27,101 +30,20 @@ class SupplierStatus(enum.StrEnum):
 
 class AccessState(enum.StrEnum):
     NOT_REQUESTED = "NOT_REQUESTED"
+    UNDER_REVIEW = "UNDER_REVIEW"
     TERMS_PENDING = "TERMS_PENDING"
     ADMINISTRATOR_PENDING = "ADMINISTRATOR_PENDING"
     OPEN = "OPEN"
     SUSPENDED = "SUSPENDED"
 
 
+WAITING = (AccessState.UNDER_REVIEW, AccessState.TERMS_PENDING)
+
+
 class SuspensionCause(enum.StrEnum):
     NONE = ""
     OPERATOR = "OPERATOR"
     NO_ACTIVE_ADMINISTRATOR = "NO_ACTIVE_ADMINISTRATOR"
-
-
-class LinkState(enum.StrEnum):
-    VALID = "VALID"
-    EXPIRED = "EXPIRED"
-    VOIDED = "VOIDED"
-    USED = "USED"
-
-
-# Presentation fields a submitted file must have, in the order they are reported.
-REQUIRED_FIELDS = ("legal_name", "national_registration_number", "tax_number", "head_office_address.lines",
-                   "head_office_address.postal_code", "head_office_address.city",
-                   "head_office_address.country_code", "country_code", "legal_existence_proof_ref")
-
-
-@dataclass(eq=False)
-class Presentation:
-    id: str
-    duns: str
-    email: str
-    language: str
-    legal_name: str
-    presenter_token_digest: bytes
-    created_at: dt.datetime
-    updated_at: dt.datetime
-    state: PresentationState = PresentationState.DRAFT
-    national_registration_number: str = ""
-    tax_number: str = ""
-    address_lines: list[str] = field(default_factory=list)
-    postal_code: str = ""
-    city: str = ""
-    address_country: str = ""
-    country_code: str = ""
-    legal_existence_proof_ref: str = ""
-    rejection_reason: str = ""
-    cofor_root: str = ""
-    submitted_at: dt.datetime | None = None
-    decided_at: dt.datetime | None = None
-
-    def value_of(self, path: str) -> Any:
-        return {
-            "head_office_address.lines": self.address_lines,
-            "head_office_address.postal_code": self.postal_code,
-            "head_office_address.city": self.city,
-            "head_office_address.country_code": self.address_country,
-        }.get(path, getattr(self, path, None))
-
-    def missing_fields(self) -> list[str]:
-        return [name for name in REQUIRED_FIELDS if not self.value_of(name)]
-
-    def _require(self, *states: PresentationState, reason: str) -> None:
-        if self.state not in states:
-            raise FailedPrecondition(reason, f"the file is {self.state.value}", metadata={"state": self.state.value})
-
-    def update(self, values: dict[str, Any], now: dt.datetime) -> None:
-        self._require(PresentationState.DRAFT, reason="PRESENTATION_NOT_EDITABLE")
-        for name, value in values.items():
-            setattr(self, name, value)
-        self.updated_at = now
-
-    def submit(self, now: dt.datetime) -> bool:
-        """True when this call submitted the file (False: it was already submitted)."""
-        if self.state == PresentationState.SUBMITTED:
-            return False
-        self._require(PresentationState.DRAFT, reason="PRESENTATION_NOT_EDITABLE")
-        if missing := self.missing_fields():
-            raise FailedPrecondition(
-                "PRESENTATION_INCOMPLETE", f"the file is incomplete: {', '.join(missing)}",
-                violations=[PreconditionViolation("MISSING_FIELD", name, f"{name} is required") for name in missing],
-                metadata={"missingFields": ",".join(missing)})
-        self.state = PresentationState.SUBMITTED
-        self.submitted_at = self.updated_at = now
-        return True
-
-    def reject(self, reason: str, now: dt.datetime) -> None:
-        self._require(PresentationState.SUBMITTED, reason="PRESENTATION_NOT_SUBMITTED")
-        self.state = PresentationState.REJECTED
-        self.rejection_reason = reason
-        self.decided_at = self.updated_at = now
-
-    def reference(self, cofor_root: str, now: dt.datetime) -> None:
-        self._require(PresentationState.SUBMITTED, reason="PRESENTATION_NOT_SUBMITTED")
-        self.state = PresentationState.REFERENCED
-        self.cofor_root = cofor_root
-        self.decided_at = self.updated_at = now
 
 
 @dataclass(eq=False)
@@ -139,56 +61,6 @@ class Site:
     @property
     def cofor(self) -> str:
         return canonical(self.cofor_root, self.site_code)
-
-
-@dataclass(frozen=True)
-class ContactDetails:
-    given_name: str
-    family_name: str
-    email: str
-    phone: str
-    job_title: str
-    language: str
-
-    @property
-    def display_name(self) -> str:
-        return f"{self.given_name} {self.family_name}"
-
-
-@dataclass(eq=False)
-class AccessRequest:
-    id: str
-    cofor_root: str
-    signatory: dict[str, str]
-    administrator: dict[str, str]
-    terms_version: str
-    created_at: dt.datetime
-    accepted_at: dt.datetime | None = None
-
-    def contact(self, role: str) -> ContactDetails:
-        return ContactDetails(**(self.signatory if role == "signatory" else self.administrator))
-
-
-@dataclass(eq=False)
-class AcceptanceLink:
-    """One GTU acceptance link; only the SHA-256 digest of its token is kept."""
-
-    token_digest: bytes
-    access_request_id: str
-    cofor_root: str
-    issued_at: dt.datetime
-    expires_at: dt.datetime
-    voided_at: dt.datetime | None = None
-    used_at: dt.datetime | None = None
-
-    def state(self, now: dt.datetime) -> LinkState:
-        if self.used_at:
-            return LinkState.USED
-        if self.voided_at:
-            return LinkState.VOIDED
-        if now >= self.expires_at:
-            return LinkState.EXPIRED
-        return LinkState.VALID
 
 
 @dataclass(eq=False)
@@ -211,6 +83,12 @@ class Supplier:
     administrators_revision: int = 0
     revision: int = 0  # increased at every change: consumers order this supplier's events by it
     sites: list[Site] = field(default_factory=list)
+    # The person entitled to accept the GTU for the company, as purchasing recorded it ({} = none recorded).
+    signatory: dict[str, str] = field(default_factory=dict)
+    signatory_updated_at: dt.datetime | None = None
+    # While a request waits (UNDER_REVIEW, TERMS_PENDING): when it lapses, and the state it then falls back to.
+    access_expires_at: dt.datetime | None = None
+    state_before_request: AccessState = AccessState.NOT_REQUESTED
 
     @property
     def head_office_cofor(self) -> str:
@@ -262,22 +140,108 @@ class Supplier:
         self.access_state, self.suspension_cause = AccessState.OPEN, SuspensionCause.NONE
         self._touch(now)
 
-    def can_request_access(self) -> bool:
-        return self.access_state == AccessState.NOT_REQUESTED or (
-            self.access_state == AccessState.SUSPENDED and not self.administrators)
+    # ---- requesting access --------------------------------------------------------------------------------
 
-    def request_access(self, request: AccessRequest, now: dt.datetime) -> None:
+    def access_state_at(self, now: dt.datetime) -> AccessState:
+        """The state as the company sees it: a waiting request past its expiry counts as never filed."""
+        if self.access_state in WAITING and self.access_expires_at is not None and now >= self.access_expires_at:
+            return self.state_before_request
+        return self.access_state
+
+    def lapse(self, request: AccessRequest | None, now: dt.datetime) -> bool:
+        """Materialise an expired waiting request (True when it lapsed now)."""
+        if self.access_state_at(now) == self.access_state:
+            return False
+        self._fall_back(now)
+        if request is not None:
+            request.close(RequestStatus.EXPIRED, now)
+        return True
+
+    def _fall_back(self, now: dt.datetime) -> None:
+        self.access_state, self.access_expires_at = self.state_before_request, None
+        self._touch(now)
+
+    def can_request_access(self, now: dt.datetime) -> bool:
+        state = self.access_state_at(now)
+        return state in (AccessState.NOT_REQUESTED, *WAITING) or (
+            state == AccessState.SUSPENDED and not self.administrators)
+
+    def names_signatory_of_record(self, contact: ContactDetails) -> bool:
+        return bool(self.signatory) and same_address(self.signatory.get("email", ""), contact.email)
+
+    def request_access(self, request: AccessRequest, current: AccessRequest | None, now: dt.datetime) -> None:
+        """File ``request``; a waiting ``current`` request is superseded. Knowing a COFOR proves nothing: only a
+        request that names the signatory of record goes straight to that person (whose recorded contact replaces
+        the typed one); any other waits for purchasing's review."""
         self.require_active()
-        if not self.can_request_access():
+        if not self.can_request_access(now):
             raise FailedPrecondition("ACCESS_ALREADY_REQUESTED", f"portal access is {self.access_state.value}",
                                      metadata={"accessState": self.access_state.value})
-        self.access_state, self.suspension_cause = AccessState.TERMS_PENDING, SuspensionCause.NONE
+        if self.access_state not in WAITING:
+            self.state_before_request = self.access_state
+        if current is not None and current.id != request.id:
+            current.close(RequestStatus.SUPERSEDED, now)
+        if self.names_signatory_of_record(request.contact("signatory")):
+            request.signatory = dict(self.signatory)
+            request.status, self.access_state = RequestStatus.TERMS_PENDING, AccessState.TERMS_PENDING
+            self.access_expires_at = now + TERMS_LINK_LIFETIME
+        else:
+            request.status, self.access_state = RequestStatus.UNDER_REVIEW, AccessState.UNDER_REVIEW
+            self.access_expires_at = now + REVIEW_LIFETIME
+        self.suspension_cause = SuspensionCause.NONE
         self.access_request_id = request.id
         self._touch(now)
 
-    def accept_terms(self, now: dt.datetime) -> None:
+    def _require_current(self, request: AccessRequest, state: AccessState, reason: str, now: dt.datetime) -> None:
+        if request.id != self.access_request_id or self.access_state_at(now) != state:
+            raise FailedPrecondition(reason, f"portal access is {self.access_state_at(now).value}",
+                                     metadata={"accessState": self.access_state_at(now).value})
+
+    def approve(self, request: AccessRequest, signatory: dict[str, str], reviewer: str, note: str,
+                now: dt.datetime) -> None:
+        """Purchasing checked the signatory: recorded, and the request goes to that person."""
+        self._require_current(request, AccessState.UNDER_REVIEW, "REQUEST_NOT_UNDER_REVIEW", now)
+        self.record_signatory(signatory, now)
+        request.signatory, request.status = dict(signatory), RequestStatus.TERMS_PENDING
+        request.reviewed_by, request.reviewed_at, request.decision_reason = reviewer, now, note
+        self.access_state, self.access_expires_at = AccessState.TERMS_PENDING, now + TERMS_LINK_LIFETIME
+
+    def decline(self, request: AccessRequest, reviewer: str, reason: str, now: dt.datetime) -> None:
+        self._require_current(request, AccessState.UNDER_REVIEW, "REQUEST_NOT_UNDER_REVIEW", now)
+        request.close(RequestStatus.DECLINED, now, reason=reason, by=reviewer)
+        self._fall_back(now)
+
+    def record_signatory(self, signatory: dict[str, str], now: dt.datetime,
+                         current: AccessRequest | None = None) -> bool:
+        """The signatory of record changes. True when the pending link of ``current`` went to another address:
+        that request goes back to review (the caller voids its links)."""
+        moved = current is not None and self.access_state == AccessState.TERMS_PENDING and not same_address(
+            current.signatory.get("email", ""), signatory.get("email", ""))
+        self.signatory, self.signatory_updated_at = dict(signatory), now
+        if moved and current is not None:
+            current.status = RequestStatus.UNDER_REVIEW
+            self.access_state, self.access_expires_at = AccessState.UNDER_REVIEW, now + REVIEW_LIFETIME
+        self._touch(now)
+        return moved
+
+    def links_reissued(self, now: dt.datetime) -> None:
+        """A fresh acceptance link: the pending request now lapses with it."""
+        self.access_expires_at = now + TERMS_LINK_LIFETIME
+        self._touch(now)
+
+    def accept_terms(self, request: AccessRequest, now: dt.datetime) -> None:
         self.require_active()
-        self.access_state = AccessState.ADMINISTRATOR_PENDING
+        self._require_current(request, AccessState.TERMS_PENDING, "ACCESS_NOT_PENDING", now)
+        request.status, request.accepted_at = RequestStatus.ACCEPTED, now
+        self.access_state, self.access_expires_at = AccessState.ADMINISTRATOR_PENDING, None
+        self._touch(now)
+
+    def reset_access(self, request: AccessRequest | None, reason: str, by: str, now: dt.datetime) -> None:
+        """Purchasing starts the company's access again from nothing (the way to undo a rogue first ASL)."""
+        if request is not None:
+            request.close(RequestStatus.RESET, now, reason=reason, by=by)
+        self.access_state, self.state_before_request = AccessState.NOT_REQUESTED, AccessState.NOT_REQUESTED
+        self.suspension_cause, self.access_expires_at = SuspensionCause.NONE, None
         self._touch(now)
 
     def administrator_created(self, now: dt.datetime) -> bool:

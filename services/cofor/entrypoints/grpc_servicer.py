@@ -6,12 +6,12 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import cofor_service_pb2_grpc as api_grpc
 from portal.cofor.v1 import supplier_pb2 as pb
 
-from kit.auth import ServiceCaller, ServiceCredentials, bearer_token, client_address, require_service
+from kit.auth import ServiceCaller, ServiceCredentials, agent_name, bearer_token, client_address, require_service
 from kit.errors import FieldViolation, InvalidArgument
 from kit.validation import enum_name
 
 from cofor.adapters import protos
-from cofor.domain.model import ContactDetails
+from cofor.domain.access import ContactDetails
 from cofor.service_layer.registry import AddressInput, Registry, Validation
 
 Ctx = grpc.aio.ServicerContext
@@ -57,10 +57,10 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def StartPresentation(self, request: api.StartPresentationRequest, context: Ctx) -> api.StartPresentationResponse:
         caller = self._caller(context, ANY)
-        p, token = await self.registry.start_presentation(
+        p = await self.registry.start_presentation(
             duns=request.duns, email=request.email, legal_name=request.legal_name, language=request.language,
             request_id=request.request_id, client=self._client(caller, context))
-        return api.StartPresentationResponse(presentation=protos.presentation(p), presenter_token=token)
+        return api.StartPresentationResponse(presentation=protos.presentation(p))
 
     async def UpdatePresentation(self, request: api.UpdatePresentationRequest, context: Ctx) -> api.UpdatePresentationResponse:
         self._caller(context, ANY)
@@ -69,6 +69,7 @@ class CoforServicer(api_grpc.CoforServiceServicer):
             "legal_name": given.legal_name, "national_registration_number": given.national_registration_number,
             "tax_number": given.tax_number, "head_office_address": _address(given.head_office_address),
             "country_code": given.country_code, "legal_existence_proof_ref": given.legal_existence_proof_ref,
+            "legal_representative": _contact(given.legal_representative),
         }
         if not given.HasField("head_office_address"):
             values["head_office_address"] = AddressInput([], "", "", "")
@@ -85,14 +86,15 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         caller = self._caller(context, ANY)
         p = await self.registry.get_presentation(request.presentation_id, bearer_token(context),
                                                  purchasing="purchasing" in caller.roles)
-        return api.GetPresentationResponse(presentation=protos.presentation(p))
+        return api.GetPresentationResponse(presentation=protos.presentation(p, self.registry.now()))
 
     async def ListPresentations(self, request: api.ListPresentationsRequest, context: Ctx) -> api.ListPresentationsResponse:
         self._caller(context, PURCHASING)
         state = enum_name(pb.PresentationState, request.state, "PRESENTATION_STATE_", "state")
         rows, token = await self.registry.list_presentations(state, request.duns, request.page_size,
                                                              request.page_token)
-        return api.ListPresentationsResponse(presentations=[protos.presentation(p) for p in rows],
+        now = self.registry.now()
+        return api.ListPresentationsResponse(presentations=[protos.presentation(p, now) for p in rows],
                                              next_page_token=token)
 
     async def RejectPresentation(self, request: api.RejectPresentationRequest, context: Ctx) -> api.RejectPresentationResponse:
@@ -142,6 +144,27 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         rows, token = await self.registry.list_suppliers(status, access, request.page_size, request.page_token)
         return api.ListSuppliersResponse(suppliers=[protos.supplier(s) for s in rows], next_page_token=token)
 
+    async def ReviewAccessRequest(self, request: api.ReviewAccessRequestRequest,
+                                  context: Ctx) -> api.ReviewAccessRequestResponse:
+        self._caller(context, PURCHASING)
+        decision = enum_name(api.AccessReviewDecision, request.decision, "ACCESS_REVIEW_DECISION_", "decision")
+        s, access_request = await self.registry.review_request(
+            request.cofor, request.access_request_id, decision, _contact(request.signatory), request.reason,
+            agent_name(context))
+        return api.ReviewAccessRequestResponse(supplier=protos.supplier(s, access_request))
+
+    async def UpdateSignatoryOfRecord(self, request: api.UpdateSignatoryOfRecordRequest,
+                                      context: Ctx) -> api.UpdateSignatoryOfRecordResponse:
+        self._caller(context, PURCHASING)
+        s = await self.registry.update_signatory(request.cofor, _contact(request.signatory), agent_name(context))
+        return api.UpdateSignatoryOfRecordResponse(supplier=protos.supplier(s))
+
+    async def ResetPortalAccess(self, request: api.ResetPortalAccessRequest,
+                                context: Ctx) -> api.ResetPortalAccessResponse:
+        self._caller(context, PURCHASING)
+        s = await self.registry.reset_access(request.cofor, request.reason, agent_name(context))
+        return api.ResetPortalAccessResponse(supplier=protos.supplier(s))
+
     async def ValidateCofor(self, request: api.ValidateCoforRequest, context: Ctx) -> api.ValidateCoforResponse:
         self._caller(context, INTERNAL)
         [result] = await self.registry.validate([request.cofor])
@@ -166,11 +189,11 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def RequestPortalAccess(self, request: api.RequestPortalAccessRequest, context: Ctx) -> api.RequestPortalAccessResponse:
         caller = self._caller(context, ANY)
-        s, access_request, expires = await self.registry.request_access(
+        s, access_request, _ = await self.registry.request_access(
             request.cofor, _contact(request.signatory), _contact(request.administrator), request.request_id,
             self._client(caller, context))
         return api.RequestPortalAccessResponse(
-            access_request=protos.access_request(access_request, s.head_office_cofor, expires),
+            access_request=protos.access_request(access_request, s.head_office_cofor, s.access_expires_at),
             portal_access_state=protos.access_state(s.access_state.value))  # type: ignore[arg-type]
 
     async def ResendTermsAcceptance(self, request: api.ResendTermsAcceptanceRequest, context: Ctx) -> api.ResendTermsAcceptanceResponse:
@@ -185,7 +208,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
             legal_name=view.legal_name, cofor=view.cofor, signatory_name=view.signatory_name,
             language=view.language, terms_version=view.terms_version, link_valid=view.state.value == "VALID",
             link_state=api.TermsLinkState.Value(f"TERMS_LINK_STATE_{view.state.value}"),
-            expire_time=protos.ts(view.expires_at))
+            expire_time=protos.ts(view.expires_at), administrator=protos.contact(view.administrator),
+            requested_from=view.requested_from, request_time=protos.ts(view.requested_at))
 
     async def AcceptTerms(self, request: api.AcceptTermsRequest, context: Ctx) -> api.AcceptTermsResponse:
         caller = self._caller(context, ANY)

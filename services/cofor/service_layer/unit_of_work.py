@@ -6,7 +6,9 @@ from sqlalchemy import select
 from kit.db import UnitOfWork
 
 from cofor.adapters.orm import start_mappers
-from cofor.domain.model import AcceptanceLink, AccessRequest, Presentation, Supplier
+from cofor.domain.access import AcceptanceLink, AccessRequest
+from cofor.domain.model import AccessState, Supplier
+from cofor.domain.presentations import Presentation
 
 
 class CoforUnitOfWork(UnitOfWork):
@@ -21,6 +23,11 @@ class CoforUnitOfWork(UnitOfWork):
             query = query.with_for_update()
         return (await self.session.scalars(query)).first()
 
+    async def claimant(self, duns: str) -> Presentation | None:
+        """The confirmed, live file that holds this D-U-N-S, locked."""
+        query = select(Presentation).where(Presentation.duns_claim == duns).with_for_update()  # type: ignore[arg-type]
+        return (await self.session.scalars(query)).first()
+
     async def supplier(self, cofor_root: str, *, for_update: bool = False) -> Supplier | None:
         query = select(Supplier).where(Supplier.cofor_root == cofor_root)  # type: ignore[arg-type]
         if for_update:
@@ -28,7 +35,14 @@ class CoforUnitOfWork(UnitOfWork):
         return (await self.session.scalars(query)).first()
 
     async def access_request(self, request_id: str) -> AccessRequest | None:
-        return await self.session.get(AccessRequest, request_id)
+        return await self.session.get(AccessRequest, request_id) if request_id else None
+
+    async def waiting_past(self, moment: object) -> list[str]:
+        """Roots of the suppliers whose waiting request is past its expiry."""
+        query = select(Supplier.cofor_root).where(  # type: ignore[call-overload]
+            Supplier.access_state.in_([AccessState.UNDER_REVIEW.value, AccessState.TERMS_PENDING.value]),  # type: ignore[attr-defined]
+            Supplier.access_expires_at <= moment)  # type: ignore[operator]
+        return list((await self.session.scalars(query)).all())
 
     async def acceptance_link(self, token_digest: bytes, *, for_update: bool = False) -> AcceptanceLink | None:
         query = select(AcceptanceLink).where(AcceptanceLink.token_digest == token_digest)  # type: ignore[arg-type]
@@ -39,5 +53,12 @@ class CoforUnitOfWork(UnitOfWork):
     async def open_links(self, access_request_id: str) -> list[AcceptanceLink]:
         query = select(AcceptanceLink).where(
             AcceptanceLink.access_request_id == access_request_id,  # type: ignore[arg-type]
+            AcceptanceLink.used_at.is_(None), AcceptanceLink.voided_at.is_(None))  # type: ignore[union-attr]
+        return list((await self.session.scalars(query)).all())
+
+    async def open_links_of(self, cofor_root: str) -> list[AcceptanceLink]:
+        """Every link of the company still usable (any request)."""
+        query = select(AcceptanceLink).where(
+            AcceptanceLink.cofor_root == cofor_root,  # type: ignore[arg-type]
             AcceptanceLink.used_at.is_(None), AcceptanceLink.voided_at.is_(None))  # type: ignore[union-attr]
         return list((await self.session.scalars(query)).all())

@@ -1,13 +1,11 @@
 """A real cofor service (gRPC server, outbox relay, identity consumer) on each database, with real NATS."""
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import nats
 import pytest
 from nats.js import JetStreamContext
 from portal.cofor.v1 import cofor_service_pb2_grpc
@@ -17,6 +15,7 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.sealed import SealKeyPair, unseal
 from kit.client import ServiceClient
+from kit.messaging.streams import ensure_streams
 from kit.testing.clock import Clock
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
@@ -58,12 +57,13 @@ async def cofor(database_url: str, nats_server: NatsServer) -> AsyncIterator[Cof
     await migrations.upgrade(database_url, MIGRATIONS)
     seal = SealKeyPair.generate()
     clock = Clock()
-    settings = CoforSettings(grpc_port=0, database_url=database_url, nats_url=nats_server.url,
+    settings = CoforSettings(grpc_port=0, database_url=database_url, **nats_server.settings("cofor"),
                              service_credentials=CREDENTIALS, mail_seal_public_key=seal.public_key,
                              relay_poll_seconds=0.2, shutdown_grace_seconds=0.5, consumer_max_deliver=3)
+    nc = await nats_server.connect()  # the test administrator: identity's stream, for the events "identity" sends
+    await ensure_streams(nc.jetstream())
     app = build_app(settings, clock=clock)
     await app.start()
-    nc = await nats.connect(nats_server.url)
     channel = grpc.aio.insecure_channel(app.target)
     try:
         yield Cofor(app, ServiceClient(cofor_service_pb2_grpc.CoforServiceStub(channel), TOKENS), nc.jetstream(),

@@ -31,14 +31,24 @@ def contact(tag: str, language: str = "fr") -> pb.Contact:
 COMPLETE = pb.Presentation(
     legal_name="Forges de Lorraine SA", national_registration_number="RCS 552 100 554", tax_number="FR40303265045",
     head_office_address=pb.Address(lines=["12 rue des Forges"], postal_code="57000", city="Metz", country_code="FR"),
-    country_code="FR", legal_existence_proof_ref="kbis-2026-001.pdf")
+    country_code="FR", legal_existence_proof_ref="kbis-2026-001.pdf",
+    legal_representative=pb.Contact(given_name="Anne", family_name="Lorrain", email="anne.lorrain@forges.example",
+                                    job_title="Présidente", language="fr"))
 
 
 async def start(cofor: Cofor, duns: str | None = None, email: str | None = None) -> tuple[pb.Presentation, str]:
+    """A new file and its presenter token, as the presenter finds it in the mail (it is never returned)."""
+    email = email or unique_email("presenter")
     reply = await cofor.client.StartPresentation(api.StartPresentationRequest(
-        duns=duns or new_duns(), email=email or unique_email("presenter"), legal_name="Forges de Lorraine",
-        language="fr"))
-    return reply.presentation, reply.presenter_token
+        duns=duns or new_duns(), email=email, legal_name="Forges de Lorraine", language="fr"))
+    assert not reply.presenter_token
+    mails = await cofor.mails_to(email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
+    [token] = [s["presenter_token"] for e, s in mails if e.params["presentation_id"] == reply.presentation.presentation_id]
+    return reply.presentation, token
+
+
+REPRESENTATIVE = pb.Contact(given_name="Anne", family_name="Lorrain", email="anne.lorrain@forges.example",
+                            job_title="Présidente", language="fr")
 
 
 async def submitted(cofor: Cofor) -> tuple[pb.Presentation, str]:
@@ -52,17 +62,26 @@ async def submitted(cofor: Cofor) -> tuple[pb.Presentation, str]:
     return reply.presentation, token
 
 
-async def referenced(cofor: Cofor) -> pb.Supplier:
-    p, _ = await submitted(cofor)
+async def referenced(cofor: Cofor, representative: pb.Contact | None = None) -> pb.Supplier:
+    """A supplier whose signatory of record is ``representative`` (the file's legal representative)."""
+    p, token = await start(cofor)
+    filled = pb.Presentation()
+    filled.CopyFrom(COMPLETE)
+    filled.presentation_id = p.presentation_id
+    filled.legal_representative.CopyFrom(representative or contact("signatory"))
+    await cofor.client.UpdatePresentation(api.UpdatePresentationRequest(presentation=filled), bearer=token)
+    await cofor.client.SubmitPresentation(api.SubmitPresentationRequest(presentation_id=p.presentation_id),
+                                          bearer=token)
     reply = await cofor.client.ReferenceSupplier(api.ReferenceSupplierRequest(presentation_id=p.presentation_id),
                                                  as_="purchasing")
     return reply.supplier
 
 
 async def requested(cofor: Cofor) -> tuple[pb.Supplier, pb.Contact, pb.Contact, str]:
-    """A referenced supplier whose access is requested; returns the acceptance token from the mail."""
-    supplier = await referenced(cofor)
+    """A referenced supplier whose access is requested by its signatory of record; returns the acceptance
+    token from the mail."""
     signatory, administrator = contact("signatory"), contact("admin")
+    supplier = await referenced(cofor, signatory)
     await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
         cofor=supplier.cofor_root, signatory=signatory, administrator=administrator))
     [(_, secrets)] = await cofor.mails_to(signatory.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)

@@ -44,9 +44,9 @@ async def test_request_access_is_refused_for_a_site_a_deactivated_supplier_or_a_
         cofor=f"{s.cofor_root}02", signatory=contact("s"), administrator=contact("a"))))
     assert f.reason == "SITE_NOT_ELIGIBLE" and f.metadata == {"headOfficeCofor": f"{s.cofor_root}  01"}  # type: ignore[attr-defined]
 
-    pending, _, _, _ = await requested(cofor)
+    accepted, _ = await terms_accepted(cofor)  # once the terms are accepted, nobody requests again
     f = await failure(cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
-        cofor=pending.cofor_root, signatory=contact("s"), administrator=contact("a"))))
+        cofor=accepted.cofor_root, signatory=contact("s"), administrator=contact("a"))))
     assert f.code == grpc.StatusCode.FAILED_PRECONDITION and f.reason == "ACCESS_ALREADY_REQUESTED"  # type: ignore[attr-defined]
 
     await cofor.client.DeactivateSupplier(api.DeactivateSupplierRequest(cofor_root=s.cofor_root), as_="purchasing")
@@ -147,7 +147,8 @@ async def test_no_active_administrator_left_suspends_and_late_snapshots_are_igno
     f = await failure(cofor.client.ReopenPortalAccess(api.ReopenPortalAccessRequest(cofor_root=s.cofor_root),
                                                       as_="purchasing"))
     assert f.reason == "NO_ACTIVE_ADMINISTRATOR"  # type: ignore[attr-defined]
-    # The company may now file a new access request for a new ASL.
+    # The company may now file a new access request for a new ASL; naming someone other than the signatory of
+    # record, it waits for purchasing's review.
     await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
         cofor=s.cofor_root, signatory=contact("s2"), administrator=contact("a2")))
-    await access_state_becomes(cofor, s.cofor_root, pb.PORTAL_ACCESS_STATE_TERMS_PENDING)
+    await access_state_becomes(cofor, s.cofor_root, pb.PORTAL_ACCESS_STATE_UNDER_REVIEW)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 
 import grpc
@@ -18,35 +19,47 @@ from .conftest import Cofor
 from .flows import COMPLETE, mask, new_duns, referenced, start, submitted, unique_email
 
 
-async def test_start_opens_a_draft_and_mails_a_resume_link_with_the_token_sealed(cofor: Cofor) -> None:
+async def test_start_opens_an_unconfirmed_draft_whose_token_is_only_mailed(cofor: Cofor) -> None:
     email = unique_email("presenter")
-    p, token = await start(cofor, email=email)
+    p, token = await start(cofor, email=email)  # start() asserts the reply carries no token
     assert p.state == pb.PRESENTATION_STATE_DRAFT and p.email == email and len(token) >= 43
-    assert "tax_number" in p.missing_fields
-    [(mail, secrets)] = await cofor.mails_to(email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
-    assert secrets == {"presenter_token": token}
+    assert "tax_number" in p.missing_fields and "legal_representative.email" in p.missing_fields
+    assert not p.HasField("confirm_time") and p.expire_time.ToDatetime() - p.create_time.ToDatetime() == \
+        dt.timedelta(hours=24)
+    [(mail, _)] = await cofor.mails_to(email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
     assert token.encode() not in mail.SerializeToString()  # only the sealed box carries it
+    opened = await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=p.presentation_id),
+                                                bearer=token)
+    assert opened.presentation.HasField("confirm_time")  # the mailed token's first use proves the e-mail
+    assert opened.presentation.expire_time.ToDatetime() - opened.presentation.update_time.ToDatetime() == \
+        dt.timedelta(days=30)
 
 
-async def test_duns_accepts_dashes_and_a_second_file_for_it_is_refused(cofor: Cofor) -> None:
+async def test_duns_accepts_dashes_and_a_second_file_for_a_confirmed_one_is_refused(cofor: Cofor) -> None:
     duns = new_duns()
-    p, _ = await start(cofor, duns=f"{duns[:2]}-{duns[2:5]}-{duns[5:]}")
+    p, token = await start(cofor, duns=f"{duns[:2]}-{duns[2:5]}-{duns[5:]}")
     assert p.duns == duns
+    await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=p.presentation_id), bearer=token)
     with pytest.raises(grpc.aio.AioRpcError) as err:
         await start(cofor, duns=duns)
     failure = failure_of(err.value)
     assert failure.code == grpc.StatusCode.ALREADY_EXISTS and failure.reason == "DUNS_ALREADY_PRESENTED"
 
 
-async def test_racing_starts_for_one_duns_give_exactly_one_file(cofor: Cofor) -> None:
+async def test_racing_confirmations_of_one_duns_give_exactly_one_file(cofor: Cofor) -> None:
     duns = new_duns()
-    results = await asyncio.gather(*(start(cofor, duns=duns) for _ in range(8)), return_exceptions=True)
-    files = [r for r in results if not isinstance(r, BaseException)]
+    started = await asyncio.gather(*(start(cofor, duns=duns) for _ in range(6)))  # unconfirmed: none blocks
+
+    async def confirm(p: pb.Presentation, token: str) -> object:
+        return await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=p.presentation_id),
+                                                  bearer=token)
+    results = await asyncio.gather(*(confirm(p, t) for p, t in started), return_exceptions=True)
+    confirmed = [r for r in results if not isinstance(r, BaseException)]
     refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
-    assert len(files) == 1 and len(refused) == 7
+    assert len(confirmed) == 1 and len(refused) == 5
     assert all(failure_of(r).reason == "DUNS_ALREADY_PRESENTED" for r in refused)
     listed = await cofor.client.ListPresentations(api.ListPresentationsRequest(duns=duns), as_="purchasing")
-    assert len(listed.presentations) == 1
+    assert sorted(p.HasField("confirm_time") for p in listed.presentations) == [False] * 5 + [True]
 
 
 async def test_bad_start_input_names_every_bad_field_and_creates_nothing(cofor: Cofor) -> None:
@@ -72,7 +85,9 @@ async def test_update_with_mask_and_submit_lists_every_missing_field(cofor: Cofo
     assert failure.code == grpc.StatusCode.FAILED_PRECONDITION and failure.reason == "PRESENTATION_INCOMPLETE"
     assert failure.precondition_subjects == [
         "national_registration_number", "head_office_address.lines", "head_office_address.postal_code",
-        "head_office_address.city", "head_office_address.country_code", "country_code", "legal_existence_proof_ref"]
+        "head_office_address.city", "head_office_address.country_code", "country_code", "legal_existence_proof_ref",
+        "legal_representative.given_name", "legal_representative.family_name", "legal_representative.email",
+        "legal_representative.job_title"]
 
 
 async def test_update_refuses_bad_values_and_unknown_mask_paths_without_changing_anything(cofor: Cofor) -> None:
@@ -165,9 +180,13 @@ async def test_a_start_request_id_reused_for_another_company_never_hands_over_th
     other = await cofor.client.StartPresentation(api.StartPresentationRequest(
         duns=new_duns(), email=unique_email("intruder"), legal_name="Intruder SA", request_id=shared_id))
     assert other.presentation.presentation_id != first.presentation.presentation_id
+    mails = await cofor.mails_to(first.presentation.email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED, count=2)
     owned = await cofor.client.GetPresentation(api.GetPresentationRequest(
-        presentation_id=first.presentation.presentation_id), bearer=retry.presenter_token)
+        presentation_id=first.presentation.presentation_id), bearer=mails[-1][1]["presenter_token"])
     assert owned.presentation.legal_name == "Owner SA"  # the owner's latest link still opens it
+    with pytest.raises(grpc.aio.AioRpcError):  # the retry voided the first mailed token
+        await cofor.client.GetPresentation(api.GetPresentationRequest(
+            presentation_id=first.presentation.presentation_id), bearer=mails[0][1]["presenter_token"])
 
 
 async def test_reject_is_final_and_mails_the_reason(cofor: Cofor) -> None:

@@ -1,0 +1,213 @@
+"""Portal access for the public: requests (straight to the signatory of record, or to purchasing's review), the
+acceptance link and the terms. Purchasing's side is in access_review.py. The rules are the Supplier's
+(domain/model.py); these use cases load, call them, and turn what happened into links, mails and events."""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from dataclasses import dataclass
+
+from portal.cofor.v1 import events_pb2 as ev
+
+from kit import ratelimit
+from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
+from kit.notify import Template, request_email
+
+from cofor.adapters import protos
+from cofor.domain.access import (
+    TERMS_LINK_LIFETIME,
+    AcceptanceLink,
+    AccessRequest,
+    ContactDetails,
+    LinkState,
+    RequestStatus,
+)
+from cofor.domain.codes import MalformedCofor, parse_cofor
+from cofor.domain.model import AccessState, Supplier
+from cofor.service_layer.base import (
+    RegistryBase,
+    clean_contact,
+    contact_record,
+    contact_violations,
+    digest,
+    request_id_violation,
+)
+from cofor.service_layer.unit_of_work import CoforUnitOfWork
+
+# Public calls are counted per client address (the gateway forwards it); requests and resends also per company,
+# which bounds how often a stranger can supersede a company's waiting request or make its signatory's mail ring.
+REQUEST_LIMIT = ratelimit.Limit("request-access", 10, 3600)
+REQUEST_COMPANY_LIMIT = ratelimit.Limit("request-access-company", 5, 86_400)
+RESEND_CLIENT_LIMIT = ratelimit.Limit("resend-terms", 10, 3600)
+RESEND_COMPANY_LIMIT = ratelimit.Limit("resend-terms-company", 3, 3600)
+ACCEPT_LIMIT = ratelimit.Limit("accept-terms", 20, 3600)
+
+
+@dataclass(frozen=True)
+class TermsLinkView:
+    legal_name: str
+    cofor: str
+    signatory_name: str
+    language: str
+    terms_version: str
+    state: LinkState
+    expires_at: dt.datetime
+    administrator: dict[str, str]
+    requested_from: str
+    requested_at: dt.datetime
+
+
+class Access(RegistryBase):
+    async def request_access(self, cofor: str, signatory: ContactDetails, administrator: ContactDetails,
+                             request_id: str = "", client: str = "",
+                             ) -> tuple[Supplier, AccessRequest, dt.datetime | None]:
+        signatory, administrator = clean_contact(signatory), clean_contact(administrator)
+        v = Violations()
+        try:
+            parse_cofor(cofor)
+        except MalformedCofor as exc:
+            v.add("cofor", str(exc))
+        contact_violations(v, "signatory", signatory)
+        contact_violations(v, "administrator", administrator)
+        request_id_violation(v, request_id)
+        v.raise_if_any()
+        now = self.now()
+        replay_owner = f"{cofor.strip().upper()} {signatory.email.lower()} {administrator.email.lower()}"
+        async with self.uow() as uow:
+            if done := await uow.remembered("RequestPortalAccess", request_id, owner=replay_owner):
+                request = await uow.access_request(done)
+                assert request is not None
+                s = await self._supplier(uow, request.cofor_root)
+                return s, request, s.access_expires_at if request.status == RequestStatus.TERMS_PENDING else None
+            if client:
+                await ratelimit.enforce(uow.session, REQUEST_LIMIT, client)
+            s = await self._head_office_supplier(uow, cofor)
+            current = await uow.access_request(s.access_request_id)
+            s.lapse(current, now)
+            await ratelimit.enforce(uow.session, REQUEST_COMPANY_LIMIT, s.cofor_root)
+            request = AccessRequest(id=str(uuid.uuid4()), cofor_root=s.cofor_root,
+                                    signatory=contact_record(signatory), administrator=contact_record(administrator),
+                                    terms_version=self.terms_version, created_at=now, requested_from=client[:100])
+            s.request_access(request, current, now)
+            if current is not None and current.status == RequestStatus.SUPERSEDED:
+                await self._void_links(uow, current.id, now)
+            uow.session.add(request)
+            await uow.session.flush()  # the request row first: its links refer to it
+            expires = None
+            if request.status == RequestStatus.TERMS_PENDING:
+                expires = await self._issue_link(uow, s, request, now)
+            elif s.signatory:
+                self._tell_signatory_of_review(uow, s, request)
+            uow.remember("RequestPortalAccess", request_id, request.id, owner=replay_owner)
+            uow.publish("cofor.access.requested", ev.AccessRequested(
+                cofor_root=s.cofor_root, head_office_cofor=s.head_office_cofor, legal_name=s.legal_name,
+                access_request_id=request.id, signatory=protos.contact(request.signatory),
+                administrator=protos.contact(request.administrator), acceptance_expire_time=protos.ts(expires),
+                review_required=expires is None, requested_from=request.requested_from))
+            await uow.commit()
+            return s, request, expires
+
+    async def _void_links(self, uow: CoforUnitOfWork, access_request_id: str, now: dt.datetime) -> None:
+        for old in await uow.open_links(access_request_id):
+            old.voided_at = now
+
+    async def _issue_link(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest,
+                          now: dt.datetime) -> dt.datetime:
+        """A new one-time acceptance link, mailed to the request's signatory — always the signatory of record —
+        naming the nominee and where the request came from; every earlier open link is voided."""
+        await self._void_links(uow, request.id, now)
+        token = secrets.token_urlsafe(32)
+        expires = now + TERMS_LINK_LIFETIME
+        uow.session.add(AcceptanceLink(token_digest=digest(token), access_request_id=request.id,
+                                       cofor_root=s.cofor_root, issued_at=now, expires_at=expires))
+        s.links_reissued(now)
+        signatory, admin = request.contact("signatory"), request.contact("administrator")
+        request_email(uow, template=Template.EMAIL_TEMPLATE_TERMS_ACCEPTANCE,
+                      to=[(signatory.email, signatory.display_name)], language=signatory.language,
+                      params={"legal_name": s.legal_name, "cofor": s.head_office_cofor,
+                              "signatory_name": signatory.display_name, "administrator_name": admin.display_name,
+                              "administrator_email": admin.email, "requested_from": request.requested_from,
+                              "request_time": request.created_at.isoformat(), "expire_time": expires.isoformat()},
+                      secrets={"acceptance_token": token}, seal_key=self.seal_key)
+        return expires
+
+    def _tell_signatory_of_review(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest) -> None:
+        """A request naming someone else: the signatory of record hears of it before purchasing decides."""
+        record, named, admin = s.signatory, request.contact("signatory"), request.contact("administrator")
+        request_email(uow, template=Template.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW,
+                      to=[(record["email"], f"{record['given_name']} {record['family_name']}")],
+                      language=record.get("language") or "fr",
+                      params={"legal_name": s.legal_name, "cofor": s.head_office_cofor,
+                              "signatory_name": named.display_name, "administrator_name": admin.display_name,
+                              "administrator_email": admin.email, "requested_from": request.requested_from,
+                              "request_time": request.created_at.isoformat()})
+
+    # ---- the signatory's link -------------------------------------------------------------------------------------
+
+    async def resend_terms(self, cofor: str, client: str = "") -> dt.datetime:
+        try:
+            parse_cofor(cofor)
+        except MalformedCofor as exc:
+            raise InvalidArgument([FieldViolation("cofor", str(exc))]) from None
+        now = self.now()
+        async with self.uow() as uow:
+            if client:
+                await ratelimit.enforce(uow.session, RESEND_CLIENT_LIMIT, client)
+            s = await self._head_office_supplier(uow, cofor)
+            if s.access_state_at(now) != AccessState.TERMS_PENDING:
+                raise FailedPrecondition("TERMS_NOT_PENDING", f"portal access is {s.access_state_at(now).value}",
+                                         metadata={"accessState": s.access_state_at(now).value})
+            await ratelimit.enforce(uow.session, RESEND_COMPANY_LIMIT, s.cofor_root)
+            request = await uow.access_request(s.access_request_id)
+            assert request is not None
+            expires = await self._issue_link(uow, s, request, now)
+            await uow.commit()
+            return expires
+
+    async def describe_terms(self, token: str) -> TermsLinkView:
+        async with self.uow(readonly=True) as uow:
+            link = await uow.acceptance_link(digest(token)) if token else None
+            if link is None:
+                raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")
+            request = await uow.access_request(link.access_request_id)
+            s = await uow.supplier(link.cofor_root)
+            assert request is not None and s is not None
+            signatory = request.contact("signatory")
+            admin = {k: request.administrator.get(k, "") for k in ("given_name", "family_name", "email", "job_title")}
+            return TermsLinkView(s.legal_name, s.head_office_cofor, signatory.display_name, signatory.language,
+                                 self.terms_version if request.accepted_at is None else request.terms_version,
+                                 link.state(self.now()), link.expires_at, admin, request.requested_from,
+                                 request.created_at)
+
+    async def accept_terms(self, token: str, terms_version: str, client: str = "") -> Supplier:
+        if not token:
+            raise InvalidArgument([FieldViolation("acceptance_token", "is required")])
+        if not terms_version:
+            raise InvalidArgument([FieldViolation("terms_version", "is required")])
+        now = self.now()
+        async with self.uow() as uow:
+            if client:
+                await ratelimit.enforce(uow.session, ACCEPT_LIMIT, client)
+            link = await uow.acceptance_link(digest(token), for_update=True)
+            if link is None:
+                await uow.commit()  # keep the rate-limit count: guessing tokens costs attempts
+                raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")
+            state = link.state(now)
+            if state != LinkState.VALID:
+                raise FailedPrecondition(f"ACCEPTANCE_TOKEN_{state.value}", f"this link is {state.value.lower()}")
+            if terms_version != self.terms_version:
+                raise FailedPrecondition("TERMS_VERSION_MISMATCH", "these terms are no longer the ones in force",
+                                         metadata={"termsVersion": self.terms_version})
+            s = await uow.supplier(link.cofor_root, for_update=True)
+            request = await uow.access_request(link.access_request_id)
+            assert s is not None and request is not None
+            s.accept_terms(request, now)
+            link.used_at = now
+            request.terms_version = terms_version
+            uow.publish("cofor.access.terms_accepted", ev.TermsAccepted(
+                cofor_root=s.cofor_root, head_office_cofor=s.head_office_cofor, legal_name=s.legal_name,
+                access_request_id=request.id, administrator=protos.contact(request.administrator),
+                signatory=protos.contact(request.signatory), terms_version=terms_version))
+            await uow.commit()
+            return s

@@ -1,0 +1,87 @@
+"""Purchasing's side of portal access: the review of requests naming someone other than the signatory of record,
+the signatory of record itself, the reset that undoes a rogue first ASL, and the housekeeping that lapses requests
+nobody answered."""
+from __future__ import annotations
+
+from portal.cofor.v1 import events_pb2 as ev
+
+from kit import validation
+from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, Violations
+
+from cofor.domain.access import AccessRequest, ContactDetails
+from cofor.domain.model import Supplier
+from cofor.service_layer.access import Access
+from cofor.service_layer.base import clean_contact, contact_record, contact_violations, reason_error, require_agent
+
+
+class AccessReview(Access):
+    async def review_request(self, cofor: str, access_request_id: str, decision: str, signatory: ContactDetails,
+                             reason: str, agent: str) -> tuple[Supplier, AccessRequest]:
+        agent, reason, signatory = require_agent(agent), validation.clean(reason), clean_contact(signatory)
+        v = Violations()
+        if decision not in ("APPROVE", "DECLINE"):
+            v.add("decision", "must be APPROVE or DECLINE")
+        if decision == "APPROVE":
+            contact_violations(v, "signatory", signatory)
+        if err := reason_error(reason, required=decision == "DECLINE"):
+            v.add("reason", err)
+        v.raise_if_any()
+        now = self.now()
+        async with self.uow() as uow:
+            s = await self._supplier(uow, cofor, field="cofor")
+            request = await uow.access_request(access_request_id) if validation.is_uuid(access_request_id) else None
+            if request is None or request.cofor_root != s.cofor_root:
+                raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW", "this is not the company's request under review")
+            if decision == "APPROVE":
+                s.approve(request, contact_record(signatory), agent, reason, now)
+                await self._issue_link(uow, s, request, now)
+            else:
+                s.decline(request, agent, reason, now)
+            await uow.commit()
+            return s, request
+
+    async def update_signatory(self, cofor: str, signatory: ContactDetails, agent: str) -> Supplier:
+        agent, signatory = require_agent(agent), clean_contact(signatory)
+        v = Violations()
+        contact_violations(v, "signatory", signatory)
+        v.raise_if_any()
+        now = self.now()
+        async with self.uow() as uow:
+            s = await self._supplier(uow, cofor, field="cofor")
+            current = await uow.access_request(s.access_request_id)
+            if s.record_signatory(contact_record(signatory), now, current) and current is not None:
+                await self._void_links(uow, current.id, now)
+            await uow.commit()
+            return s
+
+    async def reset_access(self, cofor: str, reason: str, agent: str) -> Supplier:
+        agent, reason = require_agent(agent), validation.clean(reason)
+        if err := reason_error(reason):
+            raise InvalidArgument([FieldViolation("reason", err)])
+        now = self.now()
+        async with self.uow() as uow:
+            s = await self._supplier(uow, cofor, field="cofor")
+            s.reset_access(await uow.access_request(s.access_request_id), reason, agent, now)
+            for link in await uow.open_links_of(s.cofor_root):
+                link.voided_at = now
+            uow.publish("cofor.access.reset", ev.AccessReset(cofor_root=s.cofor_root, legal_name=s.legal_name,
+                                                             reason=reason, actor=agent, revision=s.revision))
+            await uow.commit()
+            return s
+
+    async def lapse_due_requests(self) -> int:
+        """Housekeeping: waiting requests past their expiry lapse (reads lapse them on sight too)."""
+        now, lapsed = self.now(), 0
+        async with self.uow(readonly=True) as uow:
+            roots = await uow.waiting_past(now)
+        for root in roots:
+            async with self.uow() as uow:
+                s = await self._supplier(uow, root)
+                current = await uow.access_request(s.access_request_id)
+                if s.lapse(current, now):
+                    if current is not None:
+                        await self._void_links(uow, current.id, now)
+                    lapsed += 1
+                await uow.commit()
+        return lapsed
+

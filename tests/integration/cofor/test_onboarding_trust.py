@@ -1,0 +1,240 @@
+"""Knowing a COFOR or a D-U-N-S proves nothing (ARCHITECTURE §3): who an access request goes to, purchasing's
+review, superseding, lapsing, the reset, the per-company limit; files that squat a D-U-N-S (real service, both
+databases)."""
+from __future__ import annotations
+
+import datetime as dt
+
+import grpc
+import pytest
+from sqlalchemy import text
+from portal.cofor.v1 import cofor_service_pb2 as api
+from portal.cofor.v1 import events_pb2 as ev
+from portal.cofor.v1 import supplier_pb2 as pb
+from portal.support.v1 import events_pb2 as mail_events
+
+from kit.client import failure_of
+from kit.testing.streams import read_subject, wait_for
+
+from cofor.service_layer.registry import Registry
+
+from .conftest import Cofor
+from .flows import contact, new_duns, opened, referenced, start, unique_email
+
+AGENT = "Hélène Achats"
+
+
+def registry(cofor: Cofor) -> Registry:
+    """The service's use cases on its database, for housekeeping (which the service runs every few minutes)."""
+    return Registry(cofor.app.database, seal_key=cofor.seal.public_key, terms_version="2026-01", clock=cofor.clock)
+
+
+async def failure(call: object) -> object:
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await call  # type: ignore[misc]
+    return failure_of(err.value)
+
+
+async def ask(cofor: Cofor, root: str, signatory: pb.Contact, administrator: pb.Contact) -> int:
+    reply = await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
+        cofor=root, signatory=signatory, administrator=administrator), client="203.0.113.9")
+    return reply.portal_access_state
+
+
+async def terms_mails(cofor: Cofor, address: str) -> list:  # type: ignore[type-arg]
+    found = []
+    for msg in await read_subject(cofor.js, "NOTIFICATION", "notification.email.requested"):
+        event = mail_events.EmailRequested.FromString(msg.data)
+        if event.template == mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE and any(r.address == address
+                                                                                    for r in event.to):
+            found.append(event)
+    return found
+
+
+async def supplier(cofor: Cofor, root: str) -> pb.Supplier:
+    return (await cofor.client.GetSupplier(api.GetSupplierRequest(cofor=root), as_="purchasing")).supplier
+
+
+async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_company(cofor: Cofor) -> None:
+    record = contact("legal")
+    s = await referenced(cofor, record)
+    assert (await supplier(cofor, s.cofor_root)).signatory_of_record.email == record.email
+    eve = contact("eve")
+    # The review's repro: signatory = administrator = an outside address.
+    assert await ask(cofor, s.cofor_root, eve, eve) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+    [(notice, _)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW)
+    assert notice.params["administrator_email"] == eve.email and notice.params["requested_from"] == "203.0.113.9"
+    analysis = await cofor.client.AnalyzeAccess(api.AnalyzeAccessRequest(cofor=s.cofor_root))
+    assert analysis.outcome == api.ANALYSIS_OUTCOME_ACCESS_REQUEST_UNDER_REVIEW and analysis.next_step == api.NEXT_STEP_WAIT
+    f = await failure(cofor.client.ResendTermsAcceptance(api.ResendTermsAcceptanceRequest(cofor=s.cofor_root)))
+    assert f.reason == "TERMS_NOT_PENDING"  # type: ignore[attr-defined]  (nothing to resend to anyone)
+    stranger_request = (await supplier(cofor, s.cofor_root)).access_request.access_request_id
+
+    # The real company's request supersedes the stranger's and goes straight to the signatory of record.
+    admin = contact("asl")
+    typed = pb.Contact()
+    typed.CopyFrom(record)
+    typed.email = f"  {record.email.upper()}  "
+    assert await ask(cofor, s.cofor_root, typed, admin) == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
+    [(mail, secrets)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
+    assert mail.params["administrator_email"] == admin.email and mail.params["requested_from"] == "203.0.113.9"
+    view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(
+        acceptance_token=secrets["acceptance_token"]))
+    assert view.administrator.email == admin.email and view.requested_from == "203.0.113.9"
+    f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
+        cofor=s.cofor_root, access_request_id=stranger_request, decision=api.ACCESS_REVIEW_DECISION_APPROVE,
+        signatory=eve), as_="purchasing", agent=AGENT))
+    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (superseded: nothing to approve)
+
+    # A stranger naming the real signatory and themself as ASL: the link still goes only to the record, whose
+    # mail names the nominee; the company's own link is voided by it, but the signatory just ignores this one.
+    assert await ask(cofor, s.cofor_root, record, eve) == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
+    mails = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE, count=2)
+    assert mails[-1][0].params["administrator_email"] == eve.email
+    assert not [m for m in await terms_mails(cofor, eve.email)]  # no link ever went to the stranger
+    f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(
+        acceptance_token=secrets["acceptance_token"], terms_version="2026-01")))
+    assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # type: ignore[attr-defined]
+
+
+async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor: Cofor) -> None:
+    s = await referenced(cofor)
+    async with cofor.app.database.write_transaction() as session:  # as migration 0004 leaves older suppliers
+        await session.execute(text("UPDATE suppliers SET signatory = '{}' WHERE cofor_root = :root"),
+                              {"root": s.cofor_root})
+    assert not (await supplier(cofor, s.cofor_root)).HasField("signatory_of_record")
+    named, admin = contact("named"), contact("asl")
+    assert await ask(cofor, s.cofor_root, named, admin) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+    waiting = await supplier(cofor, s.cofor_root)
+    request_id = waiting.access_request.access_request_id
+    assert waiting.access_request.status == pb.ACCESS_REQUEST_STATUS_UNDER_REVIEW
+    assert waiting.access_request.requested_from == "203.0.113.9"
+
+    review = api.ReviewAccessRequestRequest(cofor=s.cofor_root, access_request_id=request_id,
+                                            decision=api.ACCESS_REVIEW_DECISION_APPROVE, signatory=named)
+    f = await failure(cofor.client.ReviewAccessRequest(review, as_="purchasing"))  # no agent named
+    assert f.code == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    f = await failure(cofor.client.ReviewAccessRequest(review, as_="gateway", agent=AGENT))
+    assert f.code == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]  (purchasing only)
+    f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
+        cofor=s.cofor_root, access_request_id=request_id, decision=api.ACCESS_REVIEW_DECISION_DECLINE),
+        as_="purchasing", agent=AGENT))
+    assert {v for v, _ in f.field_violations} == {"reason"}  # type: ignore[attr-defined]
+
+    checked = contact("checked")  # purchasing checked the register: the real signatory is someone else
+    review.signatory.CopyFrom(checked)
+    approved = (await cofor.client.ReviewAccessRequest(review, as_="purchasing", agent=AGENT)).supplier
+    assert approved.portal_access_state == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
+    assert approved.signatory_of_record.email == checked.email
+    assert approved.access_request.reviewed_by == "Hélène Achats" and approved.access_request.HasField("review_time")
+    await cofor.mails_to(checked.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
+    assert not await terms_mails(cofor, named.email)
+    f = await failure(cofor.client.ReviewAccessRequest(review, as_="purchasing", agent=AGENT))
+    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (decided once)
+
+
+async def test_a_declined_request_takes_the_access_back_and_a_waiting_one_lapses(cofor: Cofor) -> None:
+    s = await referenced(cofor, contact("legal"))
+    await ask(cofor, s.cofor_root, contact("x"), contact("y"))
+    request_id = (await supplier(cofor, s.cofor_root)).access_request.access_request_id
+    declined = (await cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
+        cofor=s.cofor_root, access_request_id=request_id, decision=api.ACCESS_REVIEW_DECISION_DECLINE,
+        reason="nobody here knows these people"), as_="purchasing", agent=AGENT)).supplier
+    assert declined.portal_access_state == pb.PORTAL_ACCESS_STATE_NOT_REQUESTED
+    assert declined.access_request.status == pb.ACCESS_REQUEST_STATUS_DECLINED
+    assert declined.access_request.decision_reason == "nobody here knows these people"
+
+    await ask(cofor, s.cofor_root, contact("x2"), contact("y2"))
+    cofor.clock.offset = dt.timedelta(days=30, seconds=1)  # nobody reviewed it: it lapses
+    try:
+        analysis = await cofor.client.AnalyzeAccess(api.AnalyzeAccessRequest(cofor=s.cofor_root))
+        assert analysis.outcome == api.ANALYSIS_OUTCOME_ACCESS_NOT_REQUESTED
+        assert await registry(cofor).lapse_due_requests() >= 1
+        lapsed = await supplier(cofor, s.cofor_root)
+        assert lapsed.portal_access_state == pb.PORTAL_ACCESS_STATE_NOT_REQUESTED
+        assert lapsed.access_request.status == pb.ACCESS_REQUEST_STATUS_EXPIRED
+    finally:
+        cofor.clock.offset = dt.timedelta()
+
+
+async def test_purchasing_resets_a_rogue_access_and_the_company_starts_again(cofor: Cofor) -> None:
+    s = await opened(cofor)
+    f = await failure(cofor.client.ResetPortalAccess(api.ResetPortalAccessRequest(cofor=s.cofor_root, reason=""),
+                                                     as_="purchasing", agent=AGENT))
+    assert {v for v, _ in f.field_violations} == {"reason"}  # type: ignore[attr-defined]
+    reset = (await cofor.client.ResetPortalAccess(api.ResetPortalAccessRequest(
+        cofor=s.cofor_root, reason="the first ASL is not one of ours"), as_="purchasing", agent=AGENT)).supplier
+    assert reset.portal_access_state == pb.PORTAL_ACCESS_STATE_NOT_REQUESTED
+
+    async def reset_events() -> list[ev.AccessReset]:
+        msgs = await read_subject(cofor.js, "COFOR", "cofor.access.reset")
+        return [e for e in (ev.AccessReset.FromString(m.data) for m in msgs) if e.cofor_root == s.cofor_root]
+    [event] = await wait_for(reset_events)
+    assert event.actor == "Hélène Achats" and event.reason == "the first ASL is not one of ours"
+    assert event.revision > 0
+    # The company files a new request, for a new ASL.
+    assert await ask(cofor, s.cofor_root, contact("x"), contact("new")) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+
+
+async def test_a_new_signatory_of_record_voids_a_link_sent_to_the_old_one(cofor: Cofor) -> None:
+    record = contact("legal")
+    s = await referenced(cofor, record)
+    await ask(cofor, s.cofor_root, record, contact("asl"))
+    [(_, secrets)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
+    successor = contact("successor")
+    updated = (await cofor.client.UpdateSignatoryOfRecord(api.UpdateSignatoryOfRecordRequest(
+        cofor=s.cofor_root, signatory=successor), as_="purchasing", agent=AGENT)).supplier
+    assert updated.signatory_of_record.email == successor.email
+    assert updated.portal_access_state == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+    view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(
+        acceptance_token=secrets["acceptance_token"]))
+    assert view.link_state == api.TERMS_LINK_STATE_VOIDED
+
+
+async def test_requests_per_company_are_limited_whoever_sends_them(cofor: Cofor) -> None:
+    s = await referenced(cofor, contact("legal"))
+    for n in range(5):
+        await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
+            cofor=s.cofor_root, signatory=contact(f"s{n}"), administrator=contact(f"a{n}")),
+            client=f"198.51.100.{n}")
+    f = await failure(cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
+        cofor=s.cofor_root, signatory=contact("s6"), administrator=contact("a6")),
+        client="198.51.100.77"))
+    assert f.code == grpc.StatusCode.RESOURCE_EXHAUSTED and f.reason == "RATE_LIMITED"  # type: ignore[attr-defined]
+
+
+async def test_a_confirmed_squatter_is_told_and_purchasing_can_reject_the_draft(cofor: Cofor) -> None:
+    duns = new_duns()
+    squat, token = await start(cofor, duns=duns, email=unique_email("squatter"))
+    await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=squat.presentation_id),
+                                       bearer=token)  # the squatter confirms their own address
+    for _ in range(2):
+        f = await failure(start(cofor, duns=duns))
+        assert f.reason == "DUNS_ALREADY_PRESENTED"  # type: ignore[attr-defined]
+    notices = await cofor.mails_to(squat.email, mail_events.EMAIL_TEMPLATE_PRESENTATION_DUNS_CLAIMED)
+    assert len(notices) == 1  # at most one an hour: the notice cannot be used to flood the presenter
+    await cofor.client.RejectPresentation(api.RejectPresentationRequest(
+        presentation_id=squat.presentation_id, reason="not the company"), as_="purchasing")
+    real, real_token = await start(cofor, duns=duns)  # the D-U-N-S is free again
+    await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=real.presentation_id),
+                                       bearer=real_token)
+
+
+async def test_unconfirmed_and_idle_files_lapse_and_free_their_duns(cofor: Cofor) -> None:
+    duns = new_duns()
+    lost, token = await start(cofor, duns=duns)
+    cofor.clock.offset = dt.timedelta(hours=24, seconds=1)
+    try:
+        f = await failure(cofor.client.GetPresentation(api.GetPresentationRequest(
+            presentation_id=lost.presentation_id), bearer=token))
+        assert f.reason == "PRESENTATION_EXPIRED"  # type: ignore[attr-defined]
+        idle, idle_token = await start(cofor, duns=duns)
+        await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=idle.presentation_id),
+                                           bearer=idle_token)
+        cofor.clock.offset += dt.timedelta(days=30, seconds=1)
+        listed = await cofor.client.ListPresentations(api.ListPresentationsRequest(duns=duns), as_="purchasing")
+        assert {p.state for p in listed.presentations} == {pb.PRESENTATION_STATE_EXPIRED}
+        assert await registry(cofor).expire_due_presentations() >= 1
+        await start(cofor, duns=duns)  # free again
+    finally:
+        cofor.clock.offset = dt.timedelta()
