@@ -14,7 +14,6 @@ from kit.db import Database
 from kit.messaging.consumer import EventConsumer, Subscription
 from kit.messaging.envelope import EventContext
 from kit.messaging.outbox import OutboxRelay
-from kit.messaging.streams import ensure_streams
 from kit.testing.notes import NotesUnitOfWork, migrated_database
 from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, PostgresCluster
@@ -100,7 +99,6 @@ async def run(report: Report) -> None:
         try:
             nc = await server.connect()  # the test administrator (the baseline reads and purges)
             js = nc.jetstream()
-            await ensure_streams(js)
             raw = await raw_publish_rate(js)
             report.add("jetstream_raw_publish", raw, "msgs/s", "baseline", "pipelined publish_async, same server")
             for kind in ("sqlite", "postgresql"):

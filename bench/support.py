@@ -23,7 +23,6 @@ from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.mailsink import MailSink
 from kit.messaging import envelope
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, free_port
@@ -61,7 +60,6 @@ async def run(report: Report) -> None:
             root / "support.log")
         nc = await server_nats.connect()  # the test administrator publishes the mail requests
         js = nc.jetstream()
-        await ensure_streams(js)
         try:
             await wait_serving(f"127.0.0.1:{port}")
             image = screenshot_1mib()

@@ -26,7 +26,10 @@ from hardening.abuse_outsider import mail_settled
 
 HOSTILE = {"line separator": "\u2028", "paragraph separator": "\u2029", "NEL (C1)": "\u0085",
            "right-to-left override": "\u202e", "isolate": "\u2066", "escape": "\x1b[31m", "NUL": "\x00",
-           "CR LF header": "\r\nBcc: eve@attacker.example"}
+           "CR LF header": "\r\nBcc: eve@attacker.example",
+           "encoded word": " =?utf-8?b?DQpCY2M6IGV2ZUBhdHRhY2tlci5leGFtcGxl?= ",
+           "encoded word (Q, inside a word)": "=?UTF-8?Q?=E2=80=AEgpj.exe?=", "zero width space": "\u200b",
+           "BOM": "\ufeff", "right-to-left mark": "\u200f", "tag character": "\U000e0041"}
 FOLDING_NAME = ("Jean Dupont, eve@attacker.example, Jean Dupont - Responsable Achats Forges de Lorraine SA, "
                 "site de Nancy <eve@attacker.example>; \"Service\" (achats)")
 PHONE = "+33 1 23 45 67 89"

@@ -60,10 +60,12 @@ class Outsider:
         return (await self.browser.post(path, json=body)).status_code
 
 
-async def takeover(stack: Stack, tally: Tally, companies: list[str], rounds: int) -> None:
+async def takeover(stack: Stack, tally: Tally, companies: list[str], rounds: int) -> tuple[int, int]:
     """Request access for each company naming themself, or the real signatory with themself as ASL; resend; guess
-    acceptance tokens. A link, a password or an account for the outsider is a takeover."""
+    acceptance tokens. A link, a password or an account for the outsider is a takeover. The first company filed its
+    own request before: returns (its link voided by the strangers' requests, its next request refused)."""
     eve = Outsider(stack)
+    own_link = await company_request(stack, companies[0])
     for root in companies:
         record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
         for n in range(rounds):
@@ -86,6 +88,26 @@ async def takeover(stack: Stack, tally: Tally, companies: list[str], rounds: int
     for body in eve.mails():
         if "token=" in body or IDENTIFIER.search(body) or PASSWORD_LINE.search(body):
             tally.breach(f"a mail to the outsider carried a link, an identifier or a password: {body[:120]!r}")
+    described = (await stack.browser().get(f"/api/v1/terms?token={own_link}")).json()
+    voided = int(described.get("link_state") != "TERMS_LINK_STATE_VALID")
+    refused = int((await stack.browser().post("/api/v1/access-requests", json=(await company_body(
+        stack, companies[0])))).status_code != 200)
+    return voided, refused
+
+
+async def company_body(stack: Stack, root: str) -> dict[str, object]:
+    record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
+    return {"cofor": root, "signatory": {**contact("Claire", record.email), "family_name": "Martin"},
+            "administrator": {**contact("Paul", f"asl.{root.lower()}@supplier.example"), "family_name": "Durand"}}
+
+
+async def company_request(stack: Stack, root: str) -> str:
+    """The company's own request, naming its signatory of record: the acceptance token of the link mailed."""
+    record = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.signatory_of_record
+    before = len([m for m in stack.sink.received if record.email in m.rcpt_tos])
+    assert (await stack.browser().post("/api/v1/access-requests", json=await company_body(stack, root))).status_code \
+        == 200
+    return stack.find(r"/access/terms\?token=([\w-]+)", await stack.mail(record.email, "", count=before + 1))
 
 
 async def mail_settled(stack: Stack, quiet: float = 2.0) -> None:
@@ -175,7 +197,7 @@ async def run_outsider(report: Report, stack: Stack, *, quick: bool) -> None:
     tally = Tally()
     companies = [await referenced_supplier(stack) for _ in range(2 if quick else 6)]
     root, asl = await onboarded_company(stack)
-    await takeover(stack, tally, [*companies, root], rounds=1 if quick else 3)
+    voided, refused_company = await takeover(stack, tally, [*companies, root], rounds=1 if quick else 3)
     blocked_unconfirmed, blocked_after_reject = await duns_squatting(stack, tally, 2 if quick else 8)
     swapped = await file_swaps(stack, tally, 1 if quick else 4)
     refused = await lockouts(stack, tally, asl, root, 6 if quick else 25)
@@ -184,6 +206,9 @@ async def run_outsider(report: Report, stack: Stack, *, quick: bool) -> None:
     report.add("abuse_companies_taken_over", len(tally.breaches), "companies", "0",
                "; ".join(tally.breaches[:3]) or f"{len(companies) + 1} companies, no link, password or account ever "
                "reached the outsider")
+    report.add("abuse_company_links_voided_by_strangers", voided, "links", "0",
+               "the company's own pending link, after every stranger's request and resend")
+    report.add("abuse_company_requests_refused_after_strangers", refused_company, "requests", "0")
     report.add("abuse_duns_blocked_by_unconfirmed_files", blocked_unconfirmed, "companies", "0")
     report.add("abuse_duns_blocked_after_purchasing_rejected", blocked_after_reject, "companies", "0",
                "a confirmed squatter blocks only until purchasing rejects the draft (its presenter proved an e-mail, "

@@ -1,18 +1,22 @@
 """The abuse suite's platform attacks. NATS: a process that reaches the server without a credential, with an unknown
 one, or with another service's, tries to make itself ASL of an open company (a forged ``terms_accepted``), to
-suspend it (a forged administrators snapshot), and to read streams it does not own. PostgreSQL: one ASL removes its
-co-ASL and itself at the same time through two identity servers on one database, round after round."""
+suspend it (a forged administrators snapshot), and to read streams it does not own; with each service's own
+credential, to reconfigure the streams so that they carry its messages into another's stream or another's into
+its own (republish, sources, mirror, subject transforms: the review of 2026-11-28), or to delete or empty them.
+PostgreSQL: one ASL removes its co-ASL and itself at the same time through two identity servers on one database,
+round after round."""
 from __future__ import annotations
 
 import asyncio
 import tempfile
 import uuid
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import grpc
 import nats
-from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.api import AckPolicy, ConsumerConfig, RePublish, StreamConfig, StreamSource, SubjectTransform
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
@@ -26,6 +30,7 @@ from kit import migrations
 from kit.client import ServiceClient, failure_of
 from kit.messaging import envelope
 from kit.messaging.credentials import new_seed
+from kit.messaging.streams import stream_config
 from kit.sealed import SealKeyPair
 from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer, PostgresCluster
@@ -39,6 +44,7 @@ from identity.bootstrap import MIGRATIONS, build_app
 from identity.settings import IdentitySettings
 
 FORGER = "forger@attacker.example"
+TERMS = "cofor.access.terms_accepted"
 PASSWORD = "a long password typed by both administrators"
 
 
@@ -85,13 +91,52 @@ async def forged_events(stack: Stack, server: NatsServer) -> tuple[int, int, int
                 pass
         finally:
             await nc.close()
+    tries, reconfigured, sourced = await stream_reconfigurations(server, forged_asl)
+    attempts, read = attempts + tries, read + sourced
     await asyncio.sleep(3)  # what a let-through event would have done is done by now
     async with stack.apps[1].database.session(readonly=True) as s, s.begin():
         forged_accounts = int(await s.scalar(select(func.count()).select_from(accounts).where(
             accounts.c.email == FORGER)))
     state = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.portal_access_state
-    acted = forged_accounts + (state != cofor_pb.PORTAL_ACCESS_STATE_OPEN)
+    acted = forged_accounts + (state != cofor_pb.PORTAL_ACCESS_STATE_OPEN) + reconfigured
     return admitted, acted, read, attempts
+
+
+async def stream_reconfigurations(server: NatsServer, forged: cofor_events.TermsAccepted) -> tuple[int, int, int]:
+    """Each service's own credential tries what the review did: republish its own subject into COFOR (then publish
+    the forged acceptance there), a subject transform to the same end, COFOR and IDENTITY as sources of the stream it
+    reads, a mirror of COFOR, a sourced copy of IDENTITY; deleting and emptying its own stream. Returns (attempts,
+    those accepted that would carry or destroy events, those accepted that would read another's stream)."""
+    tries = acted = read = 0
+    for user in ("cofor", "identity", "support"):
+        own, relay = user.upper(), f"{user}.relay.x"
+        nc = await server.connect(user, allow_reconnect=False, error_cb=_quiet)
+        js = nc.jetstream(timeout=2)
+        effects = [  # (the attempt, what its success would give the attacker)
+            (js.update_stream(replace(stream_config(own), republish=RePublish(src=relay, dest=TERMS))), "acted"),
+            (js.update_stream(replace(stream_config(own), subject_transform=SubjectTransform(src=relay, dest=TERMS))),
+             "acted"),
+            (js.purge_stream(own), "acted"), (js.delete_stream(own), "acted"),
+            (js.update_stream(replace(stream_config("NOTIFICATION"), sources=[
+                StreamSource(name="COFOR"), StreamSource(name="IDENTITY")])), "read"),
+            (js.add_stream(StreamConfig(name=f"FORGED_{own}", mirror=StreamSource(name="COFOR"))), "read"),
+            (js.add_stream(StreamConfig(name=f"FORGED_{own}_COPY", subjects=[f"forged.{user}.>"], sources=[
+                StreamSource(name="IDENTITY", subject_transforms=[SubjectTransform(
+                    src="identity.>", dest=f"{user}.copied.>")])])), "read")]
+        try:
+            results = await asyncio.gather(*(attempt for attempt, _ in effects), return_exceptions=True)
+            for (_, effect), result in zip(effects, results):
+                tries += 1
+                if not isinstance(result, BaseException):
+                    acted, read = acted + (effect == "acted"), read + (effect == "read")
+            try:  # lands in its own stream unless a republish or transform above was accepted
+                await js.publish(relay, forged.SerializeToString(), headers={envelope.MSG_ID: str(uuid.uuid4())})
+            except Exception:
+                pass
+            tries += 1
+        finally:
+            await nc.close()
+    return tries, acted, read
 
 
 async def _quiet(error: Exception) -> None:
@@ -156,9 +201,10 @@ async def run_platform(report: Report, stack: Stack, server: NatsServer, *, quic
     report.add("abuse_nats_admitted_without_credential", admitted, "connections", "0",
                "none, an unknown NKEY, a user and password")
     report.add("abuse_forged_events_acted_on", acted, "effects", "0",
-               f"{attempts} forged publishes (an ASL for an open company, an empty administrators snapshot) with "
-               "another service's credential")
-    report.add("abuse_foreign_streams_read", read, "streams", "0")
+               f"{attempts} attempts with another service's credential (an ASL for an open company, an empty "
+               "administrators snapshot) or a service's own (streams republished, transformed, deleted, emptied)")
+    report.add("abuse_foreign_streams_read", read, "streams", "0",
+               "another's stream pulled, or sourced or mirrored into one of one's own")
     asl_less, internal, rounds = await asl_race(8 if quick else 40)
     report.add("abuse_asl_less_companies_after_race", asl_less, "companies", "0",
                f"PostgreSQL, two identity servers, {rounds} rounds of revoke/disable on the co-ASL and oneself at once")

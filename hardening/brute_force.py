@@ -34,7 +34,6 @@ from kit import migrations
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
 from kit.db import Database
-from kit.messaging.streams import ensure_streams
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, unseal
 from kit.testing.fleet import ServiceProcess, nats_users
@@ -87,7 +86,6 @@ async def run(report: Report, *, quick: bool = False) -> None:
             database = Database(url)
             stack.push_async_callback(database.dispose)
             nc = await server.connect()  # the test administrator publishes cofor's events, into cofor's stream
-            await ensure_streams(nc.jetstream())  # (cofor, which would make it, does not run here)
             stack.push_async_callback(nc.close)
             stubs = []
             for port in guessed:

@@ -20,7 +20,6 @@ from bench.report import Report
 from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.messaging import envelope
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.fleet import nats_users
 from kit.testing.processes import NatsServer
@@ -61,7 +60,6 @@ async def run(report: Report, *, quick: bool = False) -> None:
         await app.start()
         nc = await server.connect()  # the test administrator publishes cofor's events
         js = nc.jetstream()
-        await ensure_streams(js)
         try:
             company = "ENUM01"
             for subject, message in (

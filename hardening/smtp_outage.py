@@ -27,7 +27,6 @@ from hardening.harness import publish_as
 from kit import migrations
 from kit.auth import CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.mailsink import MailSink, ReceivedMail
-from kit.messaging.streams import ensure_streams
 from kit.notify import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, seal
 from kit.testing.fleet import ServiceProcess, nats_users
@@ -99,7 +98,6 @@ async def run(report: Report, *, quick: bool = False) -> None:
             nc = await server.connect()  # the test administrator publishes mail requests and reads the spool
             stack.push_async_callback(nc.close)
             js = nc.jetstream()
-            await ensure_streams(js)
             await support.serving()
             channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}")
             stack.push_async_callback(channel.close)

@@ -235,20 +235,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                    "This person will create your employees' accounts."),
     "request.send": ("Envoyer la demande", "Send the request"),
     "request.sent_title": ("Demande envoyée", "Request sent"),
-    "request.sent": ("Le signataire enregistré de la société va recevoir par e-mail un lien pour accepter les "
-                     "Conditions Générales d'Utilisation. Ce lien est valable 7 jours.",
-                     "The company's recorded signatory will receive by e-mail a link to accept the General Terms "
-                     "of Use. The link is valid for 7 days."),
-    "request.review_title": ("Demande en cours de vérification", "Request being checked"),
-    "request.review": ("Votre demande est enregistrée. Le service Achats vérifie le signataire avant que le lien "
-                       "d'acceptation ne soit envoyé ; aucun e-mail n'est envoyé aux personnes nommées avant cette "
-                       "vérification.",
-                       "Your request is recorded. Purchasing checks the signatory before the acceptance link is "
-                       "sent; no e-mail goes to the people named before that check."),
+    "request.sent": ("Votre demande est enregistrée. Le lien d'acceptation des Conditions Générales d'Utilisation "
+                     "n'est envoyé qu'à la personne que les Achats ont enregistrée comme habilitée à engager la "
+                     "société (valable 7 jours) ; si la demande en nomme une autre, les Achats la vérifient "
+                     "d'abord.",
+                     "Your request is recorded. The acceptance link of the General Terms of Use is only sent to the "
+                     "person Purchasing has recorded as entitled to commit the company (valid 7 days); if the "
+                     "request names someone else, Purchasing checks it first."),
     "request.replace_title": ("Cette demande n'est pas la vôtre ?", "This request is not yours?"),
-    "request.replace_hint": ("Déposez une nouvelle demande : elle remplace celle en attente, dont le lien ne "
-                             "fonctionne plus.",
-                             "File a new request: it replaces the waiting one, whose link no longer works."),
+    "request.replace_hint": ("Déposez la vôtre : elle s'ajoute à celle en attente sans l'annuler ; le signataire "
+                             "de la société accepte celle qu'il reconnaît.",
+                             "File yours: it joins the waiting one without cancelling it; the company's signatory "
+                             "accepts the one they recognise."),
     # ---- terms --------------------------------------------------------------------------------------------------
     "terms.title": ("Acceptation des Conditions Générales d'Utilisation", "Acceptance of the General Terms of Use"),
     "terms.company": ("Société", "Company"),
@@ -300,7 +298,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
                            "If this D-U-N-S number can be presented, a personal link has just been sent to "
                            "{email}. Open it within 24 hours to confirm your address and fill in the file; "
                            "otherwise the file is dropped."),
-    "company.switch_title": ("Ouvrir un autre dossier ?", "Open another file?"),
+    "company.open_title": ("Ouvrir un dossier de présentation", "Open a company file"),
+    "company.open_intro": ("Ce lien ouvre le dossier suivant :", "This link opens the following file:"),
+    "company.open_by": ("Ouvert par", "Opened by"),
+    "company.open_hint": ("Ne continuez que si ce dossier est le vôtre et que ce lien vous est parvenu dans votre "
+                          "propre messagerie. Ce navigateur le gardera pour que vous puissiez le remplir.",
+                          "Only go on if this file is yours and this link reached you in your own mailbox. This "
+                          "browser will keep it so that you can fill it in."),
     "company.switch": ("Ce lien ouvre un autre dossier que celui sur lequel vous travaillez dans ce navigateur. "
                        "Ne continuez que si c'est bien votre lien, reçu dans votre messagerie : le dossier en "
                        "cours restera accessible par le lien de son propre e-mail.",
@@ -308,7 +312,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "on if it is your own link, received in your mailbox: the current file stays available "
                        "from the link in its own e-mail."),
     "company.switch_confirm": ("Ouvrir ce dossier", "Open this file"),
-    "company.switch_cancel": ("Revenir à mon dossier", "Back to my file"),
+    "company.switch_cancel": ("Annuler", "Cancel"),
     "company.representative": ("Représentant légal de la société", "The company's legal representative"),
     "company.representative_hint": ("La personne habilitée à engager la société. C'est à elle seule que le portail "
                                     "enverra le lien d'acceptation des CGU : vérifiez son adresse e-mail.",

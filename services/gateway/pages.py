@@ -47,6 +47,7 @@ COMPANY_FIELDS = ("legal_name", "national_registration_number", "tax_number", "c
                   "legal_existence_proof_ref", "head_office_address.lines", "head_office_address.postal_code",
                   "head_office_address.city", "head_office_address.country_code", *REPRESENTATIVE_FIELDS)
 TERMS = Path(__file__).parent / "terms"
+TOKEN = re.compile(r"[A-Za-z0-9_-]{20,200}")  # the shape of every link token (URL-safe base64)
 
 
 def terms_text(version: str, lang: str) -> Markup | None:
@@ -344,13 +345,13 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
             form = csrf_failed(lang, values)
         else:
             try:
-                filed = await backends.cofor.RequestPortalAccess(cofor.RequestPortalAccessRequest(
+                await backends.cofor.RequestPortalAccess(cofor.RequestPortalAccessRequest(
                     cofor=cofor_in, signatory=person("signatory"), administrator=person("administrator")),
                     metadata=meta(request), timeout=timeout)
-                review = filed.portal_access_state == cofor_pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+                # One answer whether or not the request named the signatory of record: the page must not tell a
+                # stranger whether the address they typed is that person's.
                 return await render(request, lang, "message.html", switch_path="/access", status_role=True,
-                                    title_key="request.review_title" if review else "request.sent_title",
-                                    message=translate(lang, "request.review" if review else "request.sent"))
+                                    title_key="request.sent_title", message=translate(lang, "request.sent"))
             except grpc.aio.AioRpcError as error:
                 form = failure_form(lang, error, values, known)
         try:
@@ -464,15 +465,7 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
                                                       metadata=meta(request, request.cookies.get(PRESENTER_COOKIE)),
                                                       timeout=timeout)).presentation
         except grpc.aio.AioRpcError as error:
-            failure = failure_of(error)
-            if failure.reason in ("PRESENTATION_EXPIRED", "DUNS_ALREADY_PRESENTED"):  # lapsed, or lost the race
-                return await render(request, lang, "message.html", status=410, title_key="company.title",
-                                    message=translate(lang, f"error.{failure.reason}"))
-            if failure.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND,
-                                grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT):
-                return await render(request, lang, "message.html", status=403, title_key="company.title",
-                                    message=translate(lang, "company.no_access"))
-            raise
+            return await file_refused(request, lang, error)
         if form is None:
             form = FormState(values=presentation_values(p))
         state = cofor_pb.PresentationState.Name(p.state).removeprefix("PRESENTATION_STATE_")
@@ -484,30 +477,53 @@ def router(backends: Backends, settings: GatewaySettings) -> APIRouter:
     @pages.get("/{lang}/company/{presentation_id}")
     async def company_file(request: Request, lang: Lang, presentation_id: str, token: str = "",
                            done: str = "") -> Response:
-        if token:  # the mailed link: keep the token in the cookie, not in the address bar or the history
-            current = request.cookies.get(PRESENTER_COOKIE)
-            if current and not hmac.compare_digest(current.encode(), token[:200].encode()):
-                # A link to another file must not silently replace the one this browser works on (a crafted
-                # link would hand the visitor someone else's file): ask first.
-                return await render(request, lang, "company_switch.html", title_key="company.switch_title",
-                                    presentation_id=presentation_id[:64], token=token[:200])
-            return open_file(lang, presentation_id, token)
+        if token:
+            return await file_to_open(request, lang, presentation_id[:64], token)
         return await company_page(request, lang, presentation_id[:64], done=done if done in ("saved", "submitted")
                                   else "")
 
-    def open_file(lang: str, presentation_id: str, token: str) -> Response:
-        response = redirect(f"/{lang}/company/{quote(presentation_id[:64])}")
-        set_cookie(response, PRESENTER_COOKIE, token[:200], 30 * 24 * 3600)
-        return response
+    async def file_to_open(request: Request, lang: Lang, presentation_id: str, token: str,
+                           form: FormState | None = None) -> HTMLResponse:
+        """The mailed link: a page that names the file (company, D-U-N-S, the presenter's address) and asks before
+        keeping its token in this browser. A GET never sets the cookie: a crafted link clicked anywhere (where the
+        SameSite cookie of the visitor's own file is not even sent) could otherwise swap the visitor's file."""
+        if not TOKEN.fullmatch(token):
+            return await render(request, lang, "message.html", status=403, title_key="company.title",
+                                message=translate(lang, "company.no_access"))
+        try:
+            p = (await backends.cofor.GetPresentation(cofor.GetPresentationRequest(presentation_id=presentation_id),
+                                                      metadata=meta(request, token), timeout=timeout)).presentation
+        except grpc.aio.AioRpcError as error:
+            return await file_refused(request, lang, error)
+        current = request.cookies.get(PRESENTER_COOKIE)
+        replacing = bool(current) and not hmac.compare_digest(current.encode(), token.encode())
+        return await render(request, lang, "company_open.html", title_key="company.open_title", presentation=p,
+                            token=token, replacing=replacing, form=form, status=403 if form else 200)
+
+    async def file_refused(request: Request, lang: Lang, error: grpc.aio.AioRpcError) -> HTMLResponse:
+        failure = failure_of(error)
+        if failure.reason in ("PRESENTATION_EXPIRED", "DUNS_ALREADY_PRESENTED"):  # lapsed, or lost the race
+            return await render(request, lang, "message.html", status=410, title_key="company.title",
+                                message=translate(lang, f"error.{failure.reason}"))
+        if failure.code in (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.NOT_FOUND,
+                            grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.INVALID_ARGUMENT):
+            return await render(request, lang, "message.html", status=403, title_key="company.title",
+                                message=translate(lang, "company.no_access"))
+        raise error
 
     @pages.post("/{lang}/company/{presentation_id}/open")
-    async def company_switch(request: Request, lang: Lang, presentation_id: str) -> Response:
+    async def company_open(request: Request, lang: Lang, presentation_id: str) -> Response:
+        """The visitor chose to work on this file here: the token goes into the cookie (a same-site POST)."""
         values, _, ok = await form_of(request)
+        token = values.get("token", "")[:200]
         if not ok:
-            return await render(request, lang, "company_switch.html", status=403, title_key="company.switch_title",
-                                presentation_id=presentation_id[:64], token=values.get("token", "")[:200],
-                                form=csrf_failed(lang, {}))
-        return open_file(lang, presentation_id, values.get("token", "")[:200])
+            return await file_to_open(request, lang, presentation_id[:64], token, csrf_failed(lang, {}))
+        if not TOKEN.fullmatch(token):
+            return await render(request, lang, "message.html", status=403, title_key="company.title",
+                                message=translate(lang, "company.no_access"))
+        response = redirect(f"/{lang}/company/{quote(presentation_id[:64])}")
+        set_cookie(response, PRESENTER_COOKIE, token, 30 * 24 * 3600)
+        return response
 
     @pages.post("/{lang}/company/{presentation_id}")
     async def company_update(request: Request, lang: Lang, presentation_id: str) -> Response:

@@ -21,7 +21,7 @@ from kit.messaging.connection import connect_forever
 from kit.messaging.consumer import EventConsumer
 from kit.messaging.credentials import connect_options
 from kit.messaging.outbox import OutboxRelay
-from kit.messaging.streams import ensure_streams
+from kit.messaging.streams import wait_for_streams
 from kit.messaging.trust import Grant
 from kit.settings import ServiceSettings, load_settings
 
@@ -84,11 +84,11 @@ class ServiceApp:
             return
         self.nats = nc
         js = nc.jetstream(timeout=5)
-        # Its own streams (and the shared one it reads) to their configuration; the shared one it writes to
-        # created if missing. Another service's stream it only reads: its consumer waits until the producer made it.
-        await self._supervise("streams", lambda: ensure_streams(
-            js, self.grant.managed_streams, replicas=self.settings.nats_stream_replicas,
-            create_only=self.grant.created_streams), once=True)
+        # Streams are made by a privileged step no service holds (kit.messaging.provision): a service only waits
+        # until those it publishes to and reads from exist. Its events wait in the outbox; readiness is unaffected.
+        await self._supervise("streams", lambda: wait_for_streams(js, self.grant.streams, self.stop_event), once=True)
+        if self.stop_event.is_set():
+            return
         self.messaging_ready.set()
         workers = [self._supervise("relay", lambda: self.relay.run(js, self.stop_event))]
         workers += [self._supervise(getattr(job, "__qualname__", "listener"), lambda job=job: job(nc, self.stop_event))

@@ -14,7 +14,7 @@ from urllib.parse import quote, unquote
 
 import grpc
 
-from kit.errors import PermissionDenied, Unauthenticated
+from kit.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 
 SERVICE_TOKEN_KEY = "x-portal-service-token"
 CLIENT_ADDRESS_KEY = "x-portal-client-address"
@@ -97,7 +97,10 @@ def client_address(context: grpc.aio.ServicerContext) -> str:
 def agent_name(context: grpc.aio.ServicerContext) -> str:
     """The operator person named by an internal caller (``x-portal-agent``, percent-encoded UTF-8 since gRPC
     metadata is ASCII: "H%C3%A9l%C3%A8ne Roy"); "" when none. The caller's use case validates the text."""
-    return unquote(metadata_of(context).get(AGENT_KEY, ""), errors="replace")
+    try:
+        return unquote(metadata_of(context).get(AGENT_KEY, ""), errors="strict")
+    except UnicodeDecodeError:
+        raise InvalidArgument([FieldViolation(AGENT_KEY, "must be percent-encoded UTF-8")]) from None
 
 
 def agent_metadata(name: str) -> tuple[str, str]:

@@ -22,7 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from kit.mailsink import MailSink
 from kit.messaging.credentials import new_seed
-from kit.messaging.trust import NatsUsers, declared_grant
+from kit.messaging.trust import PROVISIONER, NatsUsers, declared_grant
 from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer, wait_for_port
 
@@ -67,19 +67,20 @@ def dev_secrets(root: Path) -> dict[str, str]:
 
 
 def nats_users(root: Path) -> NatsUsers:
-    """Each service's own NATS credential (an NKEY seed), made once under var/secrets/nats/ (0600, never
-    committed); the server gets the public keys and each service's permissions (kit.messaging.trust)."""
+    """Each service's own NATS credential and the stream provisioner's (NKEY seeds), made once under
+    var/secrets/nats/ (0600, never committed); the server gets the public keys and each one's permissions
+    (kit.messaging.trust)."""
     folder = root / "secrets" / "nats"
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
     seeds = {}
-    for spec in SERVICES:
-        path = folder / f"{spec.name}.nk"
+    for name in [spec.name for spec in SERVICES] + [PROVISIONER]:
+        path = folder / f"{name}.nk"
         if not path.exists():
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # never readable by others
             with os.fdopen(descriptor, "w") as out:
                 out.write(new_seed())
-        seeds[spec.name] = path.read_text().strip()
+        seeds[name] = path.read_text().strip()
     return NatsUsers([declared_grant(spec.name) for spec in SERVICES], seeds)
 
 
@@ -121,6 +122,15 @@ def gateway_env(root: Path, secret: dict[str, str]) -> dict[str, str]:
     }
 
 
+def provision(root: Path, users: NatsUsers) -> None:
+    """The streams, as deploy/'s Job makes them: the provisioner's credential, which no service gets."""
+    env = {**os.environ, "ENVIRONMENT": "development", "NATS_URL": f"nats://127.0.0.1:{NATS_PORT}",
+           "NATS_NKEY_SEED": users.seeds[PROVISIONER]}
+    with open(root / "logs" / "provision.log", "ab") as log:
+        subprocess.run([sys.executable, "-m", "kit.messaging.provision", *(s.name for s in SERVICES)], env=env,
+                       stdout=log, stderr=subprocess.STDOUT, check=True, timeout=120)
+
+
 def migrate(root: Path, secret: dict[str, str]) -> None:
     for spec in SERVICES:
         subprocess.run([sys.executable, "-m", spec.name, "migrate"], env=service_env(spec, root, secret), check=True)
@@ -154,10 +164,12 @@ def run(root: Path) -> int:
     secret = dev_secrets(root)
     (root / "logs").mkdir(parents=True, exist_ok=True)
     users = nats_users(root)
-    nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log", users=users).start()
+    nats = NatsServer(root / "nats", NATS_PORT, log_file=root / "logs" / "nats.log", users=users,
+                      provisions=False).start()
     sink = MailSink(root / "mail", SMTP_PORT).start()
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     try:
+        provision(root, users)
         migrate(root, secret)
         for spec in SERVICES:
             log = open(root / "logs" / f"{spec.name}.log", "ab")

@@ -44,21 +44,62 @@ def https_problem(name: str, url: str) -> list[str]:
         [f"{name}: production needs an https:// address, got {url!r}"]
 
 
-class ServiceSettings(BaseSettings):
+class NatsClientSettings(BaseSettings):
+    """How a process reaches NATS with its own credential: a service, or the stream provisioner
+    (kit.messaging.provision). Production refuses what would let another process pass for it."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, frozen=True)
+
+    environment: Environment = "development"
+    log_level: str = "INFO"
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # This process's own NATS credential (an NKEY seed, from a Secret). TLS: a ``tls://`` URL, the CA that signed
+    # the servers' certificates (else the system's), and a client certificate if the servers ask for one.
+    nats_nkey_seed: SecretStr = SecretStr("")
+    nats_ca_file: str = ""
+    nats_cert_file: str = ""
+    nats_key_file: str = ""
+
+    @property
+    def nats_user(self) -> str:
+        """Whose credential ``nats_nkey_seed`` is (a service's name, ``provisioner``)."""
+        raise NotImplementedError
+
+    def production_problems(self) -> list[str]:
+        """What production refuses (ARCHITECTURE §10); subclasses add their own. Never quotes a secret."""
+        problems = []
+        if not uses_tls(self.nats_url):
+            problems.append(f"NATS_URL: production reaches NATS over TLS only (tls://...), got {self.nats_url!r}")
+        seed = self.nats_nkey_seed.get_secret_value()
+        try:
+            public_key(seed)
+        except ValueError:
+            problems.append(f"NATS_NKEY_SEED: production needs {self.nats_user}'s own NATS credential (a user NKEY "
+                            "seed)")
+        if seed.strip() == development_seed(self.nats_user):
+            problems.append("NATS_NKEY_SEED: the development overlay's published seed")
+        if bool(self.nats_cert_file) != bool(self.nats_key_file):
+            problems.append("NATS_CERT_FILE, NATS_KEY_FILE: a client certificate needs both")
+        return problems
+
+    @model_validator(mode="after")
+    def _refuse_in_production(self) -> NatsClientSettings:
+        refuse_in_production(self.environment, self.production_problems())
+        return self
+
+
+class ServiceSettings(NatsClientSettings):
     """Settings every service process reads. Each service subclasses it with its own defaults.
 
     Variables are unprefixed (12-factor: one process, one environment), e.g. ``DATABASE_URL``.
     """
-
-    model_config = SettingsConfigDict(extra="ignore", env_file=None, frozen=True)
 
     # The durable consumers the service owns, (stream, durable): NATS lets it read those and no others
     # (kit.messaging.trust turns them into permissions; ServiceApp refuses a consumer not declared here).
     nats_consumers: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     service_name: str
-    environment: Environment = "development"
-    log_level: str = "INFO"
 
     grpc_host: str = "127.0.0.1"
     grpc_port: int = Field(ge=0, le=65535)
@@ -69,14 +110,6 @@ class ServiceSettings(BaseSettings):
     database_url: str
     db_pool_size: int = Field(default=10, ge=1)
 
-    nats_url: str = "nats://127.0.0.1:4222"
-    # This service's own NATS credential (an NKEY seed, from a Secret). TLS: a ``tls://`` URL, the CA that signed
-    # the servers' certificates (else the system's), and a client certificate if the servers ask for one.
-    nats_nkey_seed: SecretStr = SecretStr("")
-    nats_ca_file: str = ""
-    nats_cert_file: str = ""
-    nats_key_file: str = ""
-    nats_stream_replicas: int = Field(default=1, ge=1, le=5)
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
     consumer_max_deliver: int = Field(default=6, ge=1)
@@ -97,20 +130,12 @@ class ServiceSettings(BaseSettings):
     def is_postgres(self) -> bool:
         return self.database_url.startswith("postgresql")
 
+    @property
+    def nats_user(self) -> str:
+        return self.service_name
+
     def production_problems(self) -> list[str]:
-        """What production refuses (ARCHITECTURE §10); services add their own. Never quotes a secret."""
-        problems = []
-        if not uses_tls(self.nats_url):
-            problems.append(f"NATS_URL: production reaches NATS over TLS only (tls://...), got {self.nats_url!r}")
-        seed = self.nats_nkey_seed.get_secret_value()
-        try:
-            public_key(seed)
-        except ValueError:
-            problems.append("NATS_NKEY_SEED: production needs this service's own NATS credential (a user NKEY seed)")
-        if seed.strip() == development_seed(self.service_name):
-            problems.append("NATS_NKEY_SEED: the development overlay's published seed")
-        if bool(self.nats_cert_file) != bool(self.nats_key_file):
-            problems.append("NATS_CERT_FILE, NATS_KEY_FILE: a client certificate needs both")
+        problems = super().production_problems()
         entries = [e.strip() for e in self.service_credentials.get_secret_value().split(",") if e.strip()]
         if not entries:
             problems.append("SERVICE_CREDENTIALS: empty; production needs the digests of its callers' tokens")
@@ -125,11 +150,6 @@ class ServiceSettings(BaseSettings):
         if password is not None and is_placeholder(password):
             problems.append("DATABASE_URL: its password is a placeholder")
         return problems
-
-    @model_validator(mode="after")
-    def _refuse_in_production(self) -> ServiceSettings:
-        refuse_in_production(self.environment, self.production_problems())
-        return self
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -12,13 +12,25 @@ from kit.errors import FieldViolation, InvalidArgument
 LANGUAGES = ("fr", "en")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")
 # What no text field may hold: C0 controls, DEL, C1 controls (NEL U+0085 among them), the Unicode line and paragraph
-# separators, bidi embeddings/overrides/isolates (they reorder what a reader sees: "Trojan Source"), and lone
-# surrogates (they cannot be encoded). Each can break a mail header, a subject or a log line, or disguise text.
-_OTHERS = r"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+# separators, bidi embeddings/overrides/isolates (they reorder what a reader sees: "Trojan Source"), lone surrogates
+# (they cannot be encoded), and every other format character (category Cf): zero width space, LRM/RLM and the Arabic
+# letter mark, BOM, soft hyphen, word joiner and invisible operators, deprecated format controls, the Mongolian vowel
+# separator, interlinear annotations, tag characters (the whole block)... They hide text or split a name that looks
+# whole. ZWNJ/ZWJ (U+200C/U+200D) stay: Persian and Indic names need them. Each can break a mail header, a subject or
+# a log line, or disguise text. (tests/unit/kit/test_text_rules.py checks the list against Python's Unicode data.)
+_INVISIBLE = (r"\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b\u200e\u200f\u2060-\u2065"
+              r"\u206a-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U0001343f\U0001bca0-\U0001bca3"
+              r"\U0001d173-\U0001d17a\U000e0000-\U000e007f")
+_OTHERS = rf"\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff{_INVISIBLE}"
 _SINGLE_LINE_BAD = re.compile(rf"[\x00-\x1f{_OTHERS}]")
 # Multiline text may also break lines with \n (or \r\n) and indent with \t; a lone \r is refused.
 _MULTILINE_BAD = re.compile(rf"\r(?!\n)|[\x00-\x08\x0b\x0c\x0e-\x1f{_OTHERS}]")
 _BREAKS = re.compile(rf"[\s\x00-\x1f{_OTHERS}]+")
+# The opener of an RFC 2047 encoded word, "=?charset?B?" or "=?charset?Q?" (any case; the charset may be empty or
+# hold spaces): a mail reader decodes what follows into any character at all (CR LF, U+202E...), even inside a
+# word. The shape Python's own parser looks for (email._header_value_parser.rfc2047_matcher), without its end:
+# "?=" may come from the next field of a subject.
+_ENCODED_WORD = re.compile(r"=\?(?=[^?]*\?[bq]\?)", re.IGNORECASE)
 
 # ISO 3166-1 alpha-2 codes in use.
 COUNTRY_CODES = frozenset("""
@@ -45,15 +57,18 @@ def text_error(value: str, *, required: bool = True, max_length: int = 200, mult
     if (_MULTILINE_BAD if multiline else _SINGLE_LINE_BAD).search(value):
         return ("must be printable text: no control characters but line breaks and tabs" if multiline else
                 "must be one line of printable text: no control characters or line breaks") \
-            + ", no Unicode line separators, no bidirectional controls"
+            + ", no Unicode line separators, no bidirectional controls, no invisible format characters"
+    if _ENCODED_WORD.search(value):
+        return "must not hold an RFC 2047 encoded word (=?charset?B?...?= or =?charset?Q?...?=)"
     return None
 
 
 def single_line(text: str, *, max_length: int | None = None) -> str:
     """``text`` made safe for a mail header, a subject or a log line: every character ``text_error`` refuses and
-    every run of whitespace becomes one space; stripped; cut to ``max_length`` characters. For text from anywhere
-    (other services, older producers, exception messages), which input validation may never have seen."""
-    cleaned = _BREAKS.sub(" ", text).strip()
+    every run of whitespace becomes one space, and each encoded-word opener "=?" becomes "= ?" (shown as typed,
+    never decoded); stripped; cut to ``max_length`` characters. For text from anywhere (other services, older
+    producers, exception messages), which input validation may never have seen."""
+    cleaned = _ENCODED_WORD.sub("= ?", _BREAKS.sub(" ", text)).strip()
     return cleaned[:max_length].rstrip() if max_length is not None else cleaned
 
 

@@ -90,9 +90,10 @@ async def reopen(args: argparse.Namespace) -> None:
     print("portal access reopened")
 
 
-def _person(args: argparse.Namespace) -> pb.Contact:
-    return pb.Contact(given_name=args.given_name, family_name=args.family_name, email=args.email,
-                      phone=args.phone, job_title=args.job_title, language=args.language)
+def _person(args: argparse.Namespace, prefix: str = "") -> pb.Contact:
+    value = vars(args)
+    return pb.Contact(**{name: value[prefix + name] for name in ("given_name", "family_name", "email", "phone",
+                                                                   "job_title", "language")})
 
 
 def _contact_line(c: pb.Contact) -> str:
@@ -100,19 +101,22 @@ def _contact_line(c: pb.Contact) -> str:
 
 
 async def requests(args: argparse.Namespace) -> None:
-    """Access requests waiting for purchasing: who asked, for whom, from where."""
+    """Every access request still waiting: who asked, for whom, from where, and the signatory of record."""
     token = ""
     while True:
-        page = await _cofor("ListSuppliers", api.ListSuppliersRequest(
-            portal_access_state=pb.PORTAL_ACCESS_STATE_UNDER_REVIEW, page_size=200, page_token=token))
+        page = await _cofor("ListSuppliers", api.ListSuppliersRequest(page_size=200, page_token=token))
         for listed in page.suppliers:
+            if listed.portal_access_state not in (pb.PORTAL_ACCESS_STATE_UNDER_REVIEW,
+                                                  pb.PORTAL_ACCESS_STATE_TERMS_PENDING):
+                continue
             s = (await _cofor("GetSupplier", api.GetSupplierRequest(cofor=listed.cofor_root))).supplier
-            r = s.access_request
             record = _contact_line(s.signatory_of_record) if s.HasField("signatory_of_record") else "none"
-            print(f"{s.head_office_cofor}  {s.legal_name}\n  request {r.access_request_id} filed "
-                  f"{r.create_time.ToJsonString()} from {r.requested_from or '?'}\n"
-                  f"  signatory named: {_contact_line(r.signatory)}\n  signatory of record: {record}\n"
-                  f"  nominated ASL: {_contact_line(r.administrator)}")
+            print(f"{s.head_office_cofor}  {s.legal_name}  (signatory of record: {record})")
+            for r in s.pending_access_requests:
+                status = pb.AccessRequestStatus.Name(r.status).removeprefix("ACCESS_REQUEST_STATUS_")
+                print(f"  request {r.access_request_id} {status} filed {r.create_time.ToJsonString()} from "
+                      f"{r.requested_from or '?'}\n    signatory named: {_contact_line(r.signatory)}\n"
+                      f"    nominated ASL: {_contact_line(r.administrator)}")
         token = page.next_page_token
         if not token:
             return
@@ -121,16 +125,33 @@ async def requests(args: argparse.Namespace) -> None:
 async def review(args: argparse.Namespace) -> None:
     request_id = args.request
     if not request_id:
-        request_id = (await _cofor("GetSupplier", api.GetSupplierRequest(cofor=args.cofor))).supplier.access_request \
-            .access_request_id
-        print(f"reviewing the company's current request {request_id}")
+        supplier = (await _cofor("GetSupplier", api.GetSupplierRequest(cofor=args.cofor))).supplier
+        under_review = [r.access_request_id for r in supplier.pending_access_requests
+                        if r.status == pb.ACCESS_REQUEST_STATUS_UNDER_REVIEW]
+        if len(under_review) != 1:
+            raise SystemExit(f"{len(under_review)} requests under review: name one with --request "
+                             "(portalctl cofor requests lists them)")
+        request_id = under_review[0]
     decision = api.ACCESS_REVIEW_DECISION_APPROVE if args.approve else api.ACCESS_REVIEW_DECISION_DECLINE
-    signatory = _person(args) if args.approve else pb.Contact()
-    s = (await _cofor("ReviewAccessRequest", api.ReviewAccessRequestRequest(
-        cofor=args.cofor, access_request_id=request_id, decision=decision, signatory=signatory,
-        reason=args.reason or ""), agent_name(args.agent))).supplier
-    print("approved: the acceptance link went to the signatory of record" if args.approve else "declined")
+    message = api.ReviewAccessRequestRequest(cofor=args.cofor, access_request_id=request_id, decision=decision,
+                                             reason=args.reason or "")
+    if args.approve:
+        message.signatory.CopyFrom(_person(args))
+        if args.asl_email:
+            message.administrator.CopyFrom(_person(args, "asl_"))
+    s = (await _cofor("ReviewAccessRequest", message, agent_name(args.agent))).supplier
+    print(f"request {request_id}: " + ("approved, the acceptance link went to the signatory of record"
+                                        if args.approve else "declined"))
     print(f"access {pb.PortalAccessState.Name(s.portal_access_state).removeprefix('PORTAL_ACCESS_STATE_')}")
+
+
+async def open_file(args: argparse.Namespace) -> None:
+    """Purchasing opens the company file for a company (e.g. whose D-U-N-S a squatting draft holds)."""
+    p = (await _cofor("StartPresentation", api.StartPresentationRequest(
+        duns=args.duns, email=args.email, legal_name=args.legal_name, language=args.language),
+        agent_name(args.agent))).presentation
+    print(f"file {p.presentation_id} opened for {p.email}; the D-U-N-S is held until "
+          f"{p.expire_time.ToJsonString()} (the presenter must open the mailed link)")
 
 
 async def signatory(args: argparse.Namespace) -> None:
@@ -145,11 +166,12 @@ async def reset_access(args: argparse.Namespace) -> None:
     print("portal access reset: every account of the company is disabled; the company starts from a new request")
 
 
-def _person_options(p: argparse.ArgumentParser, required: bool) -> None:
-    for option, dest in (("--given-name", "given_name"), ("--family-name", "family_name"), ("--email", "email"),
-                         ("--phone", "phone"), ("--job-title", "job_title")):
-        p.add_argument(option, dest=dest, required=required, default="")
-    p.add_argument("--language", choices=["fr", "en"], default="fr")
+def _person_options(p: argparse.ArgumentParser, required: bool, prefix: str = "") -> None:
+    for name in ("given_name", "family_name", "email", "phone", "job_title"):
+        p.add_argument(f"--{prefix.replace('_', '-')}{name.replace('_', '-')}", dest=prefix + name,
+                       required=required, default="")
+    p.add_argument(f"--{prefix.replace('_', '-')}language", dest=prefix + "language", choices=["fr", "en"],
+                   default="fr")
 
 
 async def validate(args: argparse.Namespace) -> None:
@@ -210,6 +232,7 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     decision.add_argument("--decline", action="store_true")
     p.add_argument("--reason", help="required to decline; a note when approving")
     _person_options(p, required=False)
+    _person_options(p, required=False, prefix="asl_")  # --asl-given-name...: the nominee agreed with the company
     p.add_argument("--agent", help="your name, recorded with the decision (default: $PORTAL_AGENT or $USER)")
     p.set_defaults(run=review)
     p = sub.add_parser("signatory", help="record the company's signatory of record")
@@ -217,6 +240,14 @@ def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type
     _person_options(p, required=True)
     p.add_argument("--agent")
     p.set_defaults(run=signatory)
+    p = sub.add_parser("open-file", help="open the company file for a company (holds its D-U-N-S at once; rejects "
+                                         "a draft that squats it)")
+    p.add_argument("--duns", required=True)
+    p.add_argument("--email", required=True, help="the company's presenter, who gets the link")
+    p.add_argument("--legal-name", required=True)
+    p.add_argument("--language", choices=["fr", "en"], default="fr")
+    p.add_argument("--agent")
+    p.set_defaults(run=open_file)
     p = sub.add_parser("reset-access", help="close the company's access, disable every account, start again")
     p.add_argument("cofor")
     p.add_argument("--reason", required=True)

@@ -168,7 +168,7 @@ async def seed(cofor_target: str, identity_target: str, operator_token: str, mai
         f"portalctl cofor requests; portalctl cofor review {under_review} --approve|--decline ...)",
         f"  ACCESS_SUSPENDED     {suspended}  Plasturgie Alsacienne",
         f"  SUPPLIER_DEACTIVATED {deactivated}  Fonderie Ancienne",
-        f"  INVALID_COFOR        ZZZZZZ",
+        "  INVALID_COFOR        ZZZZZZ",
         f"  a submitted company file waits for purchasing: {waiting} "
         "(portalctl cofor presentations --state SUBMITTED; portalctl cofor reference <id>)",
         f"  try: {portal_url}fr/access  ·  mails: {portal_url}dev/mailbox",

@@ -46,6 +46,9 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     assert "__Host-portal_presenter" not in await presenter.cookies()
     link = stack.find(r"(\S+/fr/company/[\w-]+\?token=[\w-]+)", await stack.mail(presenter_email))
     page = await presenter.goto(link.replace("https://portal.test", ""))
+    assert await page.locator("#open-email").inner_text() == presenter_email  # the page names the file first
+    assert "__Host-portal_presenter" not in await presenter.cookies()  # a GET never keeps a token
+    await presenter.submit("Ouvrir ce dossier")
     assert re.search(r"/fr/company/[0-9a-f-]{36}$", page.url)  # the token left the address bar for the cookie
     assert "__Host-portal_presenter" in await presenter.cookies()
     assert await page.locator("#missing-fields li").count() >= 4

@@ -65,12 +65,12 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
     servers = nats_cluster(tmp_path)
     urls = ",".join(s.url for s in servers)
     await wait_jetstream(urls, servers[0].seed("admin"))
+    await servers[0].provision(replicas=3)  # deploy/'s Job, once the cluster has its quorum: R3 streams
     databases = {name: postgres.create_database(f"c_{name}_{uuid.uuid4().hex[:6]}") for name in STUBS}
     await migrate(databases)
     sink = MailSink(tmp_path / "mail").start()
     mailbox = Mailbox(sink)
-    common = {**environment(nats_url=urls, seal=seal, smtp_port=sink.port, credentials=CREDENTIALS),
-              "NATS_STREAM_REPLICAS": "3"}
+    common = environment(nats_url=urls, seal=seal, smtp_port=sink.port, credentials=CREDENTIALS)
     services: dict[str, Replicas] = {}
     try:
         for name in STUBS:
@@ -83,7 +83,7 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         c, i_, s = services["cofor"], services["identity"], services["support"]
         nc = await nats.connect(urls.split(","), nkeys_seed_str=servers[0].seed("admin"))
 
-        async def replicated(stream: str) -> bool:  # the services create the streams once connected
+        async def replicated(stream: str) -> bool:  # every copy in place
             try:
                 info = await nc.jetstream().stream_info(stream)
             except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):

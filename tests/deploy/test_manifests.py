@@ -38,6 +38,7 @@ DB_POD_LABELS = {"cnpg.io/cluster": DB_CLUSTER}  # what CloudNativePG puts on th
 SERVICE_PEER = ("pods", (("app.kubernetes.io/component", "service"),))
 GATEWAY_PEER = ("pods", (("app.kubernetes.io/name", "gateway"),))
 NATS_PEER = ("pods", (("app.kubernetes.io/name", "nats"),))
+PROVISION_PEER = ("pods", (("app.kubernetes.io/name", "nats-provision"),))  # the Job that makes the streams
 DB_PEER = ("pods", (("cnpg.io/cluster", DB_CLUSTER),))
 MONITORING_PEER = ("namespace", "monitoring")
 ANYWHERE = ("any",)
@@ -53,14 +54,16 @@ OUT_OF_BAND = {
     ("Secret", "cofor-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
     ("Secret", "identity-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
     ("Secret", "support-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED", "MAIL_SEAL_PRIVATE_KEY", "SMTP_PASSWORD"},
+    ("Secret", "nats-provisioner"): {"NATS_NKEY_SEED"},
     ("Secret", "portal-db-cofor"): {"username", "password"},
     ("Secret", "portal-db-identity"): {"username", "password"},
     ("Secret", "portal-db-support"): {"username", "password"},
     ("ConfigMap", "mail-seal-public-key"): {"MAIL_SEAL_PUBLIC_KEY"},
-    ("ConfigMap", "nats-nkeys"): {f"NATS_NKEY_{s}_{slot}" for s in ("COFOR", "IDENTITY", "SUPPORT") for slot in "AB"},
+    ("ConfigMap", "nats-nkeys"): {f"NATS_NKEY_{s}_{slot}" for s in ("COFOR", "IDENTITY", "SUPPORT", "PROVISIONER")
+                                  for slot in "AB"},
 }
 KINDS = {
-    "Namespace", "ServiceAccount", "Service", "ConfigMap", "Secret", "Deployment", "StatefulSet",
+    "Namespace", "ServiceAccount", "Service", "ConfigMap", "Secret", "Deployment", "StatefulSet", "Job",
     "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy", "Cluster", "Database", "Issuer", "Certificate",
 }
 CRDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Database"), ("cert-manager.io/v1", "Issuer"),
@@ -103,6 +106,11 @@ def find(overlay: str, kind: str, name: str) -> dict[str, Any] | None:
 
 def workloads(overlay: str) -> list[dict[str, Any]]:
     return of_kind(overlay, "Deployment") + of_kind(overlay, "StatefulSet")
+
+
+def pod_owners(overlay: str) -> list[dict[str, Any]]:
+    """Everything that runs pods: the workloads and the Jobs (nats-provision)."""
+    return workloads(overlay) + of_kind(overlay, "Job")
 
 
 def pod_spec(workload: dict[str, Any]) -> dict[str, Any]:
@@ -327,7 +335,7 @@ def pinned(image: str) -> bool:
 @parametrize_overlays
 def test_workloads_are_hardened_and_sized(overlay: str) -> None:
     problems = []
-    for workload in workloads(overlay):
+    for workload in pod_owners(overlay):
         name = f"{workload['kind']}/{workload['metadata']['name']}"
         spec = pod_spec(workload)
         pod_security = spec.get("securityContext", {})
@@ -458,7 +466,6 @@ def test_migrations_run_in_an_init_container_of_each_service(overlay: str) -> No
 def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
     nats = find(overlay, "StatefulSet", "nats")
     assert nats is not None
-    expected_replicas = "3" if overlay == "production" else "1"
     environment = "production" if overlay == "production" else "development"
     for name in [*SERVICES, "gateway"]:
         deployment = find(overlay, "Deployment", name)
@@ -482,7 +489,7 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
                 assert svc is not None and int(target_port) == port
                 assert port in [p["port"] for p in svc["spec"]["ports"]]
         else:
-            required = {"DATABASE_URL", "NATS_URL", "NATS_STREAM_REPLICAS", "SERVICE_CREDENTIALS", "GRPC_HOST",
+            required = {"DATABASE_URL", "NATS_URL", "SERVICE_CREDENTIALS", "GRPC_HOST",
                         "GRPC_PORT", "METRICS_PORT", "ENVIRONMENT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "NATS_NKEY_SEED"}
             if name == "support":
                 required |= {"MAIL_SEAL_PRIVATE_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD",
@@ -492,8 +499,6 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
                 assert "MAIL_SEAL_PRIVATE_KEY" not in sources, f"{name} must never get the mailer's private key"
             assert required <= set(sources), required - set(sources)
             assert plain["GRPC_HOST"] == "0.0.0.0" and plain["METRICS_PORT"] == str(METRICS_PORT)
-            assert plain["NATS_STREAM_REPLICAS"] == expected_replicas
-            assert int(plain["NATS_STREAM_REPLICAS"]) <= nats["spec"]["replicas"]
             for server in plain["NATS_URL"].split(","):
                 url = urlsplit(server)
                 pod, _, service = url.hostname.partition(".")  # type: ignore[union-attr]
@@ -513,7 +518,7 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
 def test_every_reference_resolves(overlay: str) -> None:
     """ConfigMaps and Secrets named by the pods and the database cluster exist (rendered, or out of band)."""
     wanted: list[tuple[str, str, str | None, str]] = []  # kind, name, key, who
-    for workload in workloads(overlay):
+    for workload in pod_owners(overlay):
         who = workload["metadata"]["name"]
         for container in all_containers(workload):
             for source in container.get("envFrom", []):
@@ -659,7 +664,8 @@ def test_network_policies(overlay: str) -> None:
         assert admitted(overlay, labels) == {port: {GATEWAY_PEER, SERVICE_PEER}, METRICS_PORT: {MONITORING_PEER}}
 
     nats_pods = pod_labels(find(overlay, "StatefulSet", "nats"))  # type: ignore[arg-type]
-    assert admitted(overlay, nats_pods) == {4222: {SERVICE_PEER}, 6222: {NATS_PEER}, 8222: {MONITORING_PEER}}
+    assert admitted(overlay, nats_pods) == {4222: {SERVICE_PEER, PROVISION_PEER}, 6222: {NATS_PEER},
+                                            8222: {MONITORING_PEER}}
 
     database = admitted(overlay, DB_POD_LABELS)
     assert database[5432] == {SERVICE_PEER, DB_PEER}, "PostgreSQL: the services, and replication between instances"

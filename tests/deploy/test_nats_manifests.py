@@ -1,6 +1,7 @@
 """deploy/'s NATS trust (ARCHITECTURE §9, review finding 3): the authorization is the one the services declare, the
 rendered configuration is accepted by the real nats-server of each overlay, every service gets its own credential
-and nothing else, and production speaks TLS (cert-manager) with a certificate valid for every name used."""
+and nothing else, a Job alone makes the streams with the provisioner's credential (the review of 2026-11-28), and
+production speaks TLS (cert-manager) with a certificate valid for every name used."""
 from __future__ import annotations
 
 import os
@@ -11,11 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from kit.messaging.credentials import development_seed, new_seed, public_key
-from kit.messaging.trust import deployed_authorization
+from kit.messaging.provision import ProvisionerSettings
+from kit.messaging.trust import PROVISIONER, deployed_authorization
 from kit.testing.processes import nats_server_binary
 
-from .test_manifests import (K8S, OVERLAYS, SERVICES, all_containers, env_sources, find, of_kind, plain_env, pod_spec,
-                             secret_value)
+from .test_manifests import (K8S, OVERLAYS, SERVICES, all_containers, env_sources, find, main_container, of_kind,
+                             plain_env, pod_owners, pod_spec, secret_value)
 
 PORTAL = list(SERVICES)
 CERT_SPEC_KEYS = {"secretName", "isCA", "commonName", "duration", "renewBefore", "privateKey", "usages", "dnsNames",
@@ -41,7 +43,7 @@ def nkeys_environment(overlay: str) -> dict[str, str]:
         found = find(overlay, "ConfigMap", "nats-nkeys")
         assert found is not None
         return dict(found["data"])
-    return {f"NATS_NKEY_{s.upper()}_{slot}": public_key(new_seed()) for s in PORTAL for slot in "AB"}
+    return {f"NATS_NKEY_{s.upper()}_{slot}": public_key(new_seed()) for s in [*PORTAL, PROVISIONER] for slot in "AB"}
 
 
 def throwaway_certificate(folder: Path) -> None:
@@ -85,12 +87,42 @@ def test_each_service_gets_its_own_nats_credential_and_nothing_else(overlay: str
     nats = find(overlay, "StatefulSet", "nats")
     assert nats is not None
     assert pod_spec(nats)["containers"][0]["envFrom"] == [{"configMapRef": {"name": "nats-nkeys"}}]
-    if overlay == "development":  # slot A holds the seed the service has; all published, so production refuses them
+    if overlay == "development":  # slot A holds the seed the user has; all published, so production refuses them
         keys = nkeys_environment(overlay)
-        for name in SERVICES:
-            seed = secret_value(overlay, f"{name}-secrets", "NATS_NKEY_SEED")
+        for name, secret in [*((n, f"{n}-secrets") for n in SERVICES), (PROVISIONER, "nats-provisioner")]:
+            seed = secret_value(overlay, secret, "NATS_NKEY_SEED")
             assert seed == development_seed(name) and keys[f"NATS_NKEY_{name.upper()}_A"] == public_key(seed)
             assert keys[f"NATS_NKEY_{name.upper()}_B"] == public_key(development_seed(f"{name}-next"))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_a_job_alone_makes_the_streams_with_the_provisioners_credential(overlay: str) -> None:
+    """No service may create or update a stream (republish, sources... move messages past the permissions): the Job
+    nats-provision does, with a seed no other pod gets, reaching NATS as the services do."""
+    job = find(overlay, "Job", "nats-provision")
+    assert job is not None and pod_spec(job)["restartPolicy"] == "OnFailure"
+    container = main_container(job)
+    cofor = find(overlay, "Deployment", "cofor")
+    assert cofor is not None and container["image"] == main_container(cofor)["image"]
+    assert container["args"] == ["kit.messaging.provision", *PORTAL]
+    sources = env_sources(overlay, job, container)
+    assert sources["NATS_NKEY_SEED"] == ("secret", {"name": "nats-provisioner", "key": "NATS_NKEY_SEED"})
+    assert [s for s, (kind, _) in sources.items() if kind == "secret"] == ["NATS_NKEY_SEED"]
+    for owner in pod_owners(overlay):  # the provisioner's seed reaches no other pod
+        for other in all_containers(owner):
+            refs = [v["valueFrom"]["secretKeyRef"]["name"] for v in other.get("env", [])
+                    if "secretKeyRef" in v.get("valueFrom", {})]
+            assert owner is job or "nats-provisioner" not in refs, owner["metadata"]["name"]
+    plain = plain_env(overlay, job)
+    assert set(plain) <= {f.upper() for f in ProvisionerSettings.model_fields}, set(plain)
+    assert plain["NATS_STREAM_REPLICAS"] == ("3" if overlay == "production" else "1")
+    nats = find(overlay, "StatefulSet", "nats")
+    assert nats is not None and int(plain["NATS_STREAM_REPLICAS"]) <= nats["spec"]["replicas"]
+    service = plain_env(overlay, cofor)
+    assert plain["NATS_URL"] == service["NATS_URL"] and plain.get("NATS_CA_FILE") == service.get("NATS_CA_FILE")
+    seed = new_seed() if overlay == "production" else secret_value(overlay, "nats-provisioner", "NATS_NKEY_SEED")
+    settings = ProvisionerSettings(**{k.lower(): v for k, v in plain.items()}, nats_nkey_seed=seed)
+    assert settings.environment == ("production" if overlay == "production" else "development")
 
 
 def test_production_reaches_nats_over_tls_with_a_certificate_for_every_name() -> None:

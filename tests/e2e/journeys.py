@@ -42,14 +42,19 @@ class Person:
 
 
 async def opened_from_mail(stack: Stack, visitor: Browser, presenter: str, keep: Keep = ignore) -> str:
-    """The presenter opens the mailed link (the token is never returned): the page keeps it in the cookie."""
+    """The presenter opens the mailed link (the token is never returned): the page names the file and asks; once
+    confirmed (a same-site POST) the browser keeps the token in its cookie. Returns the file's id."""
     link = stack.find(r"(/(?:fr|en)/company/[\w-]+\?token=[\w-]+)", await stack.mail(presenter))
-    keep("presenter_token", link.rsplit("=", 1)[1])
-    opened = await visitor.get(link)
+    token = link.rsplit("=", 1)[1]
+    keep("presenter_token", token)
+    page = await visitor.get(link)
+    assert page.status_code == 200 and presenter in page.text, page.text
+    file_id = link.split("/")[3].split("?")[0]
+    opened = await visitor.post(f"/{link.split('/')[1]}/company/{file_id}/open", data={"token": token})
     assert opened.status_code == 303, opened.text
-    shown = await visitor.get(opened.headers["location"])  # the browser follows: the file is confirmed
+    shown = await visitor.get(opened.headers["location"])
     assert shown.status_code == 200, shown.text
-    return link.split("/")[3].split("?")[0]
+    return file_id
 
 
 async def submitted_presentation(stack: Stack, keep: Keep = ignore) -> str:

@@ -20,7 +20,6 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.client import ServiceClient
 from kit.mailsink import MailSink
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer, free_port
 from kit.testing.streams import wait_for
@@ -110,7 +109,6 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
     seal = SealKeyPair.generate()
     nc = await nats_server.connect()  # the test administrator: it resets streams and consumers
     js = nc.jetstream()
-    await ensure_streams(js)
     for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
         await js.purge_stream(stream)
     for stream, durable in (("COFOR", "identity-cofor-events"), ("IDENTITY", "cofor-identity-events"),

@@ -14,7 +14,6 @@ from portal.cofor.v1 import supplier_pb2 as pb
 from kit import migrations
 from kit.client import ServiceClient
 from kit.mailsink import MailSink
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer
 from kit.testing.streams import wait_for
@@ -36,7 +35,6 @@ async def test_access_request_mail_reaches_the_signatory_and_its_link_accepts_th
     await migrations.upgrade(support_url, support.bootstrap.MIGRATIONS)
     nc = await nats_server.connect()
     js = nc.jetstream()
-    await ensure_streams(js)
     await js.purge_stream("NOTIFICATION")
     try:
         await js.delete_consumer("NOTIFICATION", "support-mailer")

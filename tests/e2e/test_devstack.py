@@ -54,11 +54,13 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port + OFFSET}") as channel:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
                 assert reply.status == health_pb2.HealthCheckResponse.SERVING
-        # NATS admits only the services, each with its own credential made under var/secrets/nats/ (0600).
+        # NATS admits only the services and the stream provisioner, each with its own credential made under
+        # var/secrets/nats/ (0600); the provisioner made the streams before the services started.
         with pytest.raises(nats.errors.Error, match="Authorization Violation"):
             await nats.connect(f"nats://127.0.0.1:{4222 + OFFSET}", allow_reconnect=False, connect_timeout=2)
         seeds = sorted((var / "secrets" / "nats").iterdir())
-        assert [s.name for s in seeds] == ["cofor.nk", "identity.nk", "support.nk"]
+        assert [s.name for s in seeds] == ["cofor.nk", "identity.nk", "provisioner.nk", "support.nk"]
+        assert "streams provisioned" in (var / "logs" / "provision.log").read_text()
         assert {s.stat().st_mode & 0o777 for s in seeds} == {0o600}
         assert (var / "secrets").stat().st_mode & 0o077 == 0
         # A fresh process's first call is an operator listing: nothing may depend on an earlier request.

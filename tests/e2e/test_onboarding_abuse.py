@@ -45,7 +45,7 @@ async def test_knowing_a_cofor_makes_nobody_an_asl(stack: Stack) -> None:
     notice = await stack.mail(record.email, "à vérifier")  # the real signatory (French) hears of it
     assert eve in notice.get_content()
 
-    # The real company files its own request from the page's form: it supersedes the stranger's.
+    # The real company files its own request from the page's form: it joins the stranger's, which voids nothing.
     company = stack.browser()
     await company.get("/api/v1/csrf")
     asl = f"asl.{root}@supplier.example".lower()
@@ -53,7 +53,7 @@ async def test_knowing_a_cofor_makes_nobody_an_asl(stack: Stack) -> None:
             **{f"signatory.{k}": v for k, v in person("Claire", record.email).items()},
             **{f"administrator.{k}": v for k, v in person("Paul", asl).items()}}
     sent = await company.post("/en/access/request", data=form)
-    assert sent.status_code == 200 and "recorded signatory" in sent.text
+    assert sent.status_code == 200 and "Your request is recorded" in sent.text
     terms = await stack.mail(record.email, "acceptation des CGU")
     assert asl in terms.get_content()
     token = stack.find(r"/access/terms\?token=([\w-]+)", terms)
@@ -98,6 +98,11 @@ async def test_a_crafted_link_does_not_silently_swap_the_visitors_file(stack: St
         files[who] = await opened_from_mail(stack, browser, email)
     own = victim.cookies[PRESENTER_COOKIE]
     attacker_link = f"/en/company/{files['attacker']}?token={attacker.cookies[PRESENTER_COOKIE]}"
+    passer_by = stack.browser()  # a link clicked on another site carries no cookie at all: still nothing is kept
+    shown = await passer_by.get(attacker_link)
+    assert shown.status_code == 200 and "attacker" in shown.text and PRESENTER_COOKIE not in passer_by.cookies
+    for bad in ("%C4%80" * 30, "x" * 5, "a b"):  # not a token's shape: refused, never a server error
+        assert (await passer_by.get(f"/en/company/{files['attacker']}?token={bad}")).status_code == 403
     asked = await victim.get(attacker_link)
     assert asked.status_code == 200 and "another file" in asked.text
     assert victim.cookies[PRESENTER_COOKIE] == own  # not replaced without asking

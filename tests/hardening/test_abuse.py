@@ -17,7 +17,8 @@ async def test_no_abuse_of_the_review_gets_through() -> None:
     await abuse.run(report, quick=True)
     figures = {str(f["name"]): f for f in report.figures}
     assert report.missed() == [], [f for f in report.figures if f["met"] is False]
-    for name in ("abuse_companies_taken_over", "abuse_duns_blocked_by_unconfirmed_files",
+    for name in ("abuse_companies_taken_over", "abuse_company_links_voided_by_strangers",
+                 "abuse_company_requests_refused_after_strangers", "abuse_duns_blocked_by_unconfirmed_files",
                  "abuse_duns_blocked_after_purchasing_rejected", "abuse_file_swapped_by_crafted_link",
                  "abuse_stranger_caused_lockouts", "abuse_hostile_text_accepted", "abuse_injected_recipients",
                  "abuse_requester_text_relayed", "abuse_mails_delayed_by_poison", "abuse_undecodable_not_invalid_argument",

@@ -14,7 +14,6 @@ from kit.db import Database
 from kit.messaging import envelope
 from kit.messaging.consumer import EventConsumer, Subscription
 from kit.messaging.envelope import EventContext
-from kit.messaging.streams import ensure_streams
 from kit.messaging.tables import DeadLetter
 from kit.testing.processes import NatsServer
 
@@ -33,7 +32,6 @@ async def db(database_url: str) -> AsyncIterator[Database]:
 async def js(nats_server: NatsServer) -> AsyncIterator[Any]:
     nc = await nats_server.connect()  # the test administrator: these consumers have test names
     js = nc.jetstream()
-    await ensure_streams(js)
     yield js
     await nc.close()
 

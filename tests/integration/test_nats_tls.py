@@ -9,7 +9,6 @@ from pathlib import Path
 import nats
 import pytest
 
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.certificates import server_certificate
 from kit.testing.fleet import nats_users
@@ -29,13 +28,12 @@ def tls_nats(tmp_path: Path) -> NatsServer:
 async def test_a_service_connects_over_tls_with_its_ca_file(tls_nats: NatsServer, tmp_path: Path) -> None:
     assert tls_nats.url.startswith("tls://")
     admin = await tls_nats.connect()
-    await ensure_streams(admin.jetstream(), ["IDENTITY"])  # cofor reads it; identity would make it
     app = build_app(CoforSettings(grpc_port=0, database_url=f"sqlite+aiosqlite:///{tmp_path / 'cofor.sqlite3'}",
                                   **tls_nats.settings("cofor"), mail_seal_public_key=SealKeyPair.generate().public_key,
                                   shutdown_grace_seconds=0.5))
     await app.start()
     try:
-        await asyncio.wait_for(app.messaging_ready.wait(), 30)  # connected, its stream made, over TLS
+        await asyncio.wait_for(app.messaging_ready.wait(), 30)  # connected over TLS, its streams found
         assert app.nats is not None and app.nats.is_connected
         info = await admin.jetstream().stream_info("COFOR")
         assert info.config.subjects == ["cofor.>"]

@@ -6,126 +6,37 @@ A real identity service consumes cofor's events. cofor's own credential opens a 
 ``cofor.access.terms_accepted`` that would make them ASL of that OPEN company, to forge identity's events, to read,
 create, delete or purge what they do not own, and to read another service's replies. Each attempt is refused by
 the server, and identity creates no account.
+
+The review of 2026-11-28: a service that could update a stream gave it ``republish`` (its own subject into COFOR)
+or ``sources`` (COFOR and IDENTITY into the stream it reads); the server checks no subject permission on either.
+No service credential may now create, update, delete or purge any stream (test_nats_streams_trust.py shows each
+attempt refused and the forged event never acted on).
 """
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
-from nats.aio.client import Client
 from nats.js.api import ConsumerConfig, StreamConfig
 from portal.cofor.v1 import events_pb2 as cofor_events
-from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import events_pb2 as identity_events
-from sqlalchemy import select
 
-from kit import migrations
-from kit.app import ServiceApp
 from kit.messaging.credentials import new_seed
-from kit.messaging.outbox import outbox_row
-from kit.messaging.streams import ensure_streams
-from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer
 from kit.testing.streams import wait_for
 
-from identity.adapters.orm import accounts
-from identity.bootstrap import MIGRATIONS, build_app
-from identity.settings import IdentitySettings
-
-IDENTITY_DURABLE = "identity-cofor-events"
-
-
-@dataclass
-class Probe:
-    """A connection as one user that records what the server refused it."""
-
-    nc: Client
-    refused: list[str] = field(default_factory=list)
-
-    @classmethod
-    async def open(cls, server: NatsServer, user: str) -> Probe:
-        probe = cls.__new__(cls)
-        probe.refused = []
-
-        async def on_error(error: Exception) -> None:
-            probe.refused.append(str(error))
-        probe.nc = await server.connect(user, error_cb=on_error, allow_reconnect=False)
-        return probe
-
-    async def was_refused(self, subject: str) -> None:
-        """The server said "Permissions Violation" about ``subject``."""
-        try:
-            await wait_for(lambda: _found(self.refused, subject), timeout=5)
-        except AssertionError:
-            raise AssertionError(f"no refusal for {subject}; the server refused {self.refused}") from None
-
-    async def api_refused(self, call: Any, subject: str) -> None:
-        """A JetStream API call gets no answer (the request never reached JetStream) and the server says why."""
-        with pytest.raises((nats.errors.TimeoutError, asyncio.TimeoutError)):
-            await call
-        await self.was_refused(subject)
-
-
-async def _found(refused: list[str], subject: str) -> bool:
-    # nats-py hands the server's message over in lower case.
-    return any("permissions violation" in r.lower() and f'"{subject.lower()}' in r.lower() for r in refused)
-
-
-@dataclass
-class Trust:
-    server: NatsServer
-    identity: ServiceApp
-    cofor: Client  # the legitimate producer of cofor's events, with cofor's own credential
-
-    async def publish_as_cofor(self, subject: str, message: Any) -> None:
-        row = outbox_row(subject, message, producer="cofor")
-        await self.cofor.jetstream().publish(subject, row.payload, headers=dict(row.headers))
-
-    async def accounts_of(self, email: str) -> list[Any]:
-        async with self.identity.database.session(readonly=True) as s, s.begin():
-            return list((await s.execute(select(accounts).where(accounts.c.email == email))).all())
-
-    async def referenced_and_accepted(self, root: str, email: str) -> None:
-        await self.publish_as_cofor("cofor.supplier.referenced", cofor_events.SupplierReferenced(
-            cofor_root=root, head_office_cofor=f"{root}  01", legal_name=f"Company {root}"))
-        await self.publish_as_cofor("cofor.access.terms_accepted", terms_accepted(root, email))
-
-
-def terms_accepted(root: str, email: str) -> cofor_events.TermsAccepted:
-    return cofor_events.TermsAccepted(
-        cofor_root=root, legal_name=f"Company {root}", access_request_id=str(uuid.uuid4()),
-        administrator=cofor_pb.Contact(given_name="Eve", family_name="Mallory", email=email, phone="+33 1 23 45 67 89",
-                                       job_title="IT", language="fr"))
-
-
-def a_root() -> str:
-    return "".join(random.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
+from .nats_forgery import IDENTITY_DURABLE, Probe, Trust, a_root, running_trust, terms_accepted
 
 
 @pytest.fixture
 async def trust(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Trust]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'identity.sqlite3'}"
-    await migrations.upgrade(url, MIGRATIONS)
-    cofor = await nats_server.connect("cofor")
-    await ensure_streams(cofor.jetstream(), ["COFOR"])  # the producer makes its stream (cofor's credential may)
-    identity = build_app(IdentitySettings(
-        grpc_port=0, database_url=url, **nats_server.settings("identity"), service_credentials="gw:public:gw-secret",
-        mail_seal_public_key=SealKeyPair.generate().public_key, shutdown_grace_seconds=0.5, argon2_memory_kib=1024,
-        argon2_time_cost=1))
-    await identity.start()
-    await asyncio.wait_for(identity.messaging_ready.wait(), 30)
-    try:
-        yield Trust(nats_server, identity, cofor)
-    finally:
-        await identity.stop()
-        await cofor.close()
+    async with running_trust(tmp_path, nats_server) as running:
+        yield running
 
 
 async def test_without_a_known_credential_nothing_connects(nats_server: NatsServer) -> None:
@@ -168,7 +79,6 @@ async def test_forged_terms_acceptance_makes_no_administrator_of_an_open_company
 
 async def test_one_service_cannot_forge_another_services_events_or_broadcasts(trust: Trust) -> None:
     admin = (await trust.server.connect()).jetstream()
-    await ensure_streams(admin, ["IDENTITY"])
     before = (await admin.stream_info("IDENTITY")).state.messages
     cofor = await Probe.open(trust.server, "cofor")
     created = identity_events.AdministratorCreated(cofor_root=a_root()).SerializeToString()

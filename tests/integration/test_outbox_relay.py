@@ -12,7 +12,6 @@ from sqlalchemy import func, select
 
 from kit.db import Database
 from kit.messaging.outbox import OutboxRelay
-from kit.messaging.streams import ensure_streams
 from kit.messaging.tables import OutboxMessage
 from kit.testing.processes import NatsServer, PostgresCluster
 
@@ -31,7 +30,6 @@ async def jetstream(server: NatsServer, user: str = "cofor") -> Any:
     # back with a consumer of the test's own takes the test administrator.)
     nc = await server.connect(user, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
     js = nc.jetstream()
-    await ensure_streams(js, ["COFOR"])
     return nc, js
 
 

@@ -60,6 +60,7 @@ presentations = Table(
     # The uniqueness key: set (= duns) only on the confirmed, live file of a D-U-N-S; NULLs never collide.
     Column("duns_claim", String(9), nullable=True, unique=True),
     Column("representative", JSON, nullable=False, default=dict),
+    Column("started_by", String(200), nullable=False, default=""),  # "" = the public; else purchasing's agent
 )
 
 suppliers = Table(
@@ -80,7 +81,7 @@ suppliers = Table(
     Column("administrators_revision", BigInteger, nullable=False, default=0),
     Column("revision", BigInteger, nullable=False, default=0, server_default="0"),
     Column("signatory", JSON, nullable=False, default=dict),
-    _ts("signatory_updated_at", True), _ts("access_expires_at", True),
+    _ts("signatory_updated_at", True), _ts("terms_expires_at", True), _ts("review_expires_at", True),
     Column("state_before_request", _enum(AccessState), nullable=False, default=AccessState.NOT_REQUESTED.value),
     _ts("created_at"), _ts("updated_at"),
     Index("ix_suppliers_updated_at", "updated_at"),
@@ -111,7 +112,8 @@ access_requests = Table(
     Column("requested_from", String(100), nullable=False, default=""),
     Column("decision_reason", Text, nullable=False, default=""),
     Column("reviewed_by", String(200), nullable=False, default=""),
-    _ts("reviewed_at", True),
+    _ts("reviewed_at", True), _ts("expires_at", True),
+    Index("ix_access_requests_waiting", "cofor_root", "status"),
 )
 
 acceptance_links = Table(

@@ -51,17 +51,16 @@ def contact(values: dict[str, str]) -> pb.Contact:
     return pb.Contact(**{k: values.get(k, "") for k in CONTACT_FIELDS})
 
 
-def access_request(r: AccessRequest, head_office_cofor: str, expire: dt.datetime | None = None) -> pb.AccessRequest:
-    """``expire``: when the waiting request lapses (its link's expiry while TERMS_PENDING)."""
+def access_request(r: AccessRequest, head_office_cofor: str) -> pb.AccessRequest:
     pending = r.status.value == "TERMS_PENDING"
     return pb.AccessRequest(access_request_id=r.id, cofor_root=r.cofor_root, head_office_cofor=head_office_cofor,
                             signatory=contact(r.signatory), administrator=contact(r.administrator),
                             terms_version=r.terms_version, create_time=ts(r.created_at),
-                            acceptance_expire_time=ts(expire if pending else None), accept_time=ts(r.accepted_at),
+                            acceptance_expire_time=ts(r.expires_at if pending else None), accept_time=ts(r.accepted_at),
                             status=pb.AccessRequestStatus.Value(f"ACCESS_REQUEST_STATUS_{r.status.value}"),
                             requested_from=r.requested_from, decision_reason=r.decision_reason,
                             reviewed_by=r.reviewed_by, review_time=ts(r.reviewed_at),
-                            expire_time=ts(expire if r.waiting else None))
+                            expire_time=ts(r.expires_at if r.waiting else None))
 
 
 def supplier_status(value: str) -> int:
@@ -76,7 +75,8 @@ def suspension_cause(value: str) -> int:
     return pb.AccessSuspensionCause.Value(f"ACCESS_SUSPENSION_CAUSE_{value}") if value else 0
 
 
-def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
+def supplier(s: Supplier, request: AccessRequest | None = None,
+             pending: list[AccessRequest] | None = None) -> pb.Supplier:
     message = pb.Supplier(
         cofor_root=s.cofor_root, legal_name=s.legal_name, duns=s.duns, status=supplier_status(s.status.value),
         head_office_site_code=s.head_office_site_code, head_office_cofor=s.head_office_cofor,
@@ -88,5 +88,6 @@ def supplier(s: Supplier, request: AccessRequest | None = None) -> pb.Supplier:
     if s.signatory:
         message.signatory_of_record.CopyFrom(contact(s.signatory))
     if request is not None:
-        message.access_request.CopyFrom(access_request(request, s.head_office_cofor, s.access_expires_at))
+        message.access_request.CopyFrom(access_request(request, s.head_office_cofor))
+    message.pending_access_requests.extend(access_request(r, s.head_office_cofor) for r in pending or [])
     return message

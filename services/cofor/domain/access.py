@@ -1,8 +1,6 @@
-"""Portal-access requests and their acceptance links. Pure Python: adapters/orm.py maps them.
-
-The rules that move a company's access between states live on the Supplier aggregate (domain/model.py), which
-also moves its current request: the two always change together.
-"""
+"""The portal-access vocabulary: the company's access states, its requests and their acceptance links. Pure
+Python: adapters/orm.py maps them. The rules that move them are the Supplier aggregate's (domain/access_rules.py):
+a company's state and its requests always change together."""
 from __future__ import annotations
 
 import datetime as dt
@@ -11,6 +9,24 @@ from dataclasses import dataclass
 
 TERMS_LINK_LIFETIME = dt.timedelta(days=7)
 REVIEW_LIFETIME = dt.timedelta(days=30)  # a request nobody reviewed lapses: the company may file a fresh one
+
+
+class AccessState(enum.StrEnum):
+    NOT_REQUESTED = "NOT_REQUESTED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    TERMS_PENDING = "TERMS_PENDING"
+    ADMINISTRATOR_PENDING = "ADMINISTRATOR_PENDING"
+    OPEN = "OPEN"
+    SUSPENDED = "SUSPENDED"
+
+
+WAITING = (AccessState.UNDER_REVIEW, AccessState.TERMS_PENDING)
+
+
+class SuspensionCause(enum.StrEnum):
+    NONE = ""
+    OPERATOR = "OPERATOR"
+    NO_ACTIVE_ADMINISTRATOR = "NO_ACTIVE_ADMINISTRATOR"
 
 
 class RequestStatus(enum.StrEnum):
@@ -67,6 +83,7 @@ class AccessRequest:
     decision_reason: str = ""
     reviewed_by: str = ""
     reviewed_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None  # while it waits: when it lapses (with its link, or unreviewed)
 
     def contact(self, role: str) -> ContactDetails:
         return ContactDetails(**(self.signatory if role == "signatory" else self.administrator))
@@ -75,13 +92,16 @@ class AccessRequest:
     def waiting(self) -> bool:
         return self.status in WAITING_STATUSES
 
+    def due(self, now: dt.datetime) -> bool:
+        return self.waiting and self.expires_at is not None and now >= self.expires_at
+
     def close(self, status: RequestStatus, now: dt.datetime, *, reason: str = "", by: str = "") -> None:
         """A waiting request ends (superseded, declined, expired); a reset also ends an accepted one (its ASL is
         void). A request that has ended stays as it ended."""
         resettable = self.waiting or self.status == RequestStatus.ACCEPTED
         if not (self.waiting or (status == RequestStatus.RESET and resettable)):
             return
-        self.status = status
+        self.status, self.expires_at = status, None
         if reason:
             self.decision_reason = reason
         if by:

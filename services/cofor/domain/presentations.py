@@ -14,6 +14,7 @@ from typing import Any
 from kit.errors import FailedPrecondition, PreconditionViolation
 
 UNCONFIRMED_LIFETIME = dt.timedelta(hours=24)
+HELD_LIFETIME = dt.timedelta(days=7)  # a file purchasing opened for a company holds its D-U-N-S a week unopened
 IDLE_DRAFT_LIFETIME = dt.timedelta(days=30)
 
 
@@ -60,8 +61,9 @@ class Presentation:
     submitted_at: dt.datetime | None = None
     decided_at: dt.datetime | None = None
     confirmed_at: dt.datetime | None = None
-    duns_claim: str | None = None  # = duns while this is the D-U-N-S's confirmed, live file (unique)
+    duns_claim: str | None = None  # = duns while this is the D-U-N-S's confirmed (or held), live file (unique)
     representative: dict[str, str] = field(default_factory=dict)
+    started_by: str = ""  # "" = the public; else the purchasing agent who opened it for the company
 
     def value_of(self, path: str) -> Any:
         if path.startswith("legal_representative."):
@@ -87,7 +89,7 @@ class Presentation:
         if self.state != PresentationState.DRAFT:
             return None
         if self.confirmed_at is None:
-            return self.created_at + UNCONFIRMED_LIFETIME
+            return self.created_at + (HELD_LIFETIME if self.started_by else UNCONFIRMED_LIFETIME)
         return self.updated_at + IDLE_DRAFT_LIFETIME
 
     def is_due(self, now: dt.datetime) -> bool:
@@ -98,6 +100,11 @@ class Presentation:
         """The file lapses: final, and its D-U-N-S is free for another file."""
         self.state, self.duns_claim = PresentationState.EXPIRED, None
         self.decided_at = self.updated_at = now
+
+    def hold(self) -> None:
+        """Purchasing opened this file for the company: it holds the D-U-N-S at once (its presenter still proves
+        the e-mail by opening the mailed link), so nobody can squat the D-U-N-S meanwhile."""
+        self.duns_claim = self.duns
 
     def confirm(self, now: dt.datetime) -> None:
         """The mailed token was presented: the e-mail is proven and the file claims its D-U-N-S."""

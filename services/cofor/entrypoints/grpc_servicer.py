@@ -57,9 +57,11 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def StartPresentation(self, request: api.StartPresentationRequest, context: Ctx) -> api.StartPresentationResponse:
         caller = self._caller(context, ANY)
+        # Purchasing opening a file for a company (it then holds the D-U-N-S at once): recorded with the agent.
+        for_purchasing = (agent_name(context) or caller.name) if "purchasing" in caller.roles else ""
         p = await self.registry.start_presentation(
             duns=request.duns, email=request.email, legal_name=request.legal_name, language=request.language,
-            request_id=request.request_id, client=self._client(caller, context))
+            request_id=request.request_id, client=self._client(caller, context), for_purchasing=for_purchasing)
         return api.StartPresentationResponse(presentation=protos.presentation(p))
 
     async def UpdatePresentation(self, request: api.UpdatePresentationRequest, context: Ctx) -> api.UpdatePresentationResponse:
@@ -133,8 +135,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def GetSupplier(self, request: api.GetSupplierRequest, context: Ctx) -> api.GetSupplierResponse:
         self._caller(context, INTERNAL)
-        s, access_request = await self.registry.get_supplier(request.cofor)
-        return api.GetSupplierResponse(supplier=protos.supplier(s, access_request))
+        s, access_request, pending = await self.registry.get_supplier(request.cofor)
+        return api.GetSupplierResponse(supplier=protos.supplier(s, access_request, pending))
 
     async def ListSuppliers(self, request: api.ListSuppliersRequest, context: Ctx) -> api.ListSuppliersResponse:
         self._caller(context, INTERNAL)
@@ -149,7 +151,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         self._caller(context, PURCHASING)
         decision = enum_name(api.AccessReviewDecision, request.decision, "ACCESS_REVIEW_DECISION_", "decision")
         s, access_request = await self.registry.review_request(
-            request.cofor, request.access_request_id, decision, _contact(request.signatory), request.reason,
+            request.cofor, request.access_request_id, decision, _contact(request.signatory),
+            _contact(request.administrator) if request.HasField("administrator") else None, request.reason,
             agent_name(context))
         return api.ReviewAccessRequestResponse(supplier=protos.supplier(s, access_request))
 
@@ -189,11 +192,15 @@ class CoforServicer(api_grpc.CoforServiceServicer):
 
     async def RequestPortalAccess(self, request: api.RequestPortalAccessRequest, context: Ctx) -> api.RequestPortalAccessResponse:
         caller = self._caller(context, ANY)
-        s, access_request, _ = await self.registry.request_access(
+        s, access_request = await self.registry.request_access(
             request.cofor, _contact(request.signatory), _contact(request.administrator), request.request_id,
             self._client(caller, context))
+        filed = protos.access_request(access_request, s.head_office_cofor)
+        # The caller's own contacts back, never the signatory of record the request was routed to.
+        filed.signatory.CopyFrom(request.signatory)
+        filed.administrator.CopyFrom(request.administrator)
         return api.RequestPortalAccessResponse(
-            access_request=protos.access_request(access_request, s.head_office_cofor, s.access_expires_at),
+            access_request=filed,
             portal_access_state=protos.access_state(s.access_state.value))  # type: ignore[arg-type]
 
     async def ResendTermsAcceptance(self, request: api.ResendTermsAcceptanceRequest, context: Ctx) -> api.ResendTermsAcceptanceResponse:

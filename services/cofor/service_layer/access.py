@@ -24,7 +24,7 @@ from cofor.domain.access import (
     RequestStatus,
 )
 from cofor.domain.codes import MalformedCofor, parse_cofor
-from cofor.domain.model import AccessState, Supplier
+from cofor.domain.model import Supplier
 from cofor.service_layer.base import (
     RegistryBase,
     clean_contact,
@@ -35,10 +35,11 @@ from cofor.service_layer.base import (
 )
 from cofor.service_layer.unit_of_work import CoforUnitOfWork
 
-# Public calls are counted per client address (the gateway forwards it); requests and resends also per company,
-# which bounds how often a stranger can supersede a company's waiting request or make its signatory's mail ring.
+# Public calls are counted per client address (the gateway forwards it). Nothing per company refuses a request
+# (a stranger could then keep the company out): past the daily budget of mails to its signatory of record, a request
+# that names that person waits for purchasing instead, and no more notices go out.
 REQUEST_LIMIT = ratelimit.Limit("request-access", 10, 3600)
-REQUEST_COMPANY_LIMIT = ratelimit.Limit("request-access-company", 5, 86_400)
+SIGNATORY_MAILS = ratelimit.Limit("signatory-mails", 5, 86_400)
 RESEND_CLIENT_LIMIT = ratelimit.Limit("resend-terms", 10, 3600)
 RESEND_COMPANY_LIMIT = ratelimit.Limit("resend-terms-company", 3, 3600)
 ACCEPT_LIMIT = ratelimit.Limit("accept-terms", 20, 3600)
@@ -60,8 +61,7 @@ class TermsLinkView:
 
 class Access(RegistryBase):
     async def request_access(self, cofor: str, signatory: ContactDetails, administrator: ContactDetails,
-                             request_id: str = "", client: str = "",
-                             ) -> tuple[Supplier, AccessRequest, dt.datetime | None]:
+                             request_id: str = "", client: str = "") -> tuple[Supplier, AccessRequest]:
         signatory, administrator = clean_contact(signatory), clean_contact(administrator)
         v = Violations()
         try:
@@ -78,50 +78,56 @@ class Access(RegistryBase):
             if done := await uow.remembered("RequestPortalAccess", request_id, owner=replay_owner):
                 request = await uow.access_request(done)
                 assert request is not None
-                s = await self._supplier(uow, request.cofor_root)
-                return s, request, s.access_expires_at if request.status == RequestStatus.TERMS_PENDING else None
+                return await self._supplier(uow, request.cofor_root), request
             if client:
                 await ratelimit.enforce(uow.session, REQUEST_LIMIT, client)
             s = await self._head_office_supplier(uow, cofor)
-            current = await uow.access_request(s.access_request_id)
-            s.lapse(current, now)
-            await ratelimit.enforce(uow.session, REQUEST_COMPANY_LIMIT, s.cofor_root)
+            waiting = await self._waiting(uow, s, now)
             request = AccessRequest(id=str(uuid.uuid4()), cofor_root=s.cofor_root,
                                     signatory=contact_record(signatory), administrator=contact_record(administrator),
                                     terms_version=self.terms_version, created_at=now, requested_from=client[:100])
-            s.request_access(request, current, now)
-            if current is not None and current.status == RequestStatus.SUPERSEDED:
-                await self._void_links(uow, current.id, now)
+            # Every mail to the signatory of record, link or notice, is counted against the company's daily budget.
+            may_mail = bool(s.signatory) and await ratelimit.within(uow.session, SIGNATORY_MAILS, s.cofor_root)
+            s.request_access(request, waiting, now, may_mail_signatory=may_mail)
             uow.session.add(request)
             await uow.session.flush()  # the request row first: its links refer to it
-            expires = None
             if request.status == RequestStatus.TERMS_PENDING:
-                expires = await self._issue_link(uow, s, request, now)
-            elif s.signatory:
+                await self._issue_link(uow, s, request, waiting + [request], now)
+            elif may_mail:
                 self._tell_signatory_of_review(uow, s, request)
             uow.remember("RequestPortalAccess", request_id, request.id, owner=replay_owner)
             uow.publish("cofor.access.requested", ev.AccessRequested(
                 cofor_root=s.cofor_root, head_office_cofor=s.head_office_cofor, legal_name=s.legal_name,
                 access_request_id=request.id, signatory=protos.contact(request.signatory),
-                administrator=protos.contact(request.administrator), acceptance_expire_time=protos.ts(expires),
-                review_required=expires is None, requested_from=request.requested_from))
+                administrator=protos.contact(request.administrator),
+                acceptance_expire_time=protos.ts(request.expires_at if request.status == RequestStatus.TERMS_PENDING
+                                                 else None),
+                review_required=request.status == RequestStatus.UNDER_REVIEW, requested_from=request.requested_from))
             await uow.commit()
-            return s, request, expires
+            return s, request
+
+    async def _waiting(self, uow: CoforUnitOfWork, s: Supplier, now: dt.datetime) -> list[AccessRequest]:
+        """The company's waiting requests, those past their expiry lapsed (and their links voided) on the way."""
+        waiting = await uow.waiting_requests(s.cofor_root)
+        for lapsed in s.lapse(waiting, now):
+            await self._void_links(uow, lapsed.id, now)
+        return [r for r in waiting if r.waiting]
 
     async def _void_links(self, uow: CoforUnitOfWork, access_request_id: str, now: dt.datetime) -> None:
         for old in await uow.open_links(access_request_id):
             old.voided_at = now
 
     async def _issue_link(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest,
-                          now: dt.datetime) -> dt.datetime:
-        """A new one-time acceptance link, mailed to the request's signatory — always the signatory of record —
-        naming the nominee and where the request came from; every earlier open link is voided."""
+                          waiting: list[AccessRequest], now: dt.datetime) -> dt.datetime:
+        """A new one-time acceptance link for ``request``, mailed to its signatory — always the signatory of record,
+        or the one purchasing checked — naming the nominee and where the request came from; the request's earlier
+        link is voided (never another request's)."""
         await self._void_links(uow, request.id, now)
         token = secrets.token_urlsafe(32)
         expires = now + TERMS_LINK_LIFETIME
         uow.session.add(AcceptanceLink(token_digest=digest(token), access_request_id=request.id,
                                        cofor_root=s.cofor_root, issued_at=now, expires_at=expires))
-        s.links_reissued(now)
+        s.links_reissued(request, waiting, now)
         signatory, admin = request.contact("signatory"), request.contact("administrator")
         request_email(uow, template=Template.EMAIL_TEMPLATE_TERMS_ACCEPTANCE,
                       to=[(signatory.email, signatory.display_name)], language=signatory.language,
@@ -133,14 +139,15 @@ class Access(RegistryBase):
         return expires
 
     def _tell_signatory_of_review(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest) -> None:
-        """A request naming someone else: the signatory of record hears of it before purchasing decides."""
-        record, named, admin = s.signatory, request.contact("signatory"), request.contact("administrator")
+        """A request naming someone else: the signatory of record hears of it before purchasing decides. Only the
+        nominee's address and where it came from: no text a stranger typed is relayed."""
+        record = s.signatory
         request_email(uow, template=Template.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW,
                       to=[(record["email"], f"{record['given_name']} {record['family_name']}")],
                       language=record.get("language") or "fr",
                       params={"legal_name": s.legal_name, "cofor": s.head_office_cofor,
-                              "signatory_name": named.display_name, "administrator_name": admin.display_name,
-                              "administrator_email": admin.email, "requested_from": request.requested_from,
+                              "administrator_email": request.administrator.get("email", ""),
+                              "requested_from": request.requested_from,
                               "request_time": request.created_at.isoformat()})
 
     # ---- the signatory's link -------------------------------------------------------------------------------------
@@ -155,17 +162,20 @@ class Access(RegistryBase):
             if client:
                 await ratelimit.enforce(uow.session, RESEND_CLIENT_LIMIT, client)
             s = await self._head_office_supplier(uow, cofor)
-            if s.access_state_at(now) != AccessState.TERMS_PENDING:
+            waiting = await self._waiting(uow, s, now)
+            pending = [r for r in waiting if r.status == RequestStatus.TERMS_PENDING]
+            if not pending:
+                await uow.commit()  # what lapsed on the way stays lapsed
                 raise FailedPrecondition("TERMS_NOT_PENDING", f"portal access is {s.access_state_at(now).value}",
                                          metadata={"accessState": s.access_state_at(now).value})
             await ratelimit.enforce(uow.session, RESEND_COMPANY_LIMIT, s.cofor_root)
-            request = await uow.access_request(s.access_request_id)
-            assert request is not None
-            expires = await self._issue_link(uow, s, request, now)
+            expires = await self._issue_link(uow, s, pending[-1], waiting, now)
             await uow.commit()
             return expires
 
     async def describe_terms(self, token: str) -> TermsLinkView:
+        """What the acceptance page shows. The nominee and the request's origin only while the link is usable: a
+        used, voided or expired link tells nobody who was nominated."""
         async with self.uow(readonly=True) as uow:
             link = await uow.acceptance_link(digest(token)) if token else None
             if link is None:
@@ -173,12 +183,13 @@ class Access(RegistryBase):
             request = await uow.access_request(link.access_request_id)
             s = await uow.supplier(link.cofor_root)
             assert request is not None and s is not None
-            signatory = request.contact("signatory")
+            signatory, state = request.contact("signatory"), link.state(self.now())
+            valid = state == LinkState.VALID
             admin = {k: request.administrator.get(k, "") for k in ("given_name", "family_name", "email", "job_title")}
             return TermsLinkView(s.legal_name, s.head_office_cofor, signatory.display_name, signatory.language,
                                  self.terms_version if request.accepted_at is None else request.terms_version,
-                                 link.state(self.now()), link.expires_at, admin, request.requested_from,
-                                 request.created_at)
+                                 state, link.expires_at, admin if valid else {}, request.requested_from if valid
+                                 else "", request.created_at)
 
     async def accept_terms(self, token: str, terms_version: str, client: str = "") -> Supplier:
         if not token:
@@ -202,7 +213,8 @@ class Access(RegistryBase):
             s = await uow.supplier(link.cofor_root, for_update=True)
             request = await uow.access_request(link.access_request_id)
             assert s is not None and request is not None
-            s.accept_terms(request, now)
+            for other in s.accept_terms(request, await uow.waiting_requests(s.cofor_root), now):
+                await self._void_links(uow, other.id, now)  # the other requests close with their links
             link.used_at = now
             request.terms_version = terms_version
             uow.publish("cofor.access.terms_accepted", ev.TermsAccepted(

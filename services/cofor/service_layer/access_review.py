@@ -16,27 +16,36 @@ from cofor.service_layer.base import clean_contact, contact_record, contact_viol
 
 class AccessReview(Access):
     async def review_request(self, cofor: str, access_request_id: str, decision: str, signatory: ContactDetails,
-                             reason: str, agent: str) -> tuple[Supplier, AccessRequest]:
+                             administrator: ContactDetails | None, reason: str,
+                             agent: str) -> tuple[Supplier, AccessRequest]:
+        """``administrator``: on approval, purchasing may correct the nominee (None keeps the requester's)."""
         agent, reason, signatory = require_agent(agent), validation.clean(reason), clean_contact(signatory)
         v = Violations()
         if decision not in ("APPROVE", "DECLINE"):
             v.add("decision", "must be APPROVE or DECLINE")
         if decision == "APPROVE":
             contact_violations(v, "signatory", signatory)
+            if administrator is not None:
+                administrator = clean_contact(administrator)
+                contact_violations(v, "administrator", administrator)
         if err := reason_error(reason, required=decision == "DECLINE"):
             v.add("reason", err)
         v.raise_if_any()
         now = self.now()
         async with self.uow() as uow:
             s = await self._supplier(uow, cofor, field="cofor")
-            request = await uow.access_request(access_request_id) if validation.is_uuid(access_request_id) else None
-            if request is None or request.cofor_root != s.cofor_root:
-                raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW", "this is not the company's request under review")
+            waiting = await self._waiting(uow, s, now)
+            request = next((r for r in waiting if r.id == access_request_id), None)
+            if request is None:
+                await uow.commit()  # what lapsed on the way stays lapsed
+                raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW", "this is not a request of the company under review")
             if decision == "APPROVE":
-                s.approve(request, contact_record(signatory), agent, reason, now)
-                await self._issue_link(uow, s, request, now)
+                nominee = contact_record(administrator) if administrator is not None else None
+                for moved in s.approve(request, waiting, contact_record(signatory), nominee, agent, reason, now):
+                    await self._void_links(uow, moved.id, now)
+                await self._issue_link(uow, s, request, waiting, now)
             else:
-                s.decline(request, agent, reason, now)
+                s.decline(request, waiting, agent, reason, now)
             await uow.commit()
             return s, request
 
@@ -48,9 +57,8 @@ class AccessReview(Access):
         now = self.now()
         async with self.uow() as uow:
             s = await self._supplier(uow, cofor, field="cofor")
-            current = await uow.access_request(s.access_request_id)
-            if s.record_signatory(contact_record(signatory), now, current) and current is not None:
-                await self._void_links(uow, current.id, now)
+            for moved in s.record_signatory(contact_record(signatory), now, await self._waiting(uow, s, now)):
+                await self._void_links(uow, moved.id, now)  # links sent to the previous signatory
             await uow.commit()
             return s
 
@@ -61,7 +69,10 @@ class AccessReview(Access):
         now = self.now()
         async with self.uow() as uow:
             s = await self._supplier(uow, cofor, field="cofor")
-            s.reset_access(await uow.access_request(s.access_request_id), reason, agent, now)
+            current = await uow.access_request(s.access_request_id)
+            ending = await uow.waiting_requests(s.cofor_root)
+            s.reset_access([*ending, *([current] if current is not None and current not in ending else [])], reason,
+                           agent, now)
             for link in await uow.open_links_of(s.cofor_root):
                 link.voided_at = now
             uow.publish("cofor.access.reset", ev.AccessReset(cofor_root=s.cofor_root, legal_name=s.legal_name,
@@ -70,18 +81,15 @@ class AccessReview(Access):
             return s
 
     async def lapse_due_requests(self) -> int:
-        """Housekeeping: waiting requests past their expiry lapse (reads lapse them on sight too)."""
+        """Housekeeping: waiting requests past their expiry lapse (every path that meets one lapses it too)."""
         now, lapsed = self.now(), 0
         async with self.uow(readonly=True) as uow:
             roots = await uow.waiting_past(now)
         for root in roots:
             async with self.uow() as uow:
                 s = await self._supplier(uow, root)
-                current = await uow.access_request(s.access_request_id)
-                if s.lapse(current, now):
-                    if current is not None:
-                        await self._void_links(uow, current.id, now)
+                for request in s.lapse(await uow.waiting_requests(root), now):
+                    await self._void_links(uow, request.id, now)
                     lapsed += 1
                 await uow.commit()
         return lapsed
-

@@ -60,7 +60,7 @@ def clean_contact(c: ContactDetails) -> ContactDetails:
 
 def contact_violations(v: Violations, prefix: str, c: ContactDetails, *, phone_required: bool = True) -> None:
     for name, value in (("given_name", c.given_name), ("family_name", c.family_name), ("job_title", c.job_title)):
-        if err := validation.text_error(value, max_length=100):
+        if err := validation.text_error(value, max_length=100) or _link_error(value):
             v.add(f"{prefix}.{name}", err)
     if err := validation.email_error(c.email):
         v.add(f"{prefix}.email", err)
@@ -68,6 +68,12 @@ def contact_violations(v: Violations, prefix: str, c: ContactDetails, *, phone_r
         v.add(f"{prefix}.phone", err)
     if validation.language_of(c.language) is None:
         v.add(f"{prefix}.language", "must be fr or en")
+
+
+def _link_error(value: str) -> str | None:
+    """Names and titles reach other people's mailboxes (the signatory's mail names the nominee): never a link."""
+    lowered = value.lower()
+    return "must be a name, not a web address" if "://" in lowered or "www." in lowered else None
 
 
 def contact_record(c: ContactDetails) -> dict[str, str]:

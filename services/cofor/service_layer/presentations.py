@@ -24,69 +24,31 @@ from kit.errors import (
 )
 from kit.notify import Template, request_email
 
-from cofor.domain.access import ContactDetails
 from cofor.domain.codes import normalize_duns
 from cofor.domain.model import Supplier
-from cofor.domain.presentations import UNCONFIRMED_LIFETIME, Presentation, PresentationState
+from cofor.domain.presentations import Presentation, PresentationState
 from cofor.service_layer.base import (
-    AddressInput,
     RegistryBase,
-    address_violations,
-    clean_address,
     digest,
     request_id_violation,
 )
+from cofor.service_layer.presentation_fields import file_changes
 from cofor.service_layer.unit_of_work import CoforUnitOfWork
 
 START_LIMIT = ratelimit.Limit("start-presentation", 10, 3600)
 # The confirmed file's presenter hears of other attempts on the D-U-N-S, but at most once an hour.
 CLAIM_NOTICE_LIMIT = ratelimit.Limit("duns-claim-notice", 1, 3600)
 
-UPDATABLE = {
-    "legal_name", "national_registration_number", "tax_number", "head_office_address",
-    "head_office_address.lines", "head_office_address.postal_code", "head_office_address.city",
-    "head_office_address.country_code", "country_code", "legal_existence_proof_ref", "legal_representative",
-    *(f"legal_representative.{name}" for name in ("given_name", "family_name", "email", "phone", "job_title",
-                                                  "language")),
-}
-_ADDRESS_ATTR = {"lines": "address_lines", "postal_code": "postal_code", "city": "city",
-                 "country_code": "address_country"}
-_SIMPLE = ("legal_name", "national_registration_number", "tax_number", "country_code", "legal_existence_proof_ref")
-
-
 def duns_taken(duns: str) -> AlreadyExists:
     return AlreadyExists("DUNS_ALREADY_PRESENTED", "a company file already exists for this D-U-N-S number",
                          metadata={"duns": duns})
 
 
-def _representative_changes(v: Violations, given: ContactDetails, paths: list[str]) -> dict[str, str]:
-    """The legal representative's fields named by ``paths`` (each may still be empty: filled in later)."""
-    names = [p.split(".", 1)[1] for p in paths if p.startswith("legal_representative.")]
-    if "legal_representative" in paths:
-        names = ["given_name", "family_name", "email", "phone", "job_title", "language"]
-    changes: dict[str, str] = {}
-    for name in names:
-        raw = getattr(given, name)
-        value = raw.strip() if name in ("email", "phone") else validation.clean(raw)
-        field = f"presentation.legal_representative.{name}"
-        if name == "email":
-            err = validation.email_error(value, required=False)
-        elif name == "phone":
-            err = validation.phone_error(value, required=False)
-        elif name == "language":
-            value = validation.language_of(value) or ""
-            err = None if value or not raw.strip() else "must be fr or en"
-        else:
-            err = validation.text_error(value, required=False, max_length=100)
-        if err:
-            v.add(field, err)
-        changes[f"legal_representative.{name}"] = value
-    return changes
-
-
 class Presentations(RegistryBase):
     async def start_presentation(self, *, duns: str, email: str, legal_name: str, language: str,
-                                 request_id: str = "", client: str = "") -> Presentation:
+                                 request_id: str = "", client: str = "", for_purchasing: str = "") -> Presentation:
+        """``for_purchasing``: the purchasing agent opening the file for a company (it then holds the D-U-N-S at
+        once, and takes it from a draft that squats it); "" for the public."""
         v = Violations()
         try:
             duns = normalize_duns(duns)
@@ -104,6 +66,8 @@ class Presentations(RegistryBase):
         v.raise_if_any()
         token, now, owner = secrets.token_urlsafe(32), self.now(), f"{duns} {email}"
         async with self.uow() as uow:
+            if client:  # replays count too: each one mails a fresh link
+                await ratelimit.enforce(uow.session, START_LIMIT, client)
             if existing_id := await uow.remembered("StartPresentation", request_id, owner=owner):
                 existing = await uow.presentation(existing_id, for_update=True)
                 assert existing is not None
@@ -112,24 +76,46 @@ class Presentations(RegistryBase):
                     self._mail_started(uow, existing, token)
                     await uow.commit()
                 return existing
-            if client:
-                await ratelimit.enforce(uow.session, START_LIMIT, client)
+            if for_purchasing:
+                await self._take_from_squatting_draft(uow, duns, for_purchasing, now)
             if await self._duns_taken(uow, duns, now):
                 await uow.commit()  # the notice and the client's count are kept
                 raise duns_taken(duns)
             presentation = Presentation(id=str(uuid.uuid4()), duns=duns, email=email, language=lang or "fr",
                                         legal_name=legal_name, presenter_token_digest=digest(token),
-                                        created_at=now, updated_at=now)
+                                        created_at=now, updated_at=now, started_by=for_purchasing)
+            if for_purchasing:
+                presentation.hold()
             uow.session.add(presentation)
             uow.remember("StartPresentation", request_id, presentation.id, owner=owner)
             self._mail_started(uow, presentation, token)
             await uow.commit()
             return presentation
 
-    async def _duns_taken(self, uow: CoforUnitOfWork, duns: str, now: dt.datetime) -> bool:
-        """Whether the D-U-N-S belongs to a confirmed, live file (a due one lapses here) or to a supplier. The
-        confirmed file's presenter is told of the attempt (at most once an hour)."""
+    async def _take_from_squatting_draft(self, uow: CoforUnitOfWork, duns: str, agent: str, now: dt.datetime) -> None:
+        """Purchasing opens the file for the company whose D-U-N-S a draft holds: the draft is rejected in the same
+        transaction, so the squatter cannot take the D-U-N-S again in between."""
         claimant = await uow.claimant(duns)
+        if claimant is not None and claimant.state == PresentationState.DRAFT:
+            reason = f"purchasing ({agent}) opened the company's file with the company"
+            claimant.reject(reason, now)
+            self._rejected(uow, claimant, reason)
+            await uow.session.flush()
+
+    def _rejected(self, uow: CoforUnitOfWork, p: Presentation, reason: str) -> None:
+        uow.publish("cofor.presentation.rejected", ev.PresentationRejected(
+            presentation_id=p.id, duns=p.duns, legal_name=p.legal_name, email=p.email, language=p.language,
+            reason=reason))
+        request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_REJECTED, to=[(p.email, "")],
+                      language=p.language, params={"legal_name": p.legal_name, "duns": p.duns,
+                                                   "presentation_id": p.id, "reason": reason})
+
+    async def _duns_taken(self, uow: CoforUnitOfWork, duns: str, now: dt.datetime, *, mine: str = "") -> bool:
+        """Whether the D-U-N-S belongs to another confirmed (or held) live file — a due one lapses here — or to a
+        supplier. That file's presenter is told of the attempt (at most once an hour)."""
+        claimant = await uow.claimant(duns)
+        if claimant is not None and claimant.id == mine:
+            return False
         if claimant is not None and claimant.is_due(now):
             claimant.expire(now)
             await uow.session.flush()
@@ -147,7 +133,7 @@ class Presentations(RegistryBase):
         request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_STARTED, to=[(p.email, "")],
                       language=p.language, params={"legal_name": p.legal_name, "duns": p.duns,
                                                    "presentation_id": p.id,
-                                                   "expire_time": (p.created_at + UNCONFIRMED_LIFETIME).isoformat()},
+                                                   "expire_time": (p.expires_at() or p.created_at).isoformat()},
                       secrets={"presenter_token": token}, seal_key=self.seal_key)
 
     async def _presenter_file(self, uow: CoforUnitOfWork, presentation_id: str, token: str | None,
@@ -174,7 +160,7 @@ class Presentations(RegistryBase):
             raise FailedPrecondition("PRESENTATION_EXPIRED", "this company file has expired; start a new one")
         if p.confirmed or p.state != PresentationState.DRAFT:
             return
-        if await self._duns_taken(uow, p.duns, now):
+        if await self._duns_taken(uow, p.duns, now, mine=p.id):
             p.expire(now)
             await uow.commit()
             raise duns_taken(p.duns)
@@ -184,37 +170,7 @@ class Presentations(RegistryBase):
     async def update_presentation(self, presentation_id: str, token: str | None, values: dict[str, Any],
                                   paths: list[str]) -> Presentation:
         """``values`` holds every field of the request; ``paths`` (the update mask) says which to apply."""
-        v = Violations()
-        for p in paths:
-            if p not in UPDATABLE:
-                v.add("update_mask", f"{p} is not an updatable field")
-        representative: ContactDetails = values["legal_representative"]
-        selected = paths or [name for name in (*_SIMPLE, "head_office_address") if values.get(name)] + [
-            f"legal_representative.{k}" for k, value in vars(representative).items() if value]
-        address: AddressInput = clean_address(values["head_office_address"])
-        changes: dict[str, Any] = _representative_changes(v, representative, selected)
-        for path in selected:
-            if path == "head_office_address":
-                address_violations(v, "presentation.head_office_address", address)
-                changes.update(address_lines=address.lines, postal_code=address.postal_code, city=address.city,
-                               address_country=address.country_code)
-            elif path.startswith("head_office_address."):
-                part = path.split(".", 1)[1]
-                value = getattr(address, part)
-                address_violations(v, "presentation.head_office_address",
-                                   AddressInput(**{**{k: [] if k == "lines" else "" for k in _ADDRESS_ATTR},
-                                                   part: value}))
-                changes[_ADDRESS_ATTR[part]] = value
-            elif path in _SIMPLE:
-                value = values.get(path, "")
-                value = value.strip().upper() if path == "country_code" else validation.clean(value)
-                limit = {"legal_existence_proof_ref": 300, "legal_name": 200}.get(path, 100)
-                err = validation.country_error(value, required=False) if path == "country_code" else \
-                    validation.text_error(value, required=path == "legal_name", max_length=limit)
-                if err:
-                    v.add(f"presentation.{path}", err)
-                changes[path] = value
-        v.raise_if_any()
+        changes = file_changes(values, paths)
         async with self._presenter(presentation_id, token) as (uow, p):
             p.update(changes, self.now())
             await uow.commit()

@@ -50,12 +50,7 @@ class Referencing(Presentations):
         async with self.uow() as uow:
             p = await self._presenter_file(uow, presentation_id, None, purchasing=True)
             p.reject(reason, self.now())
-            uow.publish("cofor.presentation.rejected", ev.PresentationRejected(
-                presentation_id=p.id, duns=p.duns, legal_name=p.legal_name, email=p.email, language=p.language,
-                reason=reason))
-            request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_REJECTED, to=[(p.email, "")],
-                          language=p.language, params={"legal_name": p.legal_name, "duns": p.duns,
-                                                       "presentation_id": p.id, "reason": reason})
+            self._rejected(uow, p, reason)
             await uow.commit()
             return p
 

@@ -143,14 +143,16 @@ class Suppliers(RegistryBase):
             await uow.commit()
             return s
 
-    async def get_supplier(self, cofor: str) -> tuple[Supplier, AccessRequest | None]:
+    async def get_supplier(self, cofor: str) -> tuple[Supplier, AccessRequest | None, list[AccessRequest]]:
+        """The supplier, its latest (or accepted) request, and every request still waiting."""
         async with self.uow(readonly=True) as uow:
             s = await self._supplier(uow, cofor, field="cofor")
             wanted = parse_cofor(cofor)
             if wanted.site and s.site(wanted.site) is None:
                 raise NotFound("SITE_NOT_FOUND", "the supplier has no site with this code",
                                metadata={"siteCode": wanted.site})
-            return s, await uow.access_request(s.access_request_id)
+            pending = [r for r in await uow.waiting_requests(s.cofor_root, for_update=False) if not r.due(self.now())]
+            return s, await uow.access_request(s.access_request_id), pending
 
     async def list_suppliers(self, status: str, access_state: str, page_size: int,
                              page_token: str) -> tuple[list[Supplier], str]:

@@ -6,8 +6,8 @@ from sqlalchemy import select
 from kit.db import UnitOfWork
 
 from cofor.adapters.orm import start_mappers
-from cofor.domain.access import AcceptanceLink, AccessRequest
-from cofor.domain.model import AccessState, Supplier
+from cofor.domain.access import WAITING_STATUSES, AcceptanceLink, AccessRequest
+from cofor.domain.model import Supplier
 from cofor.domain.presentations import Presentation
 
 
@@ -37,11 +37,21 @@ class CoforUnitOfWork(UnitOfWork):
     async def access_request(self, request_id: str) -> AccessRequest | None:
         return await self.session.get(AccessRequest, request_id) if request_id else None
 
+    async def waiting_requests(self, cofor_root: str, *, for_update: bool = True) -> list[AccessRequest]:
+        """The company's requests still waiting (under review, or with a link out), oldest first."""
+        query = select(AccessRequest).where(
+            AccessRequest.cofor_root == cofor_root,  # type: ignore[arg-type]
+            AccessRequest.status.in_([s.value for s in WAITING_STATUSES]))  # type: ignore[attr-defined]
+        query = query.order_by(AccessRequest.created_at)  # type: ignore[attr-defined]
+        if for_update:
+            query = query.with_for_update()
+        return list((await self.session.scalars(query)).all())
+
     async def waiting_past(self, moment: object) -> list[str]:
-        """Roots of the suppliers whose waiting request is past its expiry."""
-        query = select(Supplier.cofor_root).where(  # type: ignore[call-overload]
-            Supplier.access_state.in_([AccessState.UNDER_REVIEW.value, AccessState.TERMS_PENDING.value]),  # type: ignore[attr-defined]
-            Supplier.access_expires_at <= moment)  # type: ignore[operator]
+        """Roots of the suppliers with a waiting request past its expiry."""
+        query = select(AccessRequest.cofor_root).distinct().where(  # type: ignore[call-overload]
+            AccessRequest.status.in_([s.value for s in WAITING_STATUSES]),  # type: ignore[attr-defined]
+            AccessRequest.expires_at <= moment)  # type: ignore[operator]
         return list((await self.session.scalars(query)).all())
 
     async def acceptance_link(self, token_digest: bytes, *, for_update: bool = False) -> AcceptanceLink | None:

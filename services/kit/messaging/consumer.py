@@ -28,6 +28,13 @@ U = TypeVar("U", bound=UnitOfWork)
 Handler = Callable[[Any, EventContext, Any], Awaitable[None]]
 
 
+# What JetStream adds to a message it moved from the stream it was published to: a stream's republish
+# (Nats-Stream, Nats-Subject, Nats-Sequence, Nats-Time-Stamp, Nats-Last-Sequence) or sources (Nats-Stream-Source);
+# nats-server's JSStream... and JSStreamSource constants. A mirror adds none: the stream check below catches it.
+RELAYED_HEADERS = frozenset(h.lower() for h in ("Nats-Stream", "Nats-Subject", "Nats-Sequence", "Nats-Time-Stamp",
+                                                "Nats-Last-Sequence", "Nats-Stream-Source"))
+
+
 class PermanentError(Exception):
     """A handler raises it when retrying can never help: the event goes to the dead letters at once."""
 
@@ -112,11 +119,27 @@ class EventConsumer:
             except Exception:
                 pass
 
+    def not_from_producer(self, msg: Msg) -> str | None:
+        """Why ``msg`` is not an event as its producer published it into this consumer's stream (ARCHITECTURE §9
+        "Trust"), or None. Such a message came through a stream's republish, sources or mirror: anyone who could
+        set those chose what it says, so it is never acted on."""
+        relayed = sorted(h for h in (msg.headers or {}) if h.lower() in RELAYED_HEADERS)
+        if relayed:
+            return f"relayed by JetStream ({', '.join(relayed)}), not as its producer published it"
+        stream = msg.metadata.stream if msg.reply else ""
+        if stream != self.stream:
+            return f"read from stream {stream or '(none)'}, not from {self.stream}"
+        return None
+
     async def handle(self, msg: Msg) -> None:
         delivery = msg.metadata.num_delivered if msg.metadata else 1
         ctx = EventContext.from_headers(msg.subject, msg.headers, delivery)
         token = correlation_id_var.set(ctx.correlation_id or None)
         try:
+            foreign = self.not_from_producer(msg)
+            if foreign is not None:
+                await self._dead_letter(msg, ctx, f"not from the producer's stream: {foreign}")
+                return
             subscription = self._by_subject.get(msg.subject)
             if subscription is None:
                 await self._dead_letter(msg, ctx, f"no handler for subject {msg.subject}")
@@ -146,18 +169,16 @@ class EventConsumer:
 
     async def handle_batch(self, msgs: list[Msg]) -> None:
         """A backlog is applied in one transaction (one commit instead of one per event). If anything in it
-        fails, nothing of it is kept and each event is handled alone, so only the faulty one is retried."""
+        fails, nothing of it is kept and each event is handled alone, so only the faulty one is retried (a batch
+        with one that is not for this consumer, foreign or undecodable goes that way at once)."""
         prepared = []
         for msg in msgs:
-            subscription = self._by_subject.get(msg.subject)
-            delivery = msg.metadata.num_delivered if msg.metadata else 1
-            try:
-                assert subscription is not None
-                event = subscription.message_type.FromString(msg.data)
-            except (AssertionError, DecodeError):
+            batchable = self._batchable(msg)
+            if batchable is None:
                 prepared = []
                 break
-            prepared.append((subscription, event, EventContext.from_headers(msg.subject, msg.headers, delivery)))
+            delivery = msg.metadata.num_delivered if msg.metadata else 1
+            prepared.append((*batchable, EventContext.from_headers(msg.subject, msg.headers, delivery)))
         if not prepared:
             for msg in msgs:
                 await self.handle(msg)
@@ -182,6 +203,16 @@ class EventConsumer:
             return
         self.applied_total += applied
         await asyncio.gather(*(msg.ack() for msg in msgs))
+
+    def _batchable(self, msg: Msg) -> tuple[Subscription[Any], Message] | None:
+        """Its subscription and event if ``msg`` can join a batch; None: ``handle`` says what is wrong with it."""
+        subscription = self._by_subject.get(msg.subject)
+        if subscription is None or self.not_from_producer(msg) is not None:
+            return None
+        try:
+            return subscription, subscription.message_type.FromString(msg.data)
+        except DecodeError:
+            return None
 
     async def _apply(self, subscription: Subscription[Any], event: Message, ctx: EventContext) -> None:
         try:

@@ -7,12 +7,17 @@ one service's credential can publish only that service's events and read only th
 - publish the subjects of the stream it produces (the one named after it, e.g. ``cofor.>``), mail requests
   (``kit.notify.EMAIL_SUBJECT``, into the shared NOTIFICATION stream) and its replicas' private broadcasts
   (``_portal.<service>.>``, e.g. identity's session revocations);
-- create and update its own stream; create a shared stream it publishes to (never update it); update a shared
-  stream it reads. The stream of another service it only looks at (INFO): it waits until the producer made it,
-  so nobody but the producer sets what goes into it (subjects, sources);
+- look at (INFO) the streams it publishes to and reads from, nothing more: no create, update, delete or purge of
+  any stream. Whoever may create or update a stream may give it ``republish``, ``sources``, a ``mirror`` or subject
+  transforms, which the server checks against no subject permission: one service could then put its messages
+  into another's stream, or read another's stream through its own consumer;
 - create, look at, pull from and acknowledge its own durable consumers — nothing else of any stream: no purge,
   no delete, no direct get, no other consumer;
 - receive replies only on its own inbox prefix (``_INBOX.<service>.>``).
+
+The streams are made by the ``provisioner`` (``Provisioner``, ``python -m kit.messaging.provision``), whose
+credential no service process holds: it may create, update and look at the four streams and create the declared
+durables, and nothing else (no events, no deleting, no purging, no reading).
 """
 from __future__ import annotations
 
@@ -73,23 +78,15 @@ class Grant:
         return sorted({stream for stream, _ in self.consumers})
 
     @property
-    def managed_streams(self) -> list[str]:
-        """Streams this service creates or updates to its configuration at start-up."""
-        return sorted(set(self.own_streams) | {s for s in self.read_streams if is_shared(s)})
-
-    @property
-    def created_streams(self) -> list[str]:
-        """Shared streams it publishes to but does not manage: created if missing, never changed."""
-        return sorted(s for s in STREAMS if is_shared(s) and s not in self.managed_streams)
+    def streams(self) -> list[str]:
+        """The streams it publishes to (its own, the shared one) and reads from: it only looks at them."""
+        shared = {name for name in STREAMS if is_shared(name)}
+        return sorted(set(self.own_streams) | shared | set(self.read_streams))
 
     def publish(self) -> list[str]:
         allowed = [subject for stream in self.own_streams for subject in STREAMS[stream]]
         allowed += [EMAIL_SUBJECT, self.broadcast]
-        for stream in sorted(set(self.managed_streams) | set(self.created_streams) | set(self.read_streams)):
-            allowed.append(f"{API}.STREAM.INFO.{stream}")
-        for stream in sorted(set(self.managed_streams) | set(self.created_streams)):
-            allowed.append(f"{API}.STREAM.CREATE.{stream}")
-        allowed += [f"{API}.STREAM.UPDATE.{stream}" for stream in self.managed_streams]
+        allowed += [f"{API}.STREAM.INFO.{stream}" for stream in self.streams]
         for stream, durable in self.consumers:
             consumer = f"{stream}.{durable}"
             allowed += [f"{API}.CONSUMER.CREATE.{consumer}", f"{API}.CONSUMER.DURABLE.CREATE.{consumer}",
@@ -113,28 +110,57 @@ def declared_grant(service: str) -> Grant:
     return Grant(cls.model_fields["service_name"].default, tuple(cls.nats_consumers))
 
 
+PROVISIONER = "provisioner"
+
+
+@dataclass(frozen=True)
+class Provisioner:
+    """The privileged step that makes the streams and the services' durables (``kit.messaging.streams.provision``)."""
+
+    consumers: tuple[tuple[str, str], ...] = ()
+    service: str = PROVISIONER
+
+    @classmethod
+    def of(cls, grants: Iterable[Grant]) -> Provisioner:
+        return cls(tuple(c for g in grants for c in g.consumers))
+
+    @property
+    def inbox_prefix(self) -> str:
+        return f"_INBOX.{self.service}"
+
+    def publish(self) -> list[str]:
+        allowed = [f"{API}.STREAM.{action}.{name}" for name in STREAMS for action in ("INFO", "CREATE", "UPDATE")]
+        for stream, durable in self.consumers:
+            allowed += [f"{API}.CONSUMER.INFO.{stream}.{durable}", f"{API}.CONSUMER.DURABLE.CREATE.{stream}.{durable}"]
+        return allowed
+
+    def permissions(self) -> dict[str, dict[str, list[str]]]:
+        return {"publish": {"allow": self.publish()}, "subscribe": {"allow": [f"{self.inbox_prefix}.>"]}}
+
+
 def variable(service: str) -> str:
     return f"PORTAL_{service.upper()}"
 
 
-def permission_variables(grants: Iterable[Grant]) -> str:
-    """nats.conf variables holding each service's permissions (``PORTAL_COFOR = {...}``)."""
-    return "".join(f"{variable(g.service)} = {json.dumps(g.permissions(), indent=2)}\n" for g in grants)
+def permission_variables(holders: Iterable[Grant | Provisioner]) -> str:
+    """nats.conf variables holding each user's permissions (``PORTAL_COFOR = {...}``)."""
+    return "".join(f"{variable(h.service)} = {json.dumps(h.permissions(), indent=2)}\n" for h in holders)
 
 
 def authorization(grants: Sequence[Grant], keys: Iterable[tuple[str, str | None]]) -> str:
-    """A complete nats.conf authorization: ``keys`` are (NKEY public key or ``$ENV_VARIABLE``, service or None).
-    None is an administrator without limits (tests only). Several keys of one service: a rotation under way."""
-    services = {g.service for g in grants}
+    """A complete nats.conf authorization: ``keys`` are (NKEY public key or ``$ENV_VARIABLE``, service,
+    ``PROVISIONER`` or None). None is an administrator without limits (tests only). Several keys of one user: a
+    rotation under way."""
+    holders = {h.service: h for h in [*grants, Provisioner.of(grants)]}
     users = []
-    for key, service in keys:
+    for key, user in keys:
         nkey = key if key.startswith("$") else json.dumps(key)
-        if service is None:
+        if user is None:
             users.append(f"    {{nkey: {nkey}}}\n")
         else:
-            assert service in services, f"no grant for {service}"
-            users.append(f"    {{nkey: {nkey}, permissions: ${variable(service)}}}\n")
-    return permission_variables(grants) + "authorization {\n  users = [\n" + "".join(users) + "  ]\n}\n"
+            assert user in holders, f"no grant for {user}"
+            users.append(f"    {{nkey: {nkey}, permissions: ${variable(user)}}}\n")
+    return permission_variables(holders.values()) + "authorization {\n  users = [\n" + "".join(users) + "  ]\n}\n"
 
 
 ADMIN = "admin"
@@ -142,22 +168,27 @@ ADMIN = "admin"
 
 @dataclass
 class NatsUsers:
-    """The users of one NATS server: a seed per service (and, in tests only, an unrestricted ``admin``)."""
+    """The users of one NATS server: a seed per service, the provisioner's (and, in tests only, an unrestricted
+    ``admin``)."""
 
     grants: list[Grant]
     seeds: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def generate(cls, grants: Sequence[Grant], *, admin: bool = True) -> NatsUsers:
-        names = [g.service for g in grants] + ([ADMIN] if admin else [])
+        names = [g.service for g in grants] + [PROVISIONER] + ([ADMIN] if admin else [])
         return cls(list(grants), {name: new_seed() for name in names})
 
     def config(self) -> str:
         return authorization(self.grants, [(public_key(seed), None if name == ADMIN else name)
                                            for name, seed in self.seeds.items()])
 
+    @property
+    def provisioner(self) -> Provisioner:
+        return Provisioner.of(self.grants)
+
     def inbox_prefix(self, name: str) -> str:
-        return next((g.inbox_prefix for g in self.grants if g.service == name), "_INBOX")
+        return next((h.inbox_prefix for h in [*self.grants, self.provisioner] if h.service == name), "_INBOX")
 
 
 SLOTS = ("A", "B")
@@ -165,12 +196,14 @@ SLOTS = ("A", "B")
 
 def deployed_authorization(services: Sequence[str]) -> str:
     """deploy/'s authorization (``python -m kit.messaging.trust cofor identity support``): the permissions as the
-    code declares them, and two key slots per service whose public keys come from the NATS pods' environment, so
-    that a credential is rotated with both valid for a while (deploy/README.md)."""
+    code declares them, and two key slots per service and for the provisioner, whose public keys come from the NATS
+    pods' environment, so that a credential is rotated with both valid for a while (deploy/README.md)."""
     grants = [declared_grant(name) for name in services]
-    keys = [(f"$NATS_NKEY_{g.service.upper()}_{slot}", g.service) for g in grants for slot in SLOTS]
+    users = [g.service for g in grants] + [PROVISIONER]
+    keys = [(f"$NATS_NKEY_{user.upper()}_{slot}", user) for user in users for slot in SLOTS]
     return ("# Generated by `python -m kit.messaging.trust " + " ".join(services) + "` from the services' declarations;\n"
-            "# tests/deploy checks it is current. Each service may use only its own subjects and consumers.\n"
+            "# tests/deploy checks it is current. Each service may use only its own subjects and consumers and only\n"
+            "# look at streams; the provisioner alone makes the streams (deploy/README.md).\n"
             + authorization(grants, keys))
 
 

@@ -37,8 +37,8 @@ CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 200), ("grpc.min_reconn
 
 
 def nats_users(*, admin: bool = True) -> NatsUsers:
-    """A NATS credential for each of the portal's services, with the permissions its settings declare, and
-    (tests only) the test administrator's."""
+    """A NATS credential for each of the portal's services, with the permissions its settings declare, the stream
+    provisioner's (``NatsServer`` provisions with it at start) and (tests only) the test administrator's."""
     return NatsUsers.generate([declared_grant(name) for name in STUBS], admin=admin)
 
 

@@ -1,6 +1,7 @@
 """Start real NATS and PostgreSQL servers as child processes on loopback."""
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import pwd
@@ -11,15 +12,20 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import nats
 from nats.aio.client import Client
 
 from kit.messaging.credentials import tls_context
-from kit.messaging.trust import ADMIN, NatsUsers
+from kit.messaging.streams import provision
+from kit.messaging.trust import ADMIN, PROVISIONER, NatsUsers
+
+T = TypeVar("T")
 
 
 def free_port() -> int:
@@ -37,6 +43,12 @@ def wait_for_port(port: int, timeout: float = 15.0, host: str = "127.0.0.1") -> 
         except OSError:
             time.sleep(0.05)
     raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+def run_apart(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run ``coroutine`` to its end from synchronous code, even inside a running event loop (a thread of its own)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def nats_server_binary() -> str:
@@ -60,14 +72,16 @@ class NatsServer:
     """A JetStream-enabled nats-server; can be killed and restarted on the same port and store.
 
     Always with authorization (ARCHITECTURE §9): only ``users`` get in, each service with its own permissions.
-    Without ``users``, the only user is an unrestricted test administrator (``connect()``). With ``tls``, clients
-    must speak TLS from the first byte.
+    Without ``users``, the only users are the provisioner and an unrestricted test administrator (``connect()``).
+    With ``tls``, clients must speak TLS from the first byte. A standalone server has its streams provisioned as
+    soon as it listens (``provision``), as deploy/'s Job does, so no test needs to care; a cluster node leaves it
+    to the caller, once the cluster has its quorum (``await node.provision(replicas=3)``).
     """
 
     def __init__(self, store_dir: Path | None = None, port: int | None = None, *,
                  cluster_name: str | None = None, cluster_port: int | None = None, routes: list[str] | None = None,
                  server_name: str | None = None, log_file: Path | None = None, users: NatsUsers | None = None,
-                 tls: TlsFiles | None = None) -> None:
+                 tls: TlsFiles | None = None, provisions: bool | None = None) -> None:
         self.port = port or free_port()
         self.store_dir = Path(store_dir or tempfile.mkdtemp(prefix="nats-"))
         self.users = users or NatsUsers.generate([], admin=True)
@@ -77,6 +91,7 @@ class NatsServer:
         self.routes = routes or []
         self.server_name = server_name
         self.log_file = log_file
+        self.provisions = cluster_name is None if provisions is None else provisions
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -132,7 +147,17 @@ class NatsServer:
         self.process = subprocess.Popen(self.command(), stdout=out, stderr=subprocess.STDOUT)
         if wait:
             wait_for_port(self.port)
+            if self.provisions:
+                run_apart(self.provision())
         return self
+
+    async def provision(self, replicas: int = 1) -> None:
+        """The streams and the declared durables, with the provisioner's credential (kit.messaging.provision)."""
+        nc = await self.connect(PROVISIONER)
+        try:
+            await provision(nc.jetstream(timeout=5), self.users.provisioner.consumers, replicas=replicas)
+        finally:
+            await nc.close()
 
     def kill(self) -> None:
         """SIGKILL: the crash case."""

@@ -26,8 +26,8 @@ from kit.messaging.envelope import EventContext
 from kit.sealed import unseal
 from kit.validation import language_of, single_line
 
-from support.adapters.mail_message import SEND_POLICY, MailAddressError, Outgoing, address, message_id, \
-    parse_address, set_address_header
+from support.adapters.mail_message import SEND_POLICY, MailAddressError, Outgoing, address, check_headers, \
+    message_id, parse_address, set_address_header, set_unstructured_header
 from support.adapters.mail_renderer import MailRenderer
 from support.adapters.orm import mail_spool, ticket_screenshots
 from support.adapters.smtp import PermanentDeliveryError, SmtpPool
@@ -190,7 +190,8 @@ class Mailer:
 
     def _compose(self, row: Any, attachments: list[Any]) -> Outgoing:
         """The mail as bytes: serialised here, so that a header that cannot be written fails the mail now rather
-        than in the SMTP exchange (where it would be retried for 72 h)."""
+        than in the SMTP exchange (where it would be retried for 72 h), and read back: headers other than the ones
+        written here (an injection through some text) fail it too."""
         secrets = unseal(self._seal_key, row["sealed_secrets"]) if row["sealed_secrets"] else {}
         recipients = [address(str(a), str(n)) for a, n in row["recipients"]]
         if not recipients:
@@ -199,11 +200,12 @@ class Mailer:
         subject, text = self._renderer.render(row["template"], language, row["params"], secrets,
                                               recipients[0].display_name if len(recipients) == 1 else "")
         message = EmailMessage()
-        set_address_header(message, "From", [self._from])
-        set_address_header(message, "To", recipients)
+        addresses = {"From": [self._from], "To": recipients}
         if row["reply_to"]:
-            set_address_header(message, "Reply-To", [address(str(row["reply_to"][0]), str(row["reply_to"][1]))])
-        message["Subject"] = subject
+            addresses["Reply-To"] = [address(str(row["reply_to"][0]), str(row["reply_to"][1]))]
+        for name, value in addresses.items():
+            set_address_header(message, name, value)
+        set_unstructured_header(message, "Subject", subject)  # never message["Subject"]: it decodes encoded words
         message["Date"] = formatdate(localtime=False)
         message["Message-ID"] = message_id(str(row["event_id"]), self._domain)
         message["Auto-Submitted"] = "auto-generated"
@@ -213,8 +215,9 @@ class Mailer:
             message.add_attachment(shot["data"], maintype=maintype, subtype=subtype, filename=shot["filename"])
         # Set last: set_content() and add_attachment() move or drop Content-* headers of the top part.
         message["Content-Language"] = language
-        return Outgoing(self._from.addr_spec, [r.addr_spec for r in recipients],
-                        message.as_bytes(policy=SEND_POLICY))
+        data = message.as_bytes(policy=SEND_POLICY)
+        check_headers(data, message, subject, addresses)
+        return Outgoing(self._from.addr_spec, [r.addr_spec for r in recipients], data)
 
     async def _record(self, session: Any, outcomes: list[tuple[Any, str, str]]) -> None:
         now = self._now()

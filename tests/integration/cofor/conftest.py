@@ -15,7 +15,6 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.sealed import SealKeyPair, unseal
 from kit.client import ServiceClient
-from kit.messaging.streams import ensure_streams
 from kit.testing.clock import Clock
 from kit.testing.processes import NatsServer
 from kit.testing.streams import read_subject, wait_for
@@ -60,8 +59,7 @@ async def cofor(database_url: str, nats_server: NatsServer) -> AsyncIterator[Cof
     settings = CoforSettings(grpc_port=0, database_url=database_url, **nats_server.settings("cofor"),
                              service_credentials=CREDENTIALS, mail_seal_public_key=seal.public_key,
                              relay_poll_seconds=0.2, shutdown_grace_seconds=0.5, consumer_max_deliver=3)
-    nc = await nats_server.connect()  # the test administrator: identity's stream, for the events "identity" sends
-    await ensure_streams(nc.jetstream())
+    nc = await nats_server.connect()  # the test administrator: it sends the events "identity" would
     app = build_app(settings, clock=clock)
     await app.start()
     channel = grpc.aio.insecure_channel(app.target)

@@ -63,15 +63,15 @@ async def test_0004_puts_unverified_requests_under_review_and_keeps_every_file(d
     files, suppliers, requests, links = await run(
         database_url,
         ("SELECT id, duns_claim, confirmed_at IS NOT NULL FROM presentations ORDER BY id", {}),
-        ("SELECT cofor_root, access_state, signatory, access_expires_at IS NOT NULL FROM suppliers "
+        ("SELECT cofor_root, access_state, signatory, review_expires_at IS NOT NULL FROM suppliers "
          "ORDER BY cofor_root", {}),
-        ("SELECT id, status FROM access_requests ORDER BY id", {}),
+        ("SELECT id, status, expires_at IS NOT NULL FROM access_requests ORDER BY id", {}),
         ("SELECT voided_at IS NOT NULL FROM acceptance_links", {}))
     assert files == [("p-draft", "111111111", True), ("p-ref", "333333333", True), ("p-rejected", None, True)]
     assert [(root, state, expires) for root, state, _, expires in suppliers] == [
         ("OPEN01", "OPEN", False), ("PEND01", "UNDER_REVIEW", True)]
     assert all(signatory in ("{}", {}) for _, _, signatory, _ in suppliers)  # nothing unverified is trusted
-    assert requests == [("r-open", "ACCEPTED"), ("r-pending", "UNDER_REVIEW")]
+    assert requests == [("r-open", "ACCEPTED", False), ("r-pending", "UNDER_REVIEW", True)]
     assert links == [(True,)]  # the link went to whoever the requester named: voided
     # Two files of one D-U-N-S can now exist, but only one may claim it.
     second, params = presentation("p-second", "111111111", "DRAFT")

@@ -1,6 +1,6 @@
 """Knowing a COFOR or a D-U-N-S proves nothing (ARCHITECTURE §3): who an access request goes to, purchasing's
-review, superseding, lapsing, the reset, the per-company limit; files that squat a D-U-N-S (real service, both
-databases)."""
+review, requests waiting side by side (a stranger's never voids the company's), lapsing, the reset, the budget of
+mails to the signatory (real service, both databases). Files that squat a D-U-N-S: test_duns_claims.py."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +9,7 @@ import grpc
 import pytest
 from sqlalchemy import text
 from portal.cofor.v1 import cofor_service_pb2 as api
+from portal.cofor.v1 import cofor_service_pb2_grpc
 from portal.cofor.v1 import events_pb2 as ev
 from portal.cofor.v1 import supplier_pb2 as pb
 from portal.support.v1 import events_pb2 as mail_events
@@ -18,8 +19,8 @@ from kit.testing.streams import read_subject, wait_for
 
 from cofor.service_layer.registry import Registry
 
-from .conftest import Cofor
-from .flows import contact, new_duns, opened, referenced, start, unique_email
+from .conftest import TOKENS, Cofor
+from .flows import contact, opened, referenced
 
 AGENT = "Hélène Achats"
 
@@ -70,31 +71,40 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     assert f.reason == "TERMS_NOT_PENDING"  # type: ignore[attr-defined]  (nothing to resend to anyone)
     stranger_request = (await supplier(cofor, s.cofor_root)).access_request.access_request_id
 
-    # The real company's request supersedes the stranger's and goes straight to the signatory of record.
+    # The real company's request joins the stranger's and goes straight to the signatory of record.
     admin = contact("asl")
     typed = pb.Contact()
     typed.CopyFrom(record)
     typed.email = f"  {record.email.upper()}  "
-    assert await ask(cofor, s.cofor_root, typed, admin) == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
+    filed = await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
+        cofor=s.cofor_root, signatory=typed, administrator=admin), client="203.0.113.9")
+    assert filed.portal_access_state == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
+    assert filed.access_request.signatory.email == typed.email  # what was typed back, never the record's details
     [(mail, secrets)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
     assert mail.params["administrator_email"] == admin.email and mail.params["requested_from"] == "203.0.113.9"
     view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(
         acceptance_token=secrets["acceptance_token"]))
     assert view.administrator.email == admin.email and view.requested_from == "203.0.113.9"
-    f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
-        cofor=s.cofor_root, access_request_id=stranger_request, decision=api.ACCESS_REVIEW_DECISION_APPROVE,
-        signatory=eve), as_="purchasing", agent=AGENT))
-    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (superseded: nothing to approve)
-
     # A stranger naming the real signatory and themself as ASL: the link still goes only to the record, whose
-    # mail names the nominee; the company's own link is voided by it, but the signatory just ignores this one.
+    # mail names the nominee; the company's own link stays valid beside it, and the signatory accepts that one.
     assert await ask(cofor, s.cofor_root, record, eve) == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
     mails = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE, count=2)
     assert mails[-1][0].params["administrator_email"] == eve.email
     assert not [m for m in await terms_mails(cofor, eve.email)]  # no link ever went to the stranger
+    waiting = (await supplier(cofor, s.cofor_root)).pending_access_requests
+    assert len(waiting) == 3 and stranger_request in {r.access_request_id for r in waiting}
+    await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=secrets["acceptance_token"],
+                                                          terms_version="2026-01"))
+    accepted = await supplier(cofor, s.cofor_root)
+    assert accepted.portal_access_state == pb.PORTAL_ACCESS_STATE_ADMINISTRATOR_PENDING
+    assert accepted.access_request.administrator.email == admin.email and not accepted.pending_access_requests
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(
-        acceptance_token=secrets["acceptance_token"], terms_version="2026-01")))
-    assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # type: ignore[attr-defined]
+        acceptance_token=mails[-1][1]["acceptance_token"], terms_version="2026-01")))
+    assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # type: ignore[attr-defined]  (the others closed with their links)
+    f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
+        cofor=s.cofor_root, access_request_id=stranger_request, decision=api.ACCESS_REVIEW_DECISION_APPROVE,
+        signatory=eve), as_="purchasing", agent=AGENT))
+    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (closed: nothing to approve)
 
 
 async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor: Cofor) -> None:
@@ -123,9 +133,12 @@ async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor
 
     checked = contact("checked")  # purchasing checked the register: the real signatory is someone else
     review.signatory.CopyFrom(checked)
+    agreed = contact("agreed")  # and agreed the first ASL with the company
+    review.administrator.CopyFrom(agreed)
     approved = (await cofor.client.ReviewAccessRequest(review, as_="purchasing", agent=AGENT)).supplier
     assert approved.portal_access_state == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
     assert approved.signatory_of_record.email == checked.email
+    assert approved.access_request.administrator.email == agreed.email
     assert approved.access_request.reviewed_by == "Hélène Achats" and approved.access_request.HasField("review_time")
     await cofor.mails_to(checked.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
     assert not await terms_mails(cofor, named.email)
@@ -176,7 +189,7 @@ async def test_purchasing_resets_a_rogue_access_and_the_company_starts_again(cof
     assert await ask(cofor, s.cofor_root, contact("x"), contact("new")) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
 
 
-async def test_a_new_signatory_of_record_voids_a_link_sent_to_the_old_one(cofor: Cofor) -> None:
+async def test_a_new_signatory_of_record_voids_the_links_sent_to_the_old_one(cofor: Cofor) -> None:
     record = contact("legal")
     s = await referenced(cofor, record)
     await ask(cofor, s.cofor_root, record, contact("asl"))
@@ -191,50 +204,35 @@ async def test_a_new_signatory_of_record_voids_a_link_sent_to_the_old_one(cofor:
     assert view.link_state == api.TERMS_LINK_STATE_VOIDED
 
 
-async def test_requests_per_company_are_limited_whoever_sends_them(cofor: Cofor) -> None:
+async def test_strangers_spend_only_the_signatorys_mail_budget_never_the_companys_right_to_ask(cofor: Cofor) -> None:
+    record = contact("legal")
+    s = await referenced(cofor, record)
+    for n in range(5):  # each a notice to the signatory of record: the day's budget of mails to that person
+        await ask(cofor, s.cofor_root, contact(f"s{n}"), contact(f"a{n}"))
+    notices = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW, count=5)
+    assert len(notices) == 5
+    # The company itself still files its request, naming its signatory: past the budget it waits for purchasing
+    # (who approves it) instead of mailing, and nobody is refused.
+    assert await ask(cofor, s.cofor_root, record, contact("asl")) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
+    waiting = (await supplier(cofor, s.cofor_root)).pending_access_requests
+    assert len(waiting) == 6 and {r.status for r in waiting} == {pb.ACCESS_REQUEST_STATUS_UNDER_REVIEW}
+    assert not await terms_mails(cofor, record.email)
+
+
+async def test_names_that_reach_other_mailboxes_carry_no_links(cofor: Cofor) -> None:
     s = await referenced(cofor, contact("legal"))
-    for n in range(5):
-        await cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
-            cofor=s.cofor_root, signatory=contact(f"s{n}"), administrator=contact(f"a{n}")),
-            client=f"198.51.100.{n}")
+    lure = pb.Contact()
+    lure.CopyFrom(contact("lure"))
+    lure.given_name, lure.job_title = "Service Achats https://b2b-portail-cgu.example", "validez sur www.evil.example"
     f = await failure(cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
-        cofor=s.cofor_root, signatory=contact("s6"), administrator=contact("a6")),
-        client="198.51.100.77"))
-    assert f.code == grpc.StatusCode.RESOURCE_EXHAUSTED and f.reason == "RATE_LIMITED"  # type: ignore[attr-defined]
+        cofor=s.cofor_root, signatory=contact("s"), administrator=lure)))
+    assert {v for v, _ in f.field_violations} == {"administrator.given_name", "administrator.job_title"}  # type: ignore[attr-defined]
 
 
-async def test_a_confirmed_squatter_is_told_and_purchasing_can_reject_the_draft(cofor: Cofor) -> None:
-    duns = new_duns()
-    squat, token = await start(cofor, duns=duns, email=unique_email("squatter"))
-    await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=squat.presentation_id),
-                                       bearer=token)  # the squatter confirms their own address
-    for _ in range(2):
-        f = await failure(start(cofor, duns=duns))
-        assert f.reason == "DUNS_ALREADY_PRESENTED"  # type: ignore[attr-defined]
-    notices = await cofor.mails_to(squat.email, mail_events.EMAIL_TEMPLATE_PRESENTATION_DUNS_CLAIMED)
-    assert len(notices) == 1  # at most one an hour: the notice cannot be used to flood the presenter
-    await cofor.client.RejectPresentation(api.RejectPresentationRequest(
-        presentation_id=squat.presentation_id, reason="not the company"), as_="purchasing")
-    real, real_token = await start(cofor, duns=duns)  # the D-U-N-S is free again
-    await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=real.presentation_id),
-                                       bearer=real_token)
-
-
-async def test_unconfirmed_and_idle_files_lapse_and_free_their_duns(cofor: Cofor) -> None:
-    duns = new_duns()
-    lost, token = await start(cofor, duns=duns)
-    cofor.clock.offset = dt.timedelta(hours=24, seconds=1)
-    try:
-        f = await failure(cofor.client.GetPresentation(api.GetPresentationRequest(
-            presentation_id=lost.presentation_id), bearer=token))
-        assert f.reason == "PRESENTATION_EXPIRED"  # type: ignore[attr-defined]
-        idle, idle_token = await start(cofor, duns=duns)
-        await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=idle.presentation_id),
-                                           bearer=idle_token)
-        cofor.clock.offset += dt.timedelta(days=30, seconds=1)
-        listed = await cofor.client.ListPresentations(api.ListPresentationsRequest(duns=duns), as_="purchasing")
-        assert {p.state for p in listed.presentations} == {pb.PRESENTATION_STATE_EXPIRED}
-        assert await registry(cofor).expire_due_presentations() >= 1
-        await start(cofor, duns=duns)  # free again
-    finally:
-        cofor.clock.offset = dt.timedelta()
+async def test_an_agent_name_must_be_percent_encoded_utf8(cofor: Cofor) -> None:
+    s = await referenced(cofor, contact("legal"))
+    async with grpc.aio.insecure_channel(cofor.app.target) as channel:
+        f = await failure(cofor_service_pb2_grpc.CoforServiceStub(channel).ResetPortalAccess(
+            api.ResetPortalAccessRequest(cofor=s.cofor_root, reason="probe"),
+            metadata=[("x-portal-service-token", TOKENS["purchasing"]), ("x-portal-agent", "%FF%FE")]))
+    assert f.code == grpc.StatusCode.INVALID_ARGUMENT and f.field_violations[0][0] == "x-portal-agent"  # type: ignore[attr-defined]

@@ -100,6 +100,11 @@ async def test_update_refuses_bad_values_and_unknown_mask_paths_without_changing
     fields = {f for f, _ in failure_of(err.value).field_violations}
     assert fields == {"update_mask", "presentation.country_code", "presentation.head_office_address.lines[0]",
                       "presentation.head_office_address.country_code"}
+    for path in ("legal_representative.", "legal_representative.__class__", "legal_representative.email.x"):
+        with pytest.raises(grpc.aio.AioRpcError) as err:  # an unknown sub-path is bad input, never INTERNAL
+            await cofor.client.UpdatePresentation(api.UpdatePresentationRequest(
+                presentation=pb.Presentation(presentation_id=p.presentation_id), update_mask=mask(path)), bearer=token)
+        assert failure_of(err.value).field_violations == [("update_mask", f"{path} is not an updatable field")]
     again = await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=p.presentation_id),
                                                bearer=token)
     assert again.presentation.country_code == "" and not again.presentation.head_office_address.lines

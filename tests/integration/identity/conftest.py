@@ -24,7 +24,6 @@ from kit.app import ServiceApp
 from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import ServiceClient
 from kit.messaging import envelope
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair, unseal
 from kit.testing.clock import Clock
 from kit.testing.processes import NatsServer
@@ -137,7 +136,6 @@ async def identity(database_url: str, nats_server: NatsServer) -> AsyncIterator[
     clock = Clock()
     nc = await nats_server.connect()  # the test administrator
     js = nc.jetstream()
-    await ensure_streams(js)
     # Start from empty streams and a new consumer: no earlier test's events are replayed into this database.
     for stream in ("COFOR", "NOTIFICATION", "IDENTITY"):
         await js.purge_stream(stream)

@@ -17,7 +17,6 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.client import ServiceClient
 from kit.mailsink import MailSink
-from kit.messaging.streams import ensure_streams
 from kit.sealed import SealKeyPair
 from kit.testing.processes import NatsServer
 from kit.testing.streams import wait_for
@@ -62,7 +61,6 @@ async def support(database_url: str, nats_server: NatsServer, mail_sink: MailSin
         mail_poll_seconds=0.2, mail_max_backoff_seconds=0.5)
     nc = await nats_server.connect()  # the test administrator
     js = nc.jetstream()
-    await ensure_streams(js)
     # Every test starts with an empty mail stream and a new mailer consumer: no earlier test's mail is replayed.
     await js.purge_stream("NOTIFICATION")
     await _fresh_mailer_consumer(js)

@@ -66,8 +66,10 @@ def test_analysis_checks_in_the_documented_order() -> None:
                 AccessState.SUSPENDED: Outcome.ACCESS_SUSPENDED, AccessState.OPEN: Outcome.ACCESS_OPEN,
                 AccessState.UNDER_REVIEW: Outcome.ACCESS_REQUEST_UNDER_REVIEW}
     for state, outcome in expected.items():
-        result = analyze(parse_analysis_input("12345A", ""), supplier(access_state=state, administrators=[
-            {"identifier": "V1", "display_name": "Ann Lee"}]), NOW)
+        result = analyze(parse_analysis_input("12345A", ""), supplier(
+            access_state=state, administrators=[{"identifier": "V1", "display_name": "Ann Lee"}],
+            terms_expires_at=NOW + dt.timedelta(days=1) if state == AccessState.TERMS_PENDING else None,
+            review_expires_at=NOW + dt.timedelta(days=1) if state == AccessState.UNDER_REVIEW else None), NOW)
         assert result.outcome == outcome
         assert result.administrator_names == (["Ann Lee"] if outcome == Outcome.ACCESS_OPEN else [])
 
@@ -131,18 +133,34 @@ RECORD = {"given_name": "Ann", "family_name": "Lee", "email": "Ann.Lee@acme.exam
 def test_a_request_goes_to_the_signatory_of_record_only() -> None:
     s = supplier(signatory=dict(RECORD))
     matching = request(" ann.lee@ACME.example ")
-    s.request_access(matching, None, NOW)
+    s.request_access(matching, [], NOW)
     assert s.access_state == AccessState.TERMS_PENDING and matching.status == RequestStatus.TERMS_PENDING
     assert matching.signatory == RECORD  # the link goes to the recorded contact, not to what was typed
-    assert s.access_expires_at == NOW + TERMS_LINK_LIFETIME
-    stranger = request("eve@attacker.example", "r2")
-    s.request_access(stranger, matching, NOW)  # a newer request supersedes the waiting one...
-    assert matching.status == RequestStatus.SUPERSEDED and stranger.status == RequestStatus.UNDER_REVIEW
-    assert s.access_state == AccessState.UNDER_REVIEW and s.access_request_id == "r2"
+    assert s.terms_expires_at == matching.expires_at == NOW + TERMS_LINK_LIFETIME
+    budget_spent = request(RECORD["email"], "r0")
+    s.request_access(budget_spent, [matching], NOW, may_mail_signatory=False)
+    assert budget_spent.status == RequestStatus.UNDER_REVIEW  # past the mail budget: purchasing decides
     no_record = supplier()
     first = request("ann.lee@acme.example")
-    no_record.request_access(first, None, NOW)  # ...and without a signatory of record, purchasing reviews
-    assert first.status == RequestStatus.UNDER_REVIEW and no_record.access_expires_at == NOW + REVIEW_LIFETIME
+    no_record.request_access(first, [], NOW)  # without a signatory of record, purchasing reviews
+    assert first.status == RequestStatus.UNDER_REVIEW and no_record.review_expires_at == NOW + REVIEW_LIFETIME
+    assert no_record.access_state == AccessState.UNDER_REVIEW
+
+
+def test_a_strangers_request_never_voids_or_blocks_the_companys() -> None:
+    s = supplier(signatory=dict(RECORD))
+    company = request(RECORD["email"], "company")
+    s.request_access(company, [], NOW)
+    stranger = request("eve@attacker.example", "stranger")
+    s.request_access(stranger, [company], NOW)  # joins; the company's link stays out
+    assert company.status == RequestStatus.TERMS_PENDING and stranger.status == RequestStatus.UNDER_REVIEW
+    assert s.access_state == AccessState.TERMS_PENDING
+    eve_as_asl = request(RECORD["email"], "eve-asl")
+    s.request_access(eve_as_asl, [company, stranger], NOW)  # the record gets a second link, naming eve
+    closed = s.accept_terms(company, [company, stranger, eve_as_asl], NOW)  # the signatory accepts the right one
+    assert company.status == RequestStatus.ACCEPTED and s.access_state == AccessState.ADMINISTRATOR_PENDING
+    assert {r.id for r in closed} == {"stranger", "eve-asl"}
+    assert {r.status for r in closed} == {RequestStatus.SUPERSEDED}
 
 
 def test_who_may_request_access() -> None:
@@ -151,45 +169,60 @@ def test_who_may_request_access() -> None:
                                    (AccessState.OPEN, [{"identifier": "V1"}], False),
                                    (AccessState.SUSPENDED, [{"identifier": "V1"}], False),
                                    (AccessState.SUSPENDED, [], True)):
-        s = supplier(access_state=state, administrators=admins, access_expires_at=NOW + dt.timedelta(days=1))
+        s = supplier(access_state=state, administrators=admins, terms_expires_at=NOW + dt.timedelta(days=1),
+                     review_expires_at=NOW + dt.timedelta(days=1))
         assert s.can_request_access(NOW) is allowed, state
         if not allowed:
             with pytest.raises(FailedPrecondition):
-                s.request_access(request("x@y.example"), None, NOW)
+                s.request_access(request("x@y.example"), [], NOW)
     with pytest.raises(FailedPrecondition):
-        supplier(status=SupplierStatus.DEACTIVATED).request_access(request("x@y.example"), None, NOW)
+        supplier(status=SupplierStatus.DEACTIVATED).request_access(request("x@y.example"), [], NOW)
 
 
 def test_review_decline_lapse_and_reset() -> None:
     s = supplier(access_state=AccessState.SUSPENDED)  # no ASL left: the company may ask again
     r = request("eve@attacker.example")
-    s.request_access(r, None, NOW)
+    s.request_access(r, [], NOW)
     with pytest.raises(FailedPrecondition):
-        s.approve(request("x@y.example", "other"), RECORD, "buyer", "", NOW)  # only the request reviewed
-    s.decline(r, "buyer", "unknown person", NOW)
+        s.approve(request("x@y.example", "other"), [r], RECORD, None, "buyer", "", NOW)  # only a waiting one
+    s.decline(r, [r], "buyer", "unknown person", NOW)
     assert r.status == RequestStatus.DECLINED and r.reviewed_by == "buyer" and r.decision_reason == "unknown person"
     assert s.access_state == AccessState.SUSPENDED  # back to where it was before the request
     r2 = request("eve@attacker.example", "r2")
-    s.request_access(r2, r, NOW)
-    s.approve(r2, dict(RECORD), "buyer", "checked on the register", NOW)
+    s.request_access(r2, [], NOW)
+    nominee = {**RECORD, "given_name": "Paul", "email": "paul@acme.example"}
+    s.approve(r2, [r2], dict(RECORD), nominee, "buyer", "checked on the register", NOW)
     assert s.signatory == RECORD and r2.signatory == RECORD and s.access_state == AccessState.TERMS_PENDING
+    assert r2.administrator == nominee  # purchasing may correct the nominee
     later = NOW + TERMS_LINK_LIFETIME
-    assert s.access_state_at(later) == AccessState.SUSPENDED and s.lapse(r2, later)  # unanswered: it lapses
-    assert r2.status == RequestStatus.EXPIRED and s.access_state == AccessState.SUSPENDED
+    assert s.access_state_at(later) == AccessState.SUSPENDED  # unanswered: it counts as never filed
+    assert s.lapse([r2], later) == [r2] and r2.status == RequestStatus.EXPIRED
+    assert s.access_state == AccessState.SUSPENDED
     r3 = request(RECORD["email"], "r3")
-    s.request_access(r3, r2, later)
-    s.accept_terms(r3, later)
+    s.request_access(r3, [], later)
+    s.accept_terms(r3, [r3], later)
     s.administrator_created(later)
-    s.reset_access(r3, "rogue ASL", "buyer", later)
+    s.reset_access([r3], "rogue ASL", "buyer", later)
     assert s.access_state == AccessState.NOT_REQUESTED and r3.status == RequestStatus.RESET
 
 
-def test_a_new_signatory_of_record_sends_a_pending_request_back_to_review() -> None:
+def test_partial_lapse_keeps_what_still_waits() -> None:
+    s = supplier(signatory=dict(RECORD))
+    link = request(RECORD["email"], "link")
+    s.request_access(link, [], NOW)
+    review = request("x@y.example", "review")
+    s.request_access(review, [link], NOW)
+    later = NOW + TERMS_LINK_LIFETIME
+    assert s.access_state_at(later) == AccessState.UNDER_REVIEW  # the link lapsed, the review still waits
+    assert s.lapse([link, review], later) == [link] and s.access_state == AccessState.UNDER_REVIEW
+
+
+def test_a_new_signatory_of_record_sends_links_to_others_back_to_review() -> None:
     s = supplier(signatory=dict(RECORD))
     r = request(RECORD["email"])
-    s.request_access(r, None, NOW)
-    assert not s.record_signatory({**RECORD, "phone": "+33999999999"}, NOW, r)  # same address: the link stands
-    assert s.record_signatory({**RECORD, "email": "new@acme.example"}, NOW, r)
+    s.request_access(r, [], NOW)
+    assert s.record_signatory({**RECORD, "phone": "+33999999999"}, NOW, [r]) == []  # same address: link stands
+    assert s.record_signatory({**RECORD, "email": "new@acme.example"}, NOW, [r]) == [r]
     assert s.access_state == AccessState.UNDER_REVIEW and r.status == RequestStatus.UNDER_REVIEW
 
 

@@ -51,6 +51,7 @@ def _rebuild_presentations() -> None:
         _ts("confirmed_at", True),
         sa.Column("duns_claim", sa.String(9), nullable=True),
         sa.Column("representative", sa.JSON(), nullable=False),
+        sa.Column("started_by", sa.String(200), nullable=False, server_default=""),
         sa.UniqueConstraint("duns_claim", name="uq_presentations_duns_claim"),
     )
     columns = ", ".join(_COPIED)
@@ -68,7 +69,8 @@ def upgrade() -> None:
     with op.batch_alter_table("suppliers") as batch:
         batch.add_column(sa.Column("signatory", sa.JSON(), nullable=False, server_default=sa.text("'{}'")))
         batch.add_column(_ts("signatory_updated_at", True))
-        batch.add_column(_ts("access_expires_at", True))
+        batch.add_column(_ts("terms_expires_at", True))
+        batch.add_column(_ts("review_expires_at", True))
         batch.add_column(sa.Column("state_before_request", sa.String(30), nullable=False,
                                    server_default="NOT_REQUESTED"))
     with op.batch_alter_table("access_requests") as batch:
@@ -77,21 +79,26 @@ def upgrade() -> None:
         batch.add_column(sa.Column("decision_reason", sa.Text(), nullable=False, server_default=""))
         batch.add_column(sa.Column("reviewed_by", sa.String(200), nullable=False, server_default=""))
         batch.add_column(_ts("reviewed_at", True))
+        batch.add_column(_ts("expires_at", True))
+    op.create_index("ix_access_requests_waiting", "access_requests", ["cofor_root", "status"])
 
     now = dt.datetime.now(dt.UTC)
+    review_until = now + dt.timedelta(days=REVIEW_DAYS)
     suppliers = sa.table("suppliers", sa.column("access_state", sa.String), sa.column("access_request_id", sa.String),
-                         sa.column("access_expires_at", sa.DateTime(timezone=True)))
+                         sa.column("review_expires_at", sa.DateTime(timezone=True)))
     requests = sa.table("access_requests", sa.column("id", sa.String), sa.column("status", sa.String),
-                        sa.column("accepted_at", sa.DateTime(timezone=True)))
+                        sa.column("accepted_at", sa.DateTime(timezone=True)),
+                        sa.column("expires_at", sa.DateTime(timezone=True)))
     links = sa.table("acceptance_links", sa.column("access_request_id", sa.String),
                      sa.column("used_at", sa.DateTime(timezone=True)), sa.column("voided_at", sa.DateTime(timezone=True)))
     pending = sa.select(suppliers.c.access_request_id).where(suppliers.c.access_state == "TERMS_PENDING")
     op.execute(requests.update().where(requests.c.accepted_at.is_not(None)).values(status="ACCEPTED"))
-    op.execute(requests.update().where(requests.c.id.in_(pending)).values(status="UNDER_REVIEW"))
+    op.execute(requests.update().where(requests.c.id.in_(pending)).values(status="UNDER_REVIEW",
+                                                                         expires_at=review_until))
     op.execute(links.update().where(links.c.access_request_id.in_(pending), links.c.used_at.is_(None),
                                     links.c.voided_at.is_(None)).values(voided_at=now))
     op.execute(suppliers.update().where(suppliers.c.access_state == "TERMS_PENDING").values(
-        access_state="UNDER_REVIEW", access_expires_at=now + dt.timedelta(days=REVIEW_DAYS)))
+        access_state="UNDER_REVIEW", review_expires_at=review_until))
 
 
 def downgrade() -> None:
