@@ -96,6 +96,11 @@ ALLOWED_ON_REJECTION: dict[str, tuple[tuple[str, ...], str]] = {
                              "and for the once-an-hour notice to the D-U-N-S's presenter (§3)"),
     "cofor.rate_counters.count": (("CoforService.AcceptTerms", "CoforService.StartPresentation"),
                                   "guessing acceptance tokens costs attempts; a refused file start counts too"),
+    "support.rate_counters+": (("SupportService.CreateTicket",),
+                               "the ticket limits are counted before the screenshot is decoded (§8): a screenshot "
+                               "refused after them still counts"),
+    "support.rate_counters.count": (("SupportService.CreateTicket",),
+                                    "the ticket limits are counted before the screenshot is decoded (§8)"),
     "cofor.outbox+notification.email.requested": (("CoforService.StartPresentation",),
                                                   "the confirmed file's presenter is told that someone tried to "
                                                   "present the same D-U-N-S (§3 step 1)"),

@@ -194,9 +194,14 @@ def figures(report: Report, baseline: list[float], one: Outcomes, many: Outcomes
     for name, (latencies, outcomes) in (("one_client", one), ("many_clients", many)):
         p99 = percentile(latencies, 99)
         pace = f"{ONE_CLIENT_RATE:g}/s, the gateway's per-address rate" if name == "one_client" else "unpaced"
-        report.add(f"screenshots_help_p99_{name}_ratio", p99 / base, "x", "<= 3" if name == "one_client" else
-                   "(report)", f"p99 {p99 * 1000:.1f} ms over {len(latencies)} help calls during the flood "
-                   f"({pace}); tickets: {dict(outcomes)}")
+        report.add(f"screenshots_help_p99_{name}_ratio", p99 / base, "x", "(report)",
+                   f"p99 {p99 * 1000:.1f} ms over {len(latencies)} help calls during the flood ({pace}); "
+                   f"tickets: {dict(outcomes)}")
+        # The target is the latency a flood adds: on a baseline of about 1 ms, a ratio measures the machine's
+        # scheduling jitter more than the service (a decode on the event loop added about 1,000 ms per screenshot).
+        report.add(f"screenshots_help_p99_{name}_added_ms", (p99 - base) * 1000, "ms",
+                   "<= 10" if name == "one_client" else "(report)",
+                   "what the flood adds to the help pages' p99 (same run's baseline)")
         report.add(f"screenshots_{name}_unexpected_outcomes", sum(n for k, n in outcomes.items() if k not in expected),
                    "calls", "0", "anything but created, RATE_LIMITED or SCREENSHOTS_BUSY")
     report.add("screenshots_one_client_decoded", one[1]["created"], "tickets", "<= 20",

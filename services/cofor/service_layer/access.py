@@ -165,7 +165,6 @@ class Access(RegistryBase):
             waiting = await self._waiting(uow, s, now)
             pending = [r for r in waiting if r.status == RequestStatus.TERMS_PENDING]
             if not pending:
-                await uow.commit()  # what lapsed on the way stays lapsed
                 raise FailedPrecondition("TERMS_NOT_PENDING", f"portal access is {s.access_state_at(now).value}",
                                          metadata={"accessState": s.access_state_at(now).value})
             await ratelimit.enforce(uow.session, RESEND_COMPANY_LIMIT, s.cofor_root)

@@ -37,7 +37,6 @@ class AccessReview(Access):
             waiting = await self._waiting(uow, s, now)
             request = next((r for r in waiting if r.id == access_request_id), None)
             if request is None:
-                await uow.commit()  # what lapsed on the way stays lapsed
                 raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW", "this is not a request of the company under review")
             if decision == "APPROVE":
                 nominee = contact_record(administrator) if administrator is not None else None
