@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.dialect_upsert import upsert
@@ -19,13 +19,22 @@ class Limit:
     window_seconds: int
 
 
-async def hit(session: AsyncSession, limit: Limit, subject: str, *, now: float | None = None) -> int:
-    """Count one call for ``subject`` under ``limit`` (atomic upsert); returns the count in this window."""
-    window = int((now or time.time()) // limit.window_seconds) * limit.window_seconds
+async def hit(session: AsyncSession, limit: Limit, subject: str, *, now: float | None = None) -> float:
+    """Count one call for ``subject`` under ``limit``; returns the calls made in the last ``window_seconds``.
+
+    A sliding window, estimated from this fixed window's count (atomic upsert) and the previous one's weighted by how
+    much of it still lies within the last window: fixed windows alone would let twice the limit through across a
+    boundary (ten guesses at 59 s, ten more at 61 s)."""
+    moment = now or time.time()
+    window = int(moment // limit.window_seconds) * limit.window_seconds
     key = f"{limit.name}:{subject}"[:200]
     stmt = upsert(session, RateCounter.__table__, {"key": key, "window": window, "count": 1},  # type: ignore[arg-type]
                   keys=["key", "window"], update={"count": RateCounter.count + 1})
-    return int((await session.execute(stmt.returning(RateCounter.count))).scalar_one())
+    current = int((await session.execute(stmt.returning(RateCounter.count))).scalar_one())
+    previous = (await session.execute(select(RateCounter.count).where(
+        RateCounter.key == key, RateCounter.window == window - limit.window_seconds))).scalar_one_or_none() or 0
+    still_inside = 1 - (moment - window) / limit.window_seconds
+    return current + previous * still_inside
 
 
 async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:

@@ -65,7 +65,7 @@ class DeadLetter(KitBase):
 
 
 class RateCounter(KitBase):
-    """Fixed-window counter for one rate-limit key (e.g. "recover:ip:203.0.113.9"), counted atomically."""
+    """Calls counted per fixed window for one rate-limit key (e.g. "recover:ip:203.0.113.9"), counted atomically."""
 
     __tablename__ = "rate_counters"
 
