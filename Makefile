@@ -14,6 +14,7 @@ help:
 	@echo "make test     - set up and run every test (real NATS, SQLite, PostgreSQL, SMTP)"
 	@echo "make bench    - performance figures, each beside its target (JSON under var/bench/)"
 	@echo "make protos   - generate Python code and typed stubs from protos/ into gen/"
+	@echo "make i18n     - bring the translation catalogues up to date; fail on a message missing in a language"
 	@echo "make lint-protos / breaking - buf lint (STANDARD) / buf breaking (FILE) against the previous commit"
 
 all: install protos
@@ -24,7 +25,8 @@ $(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q -c requirements.lock -e '.[dev]'
-	echo "$(CURDIR)/gen" > $(SITE)/b2b-portal-gen.pth
+	# gen/ (generated code) and the repository root (testing/, tools/, bench/, hardening/: dev tooling, not installed)
+	printf "%s\n" "$(CURDIR)/gen" "$(CURDIR)" > $(SITE)/b2b-portal-gen.pth
 	touch $@
 
 install: $(VENV)/.installed
@@ -42,6 +44,14 @@ gen/.stamp: $(VENV)/.installed $(PROTOS)
 
 protos: gen/.stamp
 
+# Translations: one gettext catalogue per service and language, shipped with the service
+# (services/gateway/locale, services/support/locale: <lang>/LC_MESSAGES/<domain>.po) and read from the .po at start,
+# so there is nothing to compile. This adds the msgids the code and templates use (and drops mail msgids no template
+# uses), then fails on any message missing in a language. tests/unit/test_i18n.py runs the same check.
+.PHONY: i18n
+i18n: install
+	$(PY) -m tools.i18n
+
 lint-protos: install
 	$(VENV)/bin/buf lint
 
@@ -53,10 +63,10 @@ breaking: install
 	else echo "buf breaking: no earlier contract to compare with"; fi
 
 migrate: protos
-	$(PY) -m kit.devstack migrate
+	$(PY) -m tools.devstack migrate
 
 run: protos
-	$(PY) -m kit.devstack run
+	$(PY) -m tools.devstack run
 
 # The browser tests drive Debian's Chromium (Playwright cannot download its own here). Installing it needs root.
 browser:
@@ -65,7 +75,14 @@ browser:
 	else echo "make browser: /usr/bin/chromium is missing; run 'make browser' as root (apt-get install -y chromium)" >&2; exit 1; fi
 	@test -x /usr/bin/chromium || { echo "make browser: chromium did not install" >&2; exit 1; }
 
-test: protos lint-protos breaking browser
+# Types and lint: ruff over all Python code, mypy (config in pyproject.toml) over MYPY_PATHS.
+.PHONY: lint
+MYPY_PATHS ?= services tests bench hardening testing tools
+lint: protos
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy $(MYPY_PATHS)
+
+test: protos lint lint-protos breaking browser
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: protos

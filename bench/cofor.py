@@ -19,8 +19,8 @@ from bench.servers import BARE_SERVICE, cpu_seconds, spawn, wait_serving
 from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.db import Database
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer, free_port
+from testing.fleet import nats_users
+from testing.processes import NatsServer, free_port
 
 from cofor.adapters.orm import sites, suppliers
 from cofor.bootstrap import MIGRATIONS

@@ -14,9 +14,9 @@ from kit.db import Database
 from kit.messaging.consumer import EventConsumer, Subscription
 from kit.messaging.envelope import EventContext
 from kit.messaging.outbox import OutboxRelay
-from kit.testing.notes import NotesUnitOfWork, migrated_database
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer, PostgresCluster
+from testing.fleet import nats_users
+from testing.notes import NotesUnitOfWork, migrated_database
+from testing.processes import NatsServer, PostgresCluster
 
 THROUGHPUT_EVENTS = 20_000
 LATENCY_RATE = 200  # events per second
@@ -102,7 +102,7 @@ async def run(report: Report) -> None:
             raw = await raw_publish_rate(js)
             report.add("jetstream_raw_publish", raw, "msgs/s", "baseline", "pipelined publish_async, same server")
             for kind in ("sqlite", "postgresql"):
-                def url(name: str) -> str:
+                def url(name: str, kind: str = kind) -> str:
                     if kind == "sqlite":
                         return f"sqlite+aiosqlite:///{root / f'{name}.sqlite3'}"
                     return cluster.create_database(name)

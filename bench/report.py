@@ -6,16 +6,18 @@ import asyncio
 import importlib
 import json
 import logging
+import operator
 import os
 import platform
-import operator
 import re
 import statistics
 import sys
 import time
 from pathlib import Path
+from typing import TypedDict
 
-_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "": operator.eq}
+_COMPARISONS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq,
+                "": operator.eq}
 _TARGET = re.compile(r"^\s*(<=|>=|<|>|=)?\s*(-?[\d,]*\.?\d+)\s*$")
 
 
@@ -28,12 +30,21 @@ def meets(value: float, target: str) -> bool | None:
     return bool(_COMPARISONS[match.group(1) or ""](value, float(match.group(2).replace(",", ""))))
 
 
+class Figure(TypedDict):
+    name: str
+    value: float
+    unit: str
+    target: str
+    note: str
+    met: bool | None  # None: the target is not a plain number
+
+
 class Report:
     def __init__(self, suite: str, prefix: str = "BENCH", folder: str = "bench") -> None:
         self.suite = suite
         self.prefix = prefix
         self.folder = folder
-        self.figures: list[dict[str, object]] = []
+        self.figures: list[Figure] = []
 
     def add(self, name: str, value: float, unit: str, target: str, note: str = "") -> None:
         shown = f"{value:.3f}" if abs(value) < 100 else f"{value:.0f}"

@@ -11,7 +11,8 @@ import grpc
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kit.testing.fleet import wait_serving  # noqa: F401  (the bench suites import it from here with spawn)
+from kit.auth import Ctx
+from testing.fleet import wait_serving as wait_serving  # re-exported: the bench suites import it from here with spawn
 
 BARE_SERVICE = "bench.v1.Bare"
 
@@ -29,7 +30,7 @@ def spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[b
 
 async def _serve_bare(port: int) -> None:
     """A grpc.aio server with one trivial unary method and health: the baseline every ratio is taken against."""
-    async def echo(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+    async def echo(request: StringValue, context: Ctx) -> StringValue:
         return request
 
     server = grpc.aio.server()

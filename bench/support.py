@@ -21,11 +21,11 @@ from bench.report import Report, percentile
 from bench.servers import cpu_seconds, spawn, wait_serving
 from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
-from kit.mailsink import MailSink
 from kit.messaging import envelope
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer, free_port
+from testing.fleet import nats_users
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, free_port
 
 from support.bootstrap import MIGRATIONS
 

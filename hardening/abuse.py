@@ -17,8 +17,8 @@ from bench.report import Report
 from hardening.abuse_inputs import run_inputs
 from hardening.abuse_outsider import run_outsider
 from hardening.abuse_platform import run_platform
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
+from testing.fleet import nats_users
+from testing.processes import NatsServer
 from tests.e2e.stack import running_stack
 
 

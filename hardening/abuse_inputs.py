@@ -16,13 +16,12 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import text
 
 from bench.report import Report
+from hardening.abuse_outsider import mail_settled
 from kit.messaging import envelope
-from kit.notify import EMAIL_SUBJECT
+from kit.messaging.streams import EMAIL_SUBJECT
 from tests.e2e.journeys import onboarded_company, opened_from_mail
 from tests.e2e.stack import Browser, Stack
 from tests.e2e.undecodable import undecodable_answers
-
-from hardening.abuse_outsider import mail_settled
 
 HOSTILE = {"line separator": "\u2028", "paragraph separator": "\u2029", "NEL (C1)": "\u0085",
            "right-to-left override": "\u202e", "isolate": "\u2066", "escape": "\x1b[31m", "NUL": "\x00",
@@ -104,7 +103,7 @@ async def folding_and_relaying(stack: Stack) -> tuple[int, int]:
         parsed = email.message_from_bytes(received.message.as_bytes(), policy=email.policy.default)
         for header in ("To", "Reply-To", "Cc", "Bcc"):
             if parsed[header] is not None:
-                addresses = [a.addr_spec for a in parsed[header].addresses]  # type: ignore[union-attr]
+                addresses = [a.addr_spec for a in parsed[header].addresses]
                 injected += sum(1 for a in addresses if a.endswith(INJECTED))
         if requester in received.rcpt_tos:  # the acknowledgement to the (unproven) requester address
             relayed += bait in parsed.get_content() or bait in str(parsed["Subject"]) or "Dupont" in str(parsed["To"])

@@ -173,7 +173,7 @@ async def lockouts(stack: Stack, tally: Tally, asl: Person, root: str, calls: in
     """Recovery calls with only the ASL's e-mail, from many addresses; then the ASL's own reset and identifier
     recovery must be accepted and mailed. Returns how many of the holder's own calls were refused or not mailed."""
     eve = Outsider(stack)
-    for n in range(calls):
+    for _ in range(calls):
         eve.browser = stack.browser()  # a fresh visitor each time: the per-client limit is not what protects here
         await eve.post("/api/v1/recovery/administrator-password", {
             "identifier": f"V{random.randrange(10**6):06d}", "cofor": root, "email": asl.email})

@@ -32,8 +32,8 @@ from kit.messaging import envelope
 from kit.messaging.credentials import new_seed
 from kit.messaging.streams import stream_config
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer, PostgresCluster
+from testing.fleet import nats_users
+from testing.processes import NatsServer, PostgresCluster
 from tests.e2e.journeys import onboarded_company
 from tests.e2e.stack import Stack
 from tests.integration.identity.seeds import active_administrators, two_administrators
@@ -95,8 +95,8 @@ async def forged_events(stack: Stack, server: NatsServer) -> tuple[int, int, int
     attempts, read = attempts + tries, read + sourced
     await asyncio.sleep(3)  # what a let-through event would have done is done by now
     async with stack.apps[1].database.session(readonly=True) as s, s.begin():
-        forged_accounts = int(await s.scalar(select(func.count()).select_from(accounts).where(
-            accounts.c.email == FORGER)))
+        forged_accounts = await s.scalar(select(func.count()).select_from(accounts).where(
+            accounts.c.email == FORGER)) or 0
     state = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=root))).supplier.portal_access_state
     acted = forged_accounts + (state != cofor_pb.PORTAL_ACCESS_STATE_OPEN) + reconfigured
     return admitted, acted, read, attempts

@@ -34,11 +34,11 @@ from kit import migrations
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
 from kit.db import Database
-from kit.notify import EMAIL_SUBJECT
+from kit.messaging.streams import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, unseal
-from kit.testing.fleet import ServiceProcess, nats_users
-from kit.testing.processes import NatsServer, PostgresCluster
-from kit.testing.streams import read_subject, wait_for
+from testing.fleet import ServiceProcess, nats_users
+from testing.processes import NatsServer, PostgresCluster
+from testing.streams import read_subject, wait_for
 
 from gateway.settings import GatewaySettings
 from identity.adapters.orm import accounts, audit_events, companies
@@ -68,7 +68,8 @@ async def run(report: Report, *, quick: bool = False) -> None:
             await migrations.upgrade(url, MIGRATIONS)
             keys = SealKeyPair.generate()
             common = {"DATABASE_URL": url, **server.environment("identity"),
-                      "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}", "MAIL_SEAL_PUBLIC_KEY": keys.public_key, **(CHEAP_ARGON2 if quick else {})}
+                      "SERVICE_CREDENTIALS": f"gateway:public:{TOKEN}", "MAIL_SEAL_PUBLIC_KEY": keys.public_key,
+                      **(CHEAP_ARGON2 if quick else {})}
             # Two replicas take the guesses; their per-identifier login limit is raised so that all 50 guesses
             # reach the lockout counter (the race under test). A third, with the configured limits, is the gateway's.
             replicas = [ServiceProcess("identity", {**common, "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000"},
@@ -82,7 +83,7 @@ async def run(report: Report, *, quick: bool = False) -> None:
                 process.start()
             for process in (*replicas, behind):
                 await process.serving()
-            guessed, behind_gateway, gateway = [r.port for r in replicas], behind.port, front.port
+            guessed, gateway = [r.port for r in replicas], front.port
             database = Database(url)
             stack.push_async_callback(database.dispose)
             nc = await server.connect()  # the test administrator publishes cofor's events, into cofor's stream
@@ -110,7 +111,7 @@ async def healthy(web: httpx.AsyncClient) -> bool:
 # ---- lockout ------------------------------------------------------------------------------------------------------
 
 async def ready_account(js: JetStreamContext, database: Database, keys: SealKeyPair,
-                        stub: api_grpc.IdentityServiceStub) -> tuple[str, str]:
+                        stub: api_grpc.IdentityServiceAsyncStub) -> tuple[str, str]:
     """An ASL created as in production (cofor's events → identity → mailed temporary password), then given a
     password of their own; returns the identifier and e-mail."""
     root = "".join(random.choice("ABCDEFGHJKLMNPQRSTUVWXYZ0123456789") for _ in range(6))
@@ -134,7 +135,8 @@ async def ready_account(js: JetStreamContext, database: Database, keys: SealKeyP
     async def opened() -> str:  # the replicas may take cofor's three events in any order
         async with database.session(readonly=True) as s, s.begin():
             open_ = await s.scalar(select(companies.c.access_open).where(companies.c.cofor_root == root))
-            return await s.scalar(select(accounts.c.identifier).where(accounts.c.email == email)) if open_ else ""
+            found = await s.scalar(select(accounts.c.identifier).where(accounts.c.email == email)) if open_ else ""
+            return found or ""
 
     password = await wait_for(temporary_password, timeout=60, interval=0.2)
     identifier = await wait_for(opened, timeout=60, interval=0.2)
@@ -154,11 +156,11 @@ async def answer(call: Awaitable[Any]) -> tuple[str, str, str]:
         return failure.code.name, failure.reason, failure.message
 
 
-async def lockout(report: Report, js: JetStreamContext, database: Database, stubs: list[api_grpc.IdentityServiceStub],
-                  identifier: str, email: str) -> None:
+async def lockout(report: Report, js: JetStreamContext, database: Database,
+                  stubs: list[api_grpc.IdentityServiceAsyncStub], identifier: str, email: str) -> None:
     threshold = CONFIGURED.lockout_threshold
 
-    def login(stub: api_grpc.IdentityServiceStub, password: str, n: int) -> Awaitable[Any]:
+    def login(stub: api_grpc.IdentityServiceAsyncStub, password: str, n: int) -> Awaitable[Any]:
         # A spread attack: each guess from an address of its own, so no per-client limit answers first.
         return stub.Login(api.LoginRequest(identifier=identifier, password=password),
                           metadata=[*META, (CLIENT_ADDRESS_KEY, f"198.51.100.{n % 250}")], timeout=60)
@@ -301,10 +303,12 @@ async def rate_limits(report: Report, web: httpx.AsyncClient) -> None:
         per_identifier, 401, "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE, from 100 addresses")
     await fresh_window(3600, 60)
     recovering = [Visitor(web, f"203.0.113.{20 + n}") for n in range(3)]
-    for visitor, form in zip(recovering, ("identifier", "administrator-password", "contact-administrator")):
-        allowed(f"recover_{form.replace('-', '_')}", await hammer(
-            lambda visitor=visitor, form=form: visitor.post(f"/api/v1/recovery/{form}", recovery_body(form)),
-            recovery_limit + 10), recovery_limit, 200, "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR")
+    forms = ("identifier", "administrator-password", "contact-administrator")
+    for visitor, form in zip(recovering, forms, strict=True):
+        async def recover(visitor: Visitor = visitor, form: str = form) -> httpx.Response:
+            return await visitor.post(f"/api/v1/recovery/{form}", recovery_body(form))
+        allowed(f"recover_{form.replace('-', '_')}", await hammer(recover, recovery_limit + 10), recovery_limit, 200,
+                "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR")
     # One e-mail from 50 addresses: past RECOVERY_LIMIT_PER_HOUR the holder gets no more mail, but nobody is ever
     # refused (§6: a refusal would let a stranger lock the real holder out of recovery).
     email_body = recovery_body("identifier")

@@ -37,12 +37,12 @@ from portal.support.v1 import ticket_pb2 as ticket_pb
 from bench.report import Report
 from kit.auth import AUTHORIZATION_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
-from kit.mailsink import MailSink
-from kit.notify import EMAIL_SUBJECT
+from kit.messaging.streams import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
-from kit.testing.processes import NatsServer, PostgresCluster
-from kit.testing.streams import wait_for
+from testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, PostgresCluster
+from testing.streams import wait_for
 
 from support.settings import SupportSettings
 

@@ -6,6 +6,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,9 @@ from kit import migrations
 from kit.auth import SERVICE_TOKEN_KEY
 from kit.messaging import envelope
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.fleet import nats_users
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from identity.adapters.orm import accounts
 from identity.bootstrap import MIGRATIONS, build_app
@@ -80,17 +81,19 @@ async def run(report: Report, *, quick: bool = False) -> None:
                     rows = (await s.execute(accounts.select().order_by(accounts.c.email))).mappings().all()
                 return list(rows) if len(rows) == 2 else []
 
-            existing, blocked = sorted(await wait_for(two_accounts, timeout=30), key=lambda r: r["email"] != "asl@enum.example")
+            existing, blocked = sorted(await wait_for(two_accounts, timeout=30),
+                                       key=lambda r: r["email"] != "asl@enum.example")
             async with app.database.write_transaction() as s:
                 await s.execute(update(accounts).where(accounts.c.identifier == blocked["identifier"])
                                 .values(state="BLOCKED", failed_attempts=5, lock_cause="FAILED_ATTEMPTS"))
             unknown = next(f"V{n:06d}" for n in range(1, 999_999)
                            if f"V{n:06d}" not in (existing["identifier"], blocked["identifier"]))
-            subjects = {"existing": (existing["identifier"], existing["email"]), "unknown": (unknown, "who@enum.example"),
+            subjects = {"existing": (existing["identifier"], existing["email"]),
+                        "unknown": (unknown, "who@enum.example"),
                         "blocked": (blocked["identifier"], blocked["email"])}
             async with grpc.aio.insecure_channel(app.target) as channel:
                 stub = api_grpc.IdentityServiceStub(channel)
-                forms = {
+                forms: dict[str, Callable[[str, str], Awaitable[Any]]] = {
                     "login": lambda ident, email: stub.Login(api.LoginRequest(
                         identifier=ident, password="not the password, typed wrong"), metadata=META),
                     "recover_identifier": lambda ident, email: stub.RecoverIdentifier(api.RecoverIdentifierRequest(
@@ -106,7 +109,8 @@ async def run(report: Report, *, quick: bool = False) -> None:
                     timings: dict[str, list[float]] = {k: [] for k in subjects}
                     answers: dict[str, set[tuple[str, str]]] = {k: set() for k in subjects}
                     for trial in range(trials):
-                        for kind in (("existing", "unknown", "blocked") if trial % 2 else ("blocked", "unknown", "existing")):
+                        order = ("existing", "unknown", "blocked") if trial % 2 else ("blocked", "unknown", "existing")
+                        for kind in order:
                             ident, email = subjects[kind]
                             code, body, seconds = await answer(call(ident, email))
                             timings[kind].append(seconds)
@@ -117,7 +121,8 @@ async def run(report: Report, *, quick: bool = False) -> None:
                                                     .values(failed_attempts=0, state="ACTIVE", lock_cause=""))
                     medians = {k: statistics.median(v) * 1000 for k, v in timings.items()}
                     spread = max(medians.values()) - min(medians.values())
-                    identical = len({frozenset(a) for a in answers.values()}) == 1 and all(len(a) == 1 for a in answers.values())
+                    identical = (len({frozenset(a) for a in answers.values()}) == 1
+                                 and all(len(a) == 1 for a in answers.values()))
                     report.add(f"enumeration_{form}_median_spread", spread, "ms", "< 5",
                                "medians " + ", ".join(f"{k} {v:.1f}" for k, v in medians.items())
                                + ("; identical answers" if identical else "; ANSWERS DIFFER"))

@@ -3,7 +3,7 @@
 The three services run in this process on SQLite, with a real NATS server and SMTP sink (tests/e2e/stack.py),
 seeded by a scenario made through the real APIs (portalctl's demo seeder): an onboarded supplier with OPEN access,
 its ASL and a user logged in, a company whose terms are pending, a suspended one, submitted and started company
-files, a ticket. Requests are built from the generated descriptors (kit/testing/protofuzz.py) with values mixed from
+files, a ticket. Requests are built from the generated descriptors (testing/protofuzz.py) with values mixed from
 hypothesis and from the scenario's data, so that they reach the code behind validation.
 
 Checks: no INTERNAL, UNKNOWN or DATA_LOSS ever; health SERVING at the end; and a rejected call (any status but
@@ -32,30 +32,31 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-import nats
 from google.protobuf import text_format
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
+from nats.aio.client import Client as NATS
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity_api
 from portal.support.v1 import support_service_pb2 as support_api
 from portal.support.v1 import ticket_pb2 as ticket_pb
-from portalctl.demo import ASL_PASSWORD, USER_PASSWORD, Seeder
 from schemathesis import GenerationMode
 from sqlalchemy.engine import make_url
 
 from bench.report import Report
 from kit.app import ServiceApp
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY, agent_metadata
-from kit.testing import protofuzz
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
+from testing import protofuzz
+from testing.fleet import nats_users
+from testing.processes import NatsServer
 from tests.e2e.api_fuzzing import fuzz_gateway
 from tests.e2e.stack import CREDENTIALS, Stack, running_stack
+
+from tools.demo import ASL_PASSWORD, USER_PASSWORD, Seeder
 
 PACKAGES = ("portal.cofor.v1", "portal.identity.v1", "portal.support.v1")
 FULL_CASES = 10_000
@@ -238,7 +239,7 @@ class Fuzzer:
         self.errors = _ErrorLog()
         self.seeder: Seeder | None = None
         self.scenario: Scenario | None = None
-        self.nc: nats.NATS | None = None
+        self.nc: NATS | None = None
 
     # ---- set-up -------------------------------------------------------------------------------------------
 
@@ -433,8 +434,8 @@ class Fuzzer:
                 columns = database.tables[table][0]
                 for i, column in enumerate(columns):
                     key = f"{table.removesuffix('s')}_id" if column == "id" else column
-                    values = {r[i] for r in rows.values() if isinstance(r[i], str) and 0 < len(r[i]) <= 100}
-                    found.setdefault(key, set()).update(values)
+                    texts = {r[i] for r in rows.values() if isinstance(r[i], str) and 0 < len(r[i]) <= 100}
+                    found.setdefault(key, set()).update(texts)
         sites = [key for snapshot in self.snapshots for key in snapshot.get("sites", {})]  # (root, site code)
         found.setdefault("cofor", set()).update(
             code for root, site in sites for code in (root, f"{root}{site}", f"{root}  {site}"))

@@ -1,4 +1,4 @@
-"""What several hardening suites need beside the fleet's processes (kit/testing/fleet.py): events published as a
+"""What several hardening suites need beside the fleet's processes (testing/fleet.py): events published as a
 service's outbox relay publishes them (same headers), so that the services under test see exactly what production
 sends."""
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from google.protobuf.message import Message
 from nats.js import JetStreamContext
 
-from kit.messaging.outbox import outbox_row
+from kit.messaging.tables import outbox_row
 
 
 async def publish_as(js: JetStreamContext, producer: str, subject: str, message: Message) -> str:

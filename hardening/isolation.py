@@ -36,17 +36,17 @@ from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 from portal.identity.v1 import identity_service_pb2_grpc
 from portal.support.v1 import support_service_pb2 as support
-from portal.support.v1 import support_service_pb2_grpc
-from portal.support.v1 import ticket_pb2
+from portal.support.v1 import support_service_pb2_grpc, ticket_pb2
 
 from bench.report import Report
-from gateway.api import CONSOLE_ACTIONS
-from gateway.clients import SESSION_COOKIE
 from kit.client import ServiceClient, failure_of
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
+from testing.fleet import nats_users
+from testing.processes import NatsServer
 from tests.e2e.journeys import Person, first_login, new_user, onboarded_company, submitted_presentation
 from tests.e2e.stack import CREDENTIALS, Stack, running_stack
+
+from gateway.api import CONSOLE_ACTIONS
+from gateway.clients import SESSION_COOKIE
 
 PUBLIC, SESSION, CONSOLE, OWN_COMPANY = "public", "session", "ASL console", "ASL console, own company"
 PURCHASING, INTERNAL, AGENT, SUPPORT_STAFF = "purchasing", "internal", "agent", "support staff"
@@ -68,7 +68,7 @@ class Targets:
 Probe = Callable[[Targets], list[Message]]
 PROBE_CONTACT = cofor_pb.Contact(given_name="Eve", family_name="Probe", email="eve@probe.example",
                                  phone="+33 1 23 45 67 89", job_title="Probe", language="en")
-C, I, S = (module.DESCRIPTOR.services_by_name[name].full_name for module, name in (
+C, I, S = (module.DESCRIPTOR.services_by_name[name].full_name for module, name in (  # noqa: E741  (the tables' keys)
     (cofor, "CoforService"), (identity, "IdentityService"), (support, "SupportService")))
 
 # Every RPC, by who may call it. The probe of a console or privileged RPC builds requests that would read or change
@@ -363,7 +363,8 @@ async def _run(report: Report, stack: Stack, clients: Clients, quick: bool) -> N
                      if probe is None and kinds & (PRIVILEGED | {CONSOLE, OWN_COMPANY}) and PUBLIC not in kinds]
     a, b = await asyncio.gather(company(stack), company(stack))
     presentation_id, ticket = await asyncio.gather(submitted_presentation(stack), new_ticket(stack))
-    console, oracle, privileged_calls, anonymous, changed = Tally(), [], Tally(), Tally(), []
+    console, privileged_calls, anonymous, changed = Tally(), Tally(), Tally(), []
+    oracle: list[str] = []
     for attacker, victim in [(a, b)] if quick else [(a, b), (b, a)]:
         t = Targets(victim.root, victim.blocked, presentation_id, ticket)
         before = await snapshot(stack, clients, victim, t)

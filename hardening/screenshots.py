@@ -34,9 +34,9 @@ from bench.report import Report, percentile
 from kit import migrations
 from kit.auth import CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
 from kit.client import failure_of
-from kit.mailsink import MailSink
-from kit.testing.fleet import ServiceProcess, nats_users
-from kit.testing.processes import NatsServer, free_port
+from testing.fleet import ServiceProcess, nats_users
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, free_port
 
 from gateway.settings import GatewaySettings
 from support.bootstrap import MIGRATIONS
@@ -123,7 +123,7 @@ async def run(report: Report, *, quick: bool = False) -> None:
 Outcomes = tuple[list[float], Counter[str]]
 
 
-async def help_latencies(stub: api_grpc.SupportServiceStub, seconds: float) -> list[float]:
+async def help_latencies(stub: api_grpc.SupportServiceAsyncStub, seconds: float) -> list[float]:
     """Help calls from ``READERS`` loops for ``seconds``: each call's latency."""
     metadata = [(SERVICE_TOKEN_KEY, TOKEN), (CLIENT_ADDRESS_KEY, "192.0.2.1")]
     latencies: list[float] = []
@@ -145,7 +145,7 @@ async def help_latencies(stub: api_grpc.SupportServiceStub, seconds: float) -> l
     return latencies
 
 
-async def flooded(stub: api_grpc.SupportServiceStub, shot: bytes, seconds: float, senders: int,
+async def flooded(stub: api_grpc.SupportServiceAsyncStub, shot: bytes, seconds: float, senders: int,
                   client_of: Callable[[int], str], rate: float | None) -> Outcomes:
     """Help latencies while ``senders`` loops send tickets with ``shot``, at ``rate`` calls a second in all (None:
     each loop as fast as it is answered); the outcome of every ticket call."""

@@ -31,7 +31,7 @@ import logging
 import secrets
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -42,14 +42,15 @@ from google.protobuf.text_encoding import CEscape
 from sqlalchemy import text
 
 from bench.report import Report
-from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE
-from gateway.security import CSRF_COOKIE
 from kit.logging import JsonFormatter
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
-from kit.testing.streams import read_subject, wait_for
+from testing.fleet import nats_users
+from testing.processes import NatsServer
+from testing.streams import read_subject, wait_for
 from tests.e2e.journeys import first_login, log_in, mailed_password, new_user, onboarded_company
 from tests.e2e.stack import Browser, Stack, running_stack
+
+from gateway.clients import PRESENTER_COOKIE, SESSION_COOKIE
+from gateway.security import CSRF_COOKIE
 
 SERVICES = ("cofor", "identity", "support")
 KINDS = ("temporary_password", "chosen_password", "reset_password", "wrong_password", "presenter_token",
@@ -60,7 +61,7 @@ COOKIES = {SESSION_COOKIE: "session_token", PRESENTER_COOKIE: "presenter_token",
 # recipients and logs every line it receives.
 OUTSIDE_LOGGERS = ("httpx", "httpcore", "mail.log")
 # How a control is written into the log, one control per encoding the scanner must see through.
-CONTROLS = {
+CONTROLS: dict[str, Callable[[str], str]] = {
     "as typed": lambda s: s,
     "JSON-escaped": lambda s: json.dumps(s),
     "URL-encoded": lambda s: quote(s, safe=""),
@@ -268,7 +269,9 @@ async def observed_scenario(tmp: Path, server: NatsServer, ledger: Ledger,
         await nc.subscribe(">", cb=overheard)
         with debug_log(tmp / "portal.log"):
             async with running_stack(tmp, server) as stack:
-                stack.browser = lambda: RecordingBrowser(stack.web, ledger)  # type: ignore[method-assign]
+                def recording_browser(address: str | None = None) -> Browser:  # every visitor of the scenario
+                    return RecordingBrowser(stack.web, ledger)
+                stack.browser = recording_browser  # type: ignore[method-assign]
                 ticket_control, *logged = controls
                 await scenario(stack, ledger, f"My colleague sent me {ticket_control} by mistake.")
                 await settled(stack, nc.jetstream())

@@ -26,11 +26,11 @@ from bench.report import Report, percentile
 from hardening.harness import publish_as
 from kit import migrations
 from kit.auth import CLIENT_ADDRESS_KEY, SERVICE_TOKEN_KEY
-from kit.mailsink import MailSink, ReceivedMail
-from kit.notify import EMAIL_SUBJECT
+from kit.messaging.streams import EMAIL_SUBJECT
 from kit.sealed import SealKeyPair, seal
-from kit.testing.fleet import ServiceProcess, nats_users
-from kit.testing.processes import NatsServer, free_port
+from testing.fleet import ServiceProcess, nats_users
+from testing.mailsink import MailSink, ReceivedMail
+from testing.processes import NatsServer, free_port
 
 from support.bootstrap import MIGRATIONS
 
@@ -106,7 +106,7 @@ async def run(report: Report, *, quick: bool = False) -> None:
             await delivered(report, sink, feed, returned_at, timeout=60 if quick else 180)
 
 
-async def steady_feed(stub: api_grpc.SupportServiceStub, js: JetStreamContext, keys: SealKeyPair,
+async def steady_feed(stub: api_grpc.SupportServiceAsyncStub, js: JetStreamContext, keys: SealKeyPair,
                       sink: MailSink, feed: Feed, mails: int, seconds: float) -> float:
     """Request ``mails`` mails evenly over ``seconds``, starting the sink halfway; returns when it came back."""
     plan: list[str] = []
@@ -132,7 +132,7 @@ async def steady_feed(stub: api_grpc.SupportServiceStub, js: JetStreamContext, k
     return returned_at
 
 
-async def ticket(stub: api_grpc.SupportServiceStub, n: int, feed: Feed, down: bool) -> None:
+async def ticket(stub: api_grpc.SupportServiceAsyncStub, n: int, feed: Feed, down: bool) -> None:
     requester = f"requester.{n}@outage.example"
     asked = time.monotonic()
     try:  # as the gateway sends it: each requester from an address of their own (tickets are limited per address)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer, PostgresCluster
+from testing.fleet import nats_users
+from testing.processes import NatsServer, PostgresCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 

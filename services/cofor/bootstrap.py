@@ -7,11 +7,12 @@ from pathlib import Path
 
 from kit.app import ServiceApp
 from kit.auth import ServiceCredentials
+from kit.clock import utcnow
 from kit.db import Database
 
 from cofor.entrypoints.consumers import identity_consumer
 from cofor.entrypoints.grpc_servicer import SERVICE_NAME, CoforServicer, registrar
-from cofor.service_layer.registry import Registry, utcnow
+from cofor.service_layer.registry import Registry
 from cofor.settings import CoforSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"

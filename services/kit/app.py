@@ -3,17 +3,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import signal
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from nats.aio.client import Client
 from prometheus_client import start_http_server
 
 from kit import migrations
 from kit.aio import sleep_unless
+from kit.backoff import Backoff
 from kit.db import Database
 from kit.grpc_server import GrpcServer, Registrar
 from kit.logging import configure_logging
@@ -72,7 +74,7 @@ class ServiceApp:
         await self.grpc.start()
         for job in self.background:
             self._tasks.append(asyncio.create_task(self._supervise(getattr(job, "__qualname__", "background"),
-                                                                   lambda job=job: job(self.stop_event))))
+                                                                   functools.partial(job, self.stop_event))))
         self._tasks.append(asyncio.create_task(self._messaging(), name=f"{self.settings.service_name}-messaging"))
         self._tasks.append(asyncio.create_task(self._watch_database(), name=f"{self.settings.service_name}-db-health"))
         log.info("%s serving gRPC on %s", self.settings.service_name, self.target)
@@ -91,14 +93,18 @@ class ServiceApp:
             return
         self.messaging_ready.set()
         workers = [self._supervise("relay", lambda: self.relay.run(js, self.stop_event))]
-        workers += [self._supervise(getattr(job, "__qualname__", "listener"), lambda job=job: job(nc, self.stop_event))
-                    for job in self.listeners]
-        workers += [self._supervise(c.durable, lambda c=c: c.run(js, self.stop_event)) for c in self.consumers]
+        workers += [self._supervise(getattr(job, "__qualname__", "listener"),
+                                    functools.partial(job, nc, self.stop_event)) for job in self.listeners]
+        workers += [self._supervise(c.durable, functools.partial(c.run, js, self.stop_event)) for c in self.consumers]
         await asyncio.gather(*workers)
 
-    async def _supervise(self, what: str, work: Callable[[], Coroutine[Any, Any, None]], *, once: bool = False) -> None:
+    async def _supervise(self, what: str, work: Callable[[], Coroutine[Any, Any, object]], *,
+                         once: bool = False) -> None:
         """Run ``work`` until stop; restart it after a pause if it fails (NATS away, database busy...)."""
+        backoff = Backoff()
+        loop = asyncio.get_running_loop()
         while not self.stop_event.is_set():
+            started = loop.time()
             try:
                 await work()
                 if once:
@@ -107,7 +113,9 @@ class ServiceApp:
                 raise
             except Exception as exc:
                 log.warning("%s failed; restarting", what, extra={"error": repr(exc)})
-                await sleep_unless(self.stop_event, 1.0)
+                if loop.time() - started > backoff.maximum:  # it ran for a while: a new failure, not a repeat
+                    backoff.reset()
+                await backoff.pause(self.stop_event)
 
     async def _watch_database(self, every: float = 2.0) -> None:
         """Readiness follows the database: without it no RPC can succeed, so traffic should go elsewhere.
@@ -150,7 +158,10 @@ class ServiceApp:
         await self.stop()
 
 
-def service_main(*, settings_cls: type[ServiceSettings], build: Callable[[ServiceSettings], ServiceApp],
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def service_main(*, settings_cls: type[SettingsT], build: Callable[[SettingsT], ServiceApp],
                  migrations_dir: Path, argv: Sequence[str] | None = None) -> None:
     """Command line of every service: ``serve`` (default) or ``migrate``."""
     parser = argparse.ArgumentParser(prog=f"python -m {settings_cls.model_fields['service_name'].default}")

@@ -6,14 +6,15 @@ the configuration holds no usable token) or the token itself (development). Comp
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 from urllib.parse import quote, unquote
 
 import grpc
 
+from kit.digests import token_digest
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
 
 SERVICE_TOKEN_KEY = "x-portal-service-token"
@@ -24,6 +25,9 @@ AGENT_KEY = "x-portal-agent"  # the person behind an operator's call (purchasing
 PRINCIPAL_IDENTIFIER_KEY = "x-portal-principal-identifier"
 PRINCIPAL_COFOR_ROOT_KEY = "x-portal-principal-cofor-root"
 AUTHORIZATION_KEY = "authorization"
+
+# The context a grpc.aio servicer method receives; request and response types are the method's own.
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 
 
 @dataclass(frozen=True)
@@ -38,10 +42,6 @@ class _Credential:
     digest: bytes
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
 class ServiceCredentials:
     def __init__(self, spec: str) -> None:
         self._credentials: list[_Credential] = []
@@ -49,15 +49,16 @@ class ServiceCredentials:
             try:
                 name, roles, secret = entry.split(":", 2)
             except ValueError:
-                raise ValueError(f"service credential entry must be name:roles:secret, got {entry.split(':')[0]!r}") from None
-            digest = bytes.fromhex(secret[7:]) if secret.startswith("sha256=") else _digest(secret)
+                raise ValueError("service credential entry must be name:roles:secret, "
+                                 f"got {entry.split(':')[0]!r}") from None
+            digest = bytes.fromhex(secret[7:]) if secret.startswith("sha256=") else token_digest(secret)
             self._credentials.append(_Credential(ServiceCaller(name, frozenset(filter(None, roles.split("+")))),
                                                  digest))
 
     def identify(self, token: str | None) -> ServiceCaller | None:
         if not token:
             return None
-        presented = _digest(token)
+        presented = token_digest(token)
         found = None
         for credential in self._credentials:  # no early exit: time does not depend on which entry matched
             if hmac.compare_digest(presented, credential.digest):
@@ -65,11 +66,11 @@ class ServiceCredentials:
         return found
 
 
-def metadata_of(context: grpc.aio.ServicerContext) -> dict[str, str]:
+def metadata_of(context: Ctx) -> dict[str, str]:
     return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
-def require_service(credentials: ServiceCredentials, context: grpc.aio.ServicerContext,
+def require_service(credentials: ServiceCredentials, context: Ctx,
                     roles: Iterable[str]) -> ServiceCaller:
     """The calling service, which must hold one of ``roles``."""
     caller = credentials.identify(metadata_of(context).get(SERVICE_TOKEN_KEY))
@@ -82,19 +83,19 @@ def require_service(credentials: ServiceCredentials, context: grpc.aio.ServicerC
     return caller
 
 
-def bearer_token(context: grpc.aio.ServicerContext) -> str | None:
+def bearer_token(context: Ctx) -> str | None:
     value = metadata_of(context).get(AUTHORIZATION_KEY, "")
     scheme, _, token = value.partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def client_address(context: grpc.aio.ServicerContext) -> str:
+def client_address(context: Ctx) -> str:
     """The end user's address as forwarded by the gateway, else the peer's."""
     forwarded = metadata_of(context).get(CLIENT_ADDRESS_KEY)
     return forwarded or (context.peer() or "")
 
 
-def agent_name(context: grpc.aio.ServicerContext) -> str:
+def agent_name(context: Ctx) -> str:
     """The operator person named by an internal caller (``x-portal-agent``, percent-encoded UTF-8 since gRPC
     metadata is ASCII: "H%C3%A9l%C3%A8ne Roy"); "" when none. The caller's use case validates the text."""
     try:

@@ -3,7 +3,7 @@ and the AIP-193 details of a failed call."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import grpc
 from google.rpc import error_details_pb2
@@ -53,7 +53,7 @@ class RpcFailure:
 
 def failure_of(error: grpc.aio.AioRpcError) -> RpcFailure:
     """The AIP-193 details of a failed call."""
-    status = rpc_status.from_call(error)
+    status = rpc_status.from_call(cast(grpc.Call, error))  # an AioRpcError offers the grpc.Call surface it reads
     reason, metadata, violations, subjects = "", {}, [], []
     violation_reasons: list[str] = []
     if status is not None:

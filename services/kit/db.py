@@ -7,41 +7,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, Self
 
-from sqlalchemy import Column, DateTime, event
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.types import TypeDecorator
+
+# The unit of work writes the kit's tables; they depend only on kit.columns, never on this module, so no cycle.
+from kit.messaging.tables import InboxEntry, outbox_row
+from kit.tables import IdempotencyKey
 
 _READONLY = "portal_readonly"
-
-
-class UtcDateTime(TypeDecorator[dt.datetime]):
-    """Timestamps are aware and UTC in Python on every database (SQLite hands back naive values)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        return value.astimezone(dt.UTC) if value is not None else None
-
-    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
-
-
-def timestamp_column(name: str, nullable: bool = False) -> Column[dt.datetime]:
-    """An aware UTC timestamp column for a service's tables."""
-    return Column(name, UtcDateTime(), nullable=nullable)
 
 
 class Database:
@@ -182,8 +162,6 @@ class UnitOfWork:
 
     def publish(self, subject: str, message: Any) -> str:
         """Record an event in the outbox, in this transaction. Returns the event id."""
-        from kit.messaging.outbox import outbox_row  # local: messaging depends on db, not the reverse
-
         row = outbox_row(subject, message, producer=self.producer)
         self.session.add(row)
         self._wrote_events = True
@@ -191,30 +169,21 @@ class UnitOfWork:
 
     async def record_processed(self, consumer: str, event_id: str) -> None:
         """Inbox entry for an event this transaction applies (idempotent consumers)."""
-        from kit.messaging.tables import InboxEntry
-
         self.session.add(InboxEntry(consumer=consumer, event_id=event_id))
 
     async def already_processed(self, consumer: str, event_id: str) -> bool:
-        from kit.messaging.tables import InboxEntry
-
         return await self.session.get(InboxEntry, (consumer, event_id)) is not None
-
 
     async def remembered(self, scope: str, request_id: str, *, owner: str = "") -> str | None:
         """AIP-155: the resource a previous call with this request_id produced, if any. ``owner`` binds the key to
         what the request is about (a company, an e-mail, a D-U-N-S…): the same id sent about something else is a new
         request, never a replay of someone else's answer (request ids travel in logs; they are not secrets)."""
-        from kit.messaging.tables import IdempotencyKey
-
         if not request_id:
             return None
         found = await self.session.get(IdempotencyKey, (_replay_scope(scope, owner), request_id))
         return found.resource_id if found else None
 
     def remember(self, scope: str, request_id: str, resource_id: str, *, owner: str = "") -> None:
-        from kit.messaging.tables import IdempotencyKey
-
         if request_id:
             self.session.add(IdempotencyKey(scope=_replay_scope(scope, owner), request_id=request_id,
                                             resource_id=resource_id))

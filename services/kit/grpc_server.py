@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias, cast
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -14,6 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 
+from kit.auth import Ctx, metadata_of
 from kit.errors import DomainError, FieldViolation, InvalidArgument, internal_status_proto, to_status_proto
 from kit.logging import correlation_id_var, request_id_var
 
@@ -26,6 +27,8 @@ RPC_LATENCY = Histogram("portal_grpc_server_handling_seconds", "RPC handling tim
 REQUEST_ID_KEY = "x-request-id"
 CORRELATION_ID_KEY = "x-correlation-id"
 
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"  # not subscriptable at run time
+
 
 class ServerInterceptor(grpc.aio.ServerInterceptor):
     """One interceptor for every unary RPC: ids into the log context, metrics, domain error → status.
@@ -35,10 +38,10 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
 
     def __init__(self, error_domain: str) -> None:
         self._domain = error_domain
-        self._wrapped: dict[str, grpc.RpcMethodHandler] = {}
+        self._wrapped: dict[str, Handler] = {}
 
-    async def intercept_service(self, continuation: Callable[..., Any],
-                                details: grpc.HandlerCallDetails) -> grpc.RpcMethodHandler:
+    async def intercept_service(self, continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Handler | None]],
+                                details: grpc.HandlerCallDetails) -> Handler | None:
         method = details.method
         if (cached := self._wrapped.get(method)) is not None:
             return cached
@@ -49,14 +52,15 @@ class ServerInterceptor(grpc.aio.ServerInterceptor):
         self._wrapped[method] = wrapped
         return wrapped
 
-    def _wrap(self, method: str, handler: grpc.RpcMethodHandler) -> grpc.RpcMethodHandler:
-        inner = handler.unary_unary
+    def _wrap(self, method: str, handler: Handler) -> Handler:
+        # Under grpc.aio the unary handler is a coroutine function (the stubs describe the sync API).
+        inner = cast(Callable[[Any, Ctx], Awaitable[Any]], handler.unary_unary)
         domain = self._domain
         latency = RPC_LATENCY.labels(method)
         handled_ok = RPC_HANDLED.labels(method, "OK")
 
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            metadata = dict(context.invocation_metadata() or ())
+        async def unary(request: Any, context: Ctx) -> Any:
+            metadata = metadata_of(context)
             request_id = metadata.get(REQUEST_ID_KEY) or str(uuid.uuid4())
             rid = request_id_var.set(request_id)
             cid = correlation_id_var.set(metadata.get(CORRELATION_ID_KEY) or request_id)
@@ -117,7 +121,7 @@ def tolerant(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], An
     return decode
 
 
-Registrar = Callable[[grpc.aio.Server], None]
+Registrar: TypeAlias = Callable[[grpc.aio.Server], None]
 
 
 class GrpcServer:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -28,7 +29,9 @@ async def upgrade(url: str, script_location: Path, revision: str = "head") -> No
 
 def run_env() -> None:
     """The whole body of every service's ``migrations/env.py``."""
-    url = context.config.attributes.get("url") or context.config.get_main_option("sqlalchemy.url")
+    url: str | None = context.config.attributes.get("url") or context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise RuntimeError("no database URL: pass it as the alembic config attribute 'url' or set sqlalchemy.url")
     if context.is_offline_mode():
         context.configure(url=url, literal_binds=True, render_as_batch=True)
         with context.begin_transaction():
@@ -53,12 +56,12 @@ def run_env() -> None:
     asyncio.run(run())
 
 
-def timestamp_column(name: str, nullable: bool = False) -> sa.Column:  # type: ignore[type-arg]
-    """The column type of ``kit.db.timestamp_column``, for migrations (which must not import the models)."""
+def timestamp_column(name: str, nullable: bool = False) -> sa.Column[datetime]:
+    """The column type of ``kit.columns.timestamp_column``, for migrations (which must not import the models)."""
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def _position() -> sa.types.TypeEngine:
+def _position() -> sa.types.TypeEngine[int]:
     return sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 

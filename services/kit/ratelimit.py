@@ -2,14 +2,18 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Integer, Table, delete, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.dialect_upsert import upsert
 from kit.errors import ResourceExhausted
-from kit.messaging.tables import RateCounter
+from kit.tables import RateCounter
+
+_COUNTERS = cast(Table, RateCounter.__table__)
 
 
 @dataclass(frozen=True)
@@ -25,23 +29,66 @@ async def hit(session: AsyncSession, limit: Limit, subject: str, *, now: float |
     A sliding window, estimated from this fixed window's count (atomic upsert) and the previous one's weighted by how
     much of it still lies within the last window: fixed windows alone would let twice the limit through across a
     boundary (ten guesses at 59 s, ten more at 61 s)."""
+    [used] = await hit_many(session, [(limit, subject)], now=now)
+    return used
+
+
+async def hit_many(session: AsyncSession, calls: Sequence[tuple[Limit, str]], *,
+                   now: float | None = None) -> list[float]:
+    """Count one call under each (limit, subject), as ``hit`` does, in one round-trip per window length: a
+    multi-row upsert whose RETURNING also reads each key's previous window. Returns the counts in ``calls`` order."""
     moment = now or time.time()
-    window = int(moment // limit.window_seconds) * limit.window_seconds
-    key = f"{limit.name}:{subject}"[:200]
-    stmt = upsert(session, RateCounter.__table__, {"key": key, "window": window, "count": 1},  # type: ignore[arg-type]
-                  keys=["key", "window"], update={"count": RateCounter.count + 1})
-    current = int((await session.execute(stmt.returning(RateCounter.count))).scalar_one())
-    previous = (await session.execute(select(RateCounter.count).where(
-        RateCounter.key == key, RateCounter.window == window - limit.window_seconds))).scalar_one_or_none() or 0
-    still_inside = 1 - (moment - window) / limit.window_seconds
-    return current + previous * still_inside
+    keys = [f"{limit.name}:{subject}"[:200] for limit, subject in calls]
+    used: dict[int, float] = {}
+    batches: dict[int, list[int]] = {}
+    for i, (limit, _) in enumerate(calls):
+        batch = batches.setdefault(limit.window_seconds, [])
+        if any(keys[j] == keys[i] for j in batch):  # one row cannot be upserted twice in one statement
+            batch = batches.setdefault(-i - 1, [])  # a batch of its own (negative: never a real window length)
+        batch.append(i)
+    for indexes in batches.values():
+        seconds = calls[indexes[0]][0].window_seconds
+        window = int(moment // seconds) * seconds
+        counted = await _count(session, [keys[i] for i in indexes], window, seconds)
+        still_inside = 1 - (moment - window) / seconds
+        for i in indexes:
+            current, previous = counted[keys[i]]
+            used[i] = current + previous * still_inside
+    return [used[i] for i in range(len(calls))]
+
+
+async def _count(session: AsyncSession, keys: list[str], window: int, seconds: int) -> dict[str, tuple[int, int]]:
+    """key → (this window's count after this call, the previous window's count)."""
+    dialect = session.bind.dialect.name if session.bind else "sqlite"
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    # Written out: SQLAlchemy renders RETURNING columns without their table, which would make the correlation
+    # ambiguous. ``seconds`` is an int, never user input.
+    previous = literal_column(
+        f'(SELECT earlier."count" FROM rate_counters AS earlier WHERE earlier."key" = rate_counters."key" '
+        f'AND earlier."window" = rate_counters."window" - {int(seconds)})', Integer)
+    stmt = (insert(_COUNTERS).values([{"key": key, "window": window, "count": 1} for key in keys])
+            .on_conflict_do_update(index_elements=["key", "window"], set_={"count": _COUNTERS.c.count + 1})
+            .returning(_COUNTERS.c.key, _COUNTERS.c.count, previous))
+    rows = (await session.execute(stmt)).all()
+    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
 
 
 async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:
     """Count the call, refusing it with RESOURCE_EXHAUSTED past the limit."""
     if await hit(session, limit, subject) > limit.max_calls:
-        raise ResourceExhausted("RATE_LIMITED", "too many requests; try again later",
-                                metadata={"limit": limit.name, "retryAfterSeconds": str(limit.window_seconds)})
+        raise _exhausted(limit)
+
+
+def _exhausted(limit: Limit) -> ResourceExhausted:
+    return ResourceExhausted("RATE_LIMITED", "too many requests; try again later",
+                             metadata={"limit": limit.name, "retryAfterSeconds": str(limit.window_seconds)})
+
+
+async def enforce_all(session: AsyncSession, calls: Sequence[tuple[Limit, str]]) -> None:
+    """Count every call in one round-trip, refusing with RESOURCE_EXHAUSTED when any is past its limit."""
+    for (limit, _), used in zip(calls, await hit_many(session, calls), strict=True):
+        if used > limit.max_calls:
+            raise _exhausted(limit)
 
 
 async def within(session: AsyncSession, limit: Limit, subject: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sys
-from typing import ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, model_validator
@@ -155,10 +155,10 @@ class ServiceSettings(NatsClientSettings):
 S = TypeVar("S", bound=BaseSettings)
 
 
-def load_settings(cls: type[S], **overrides: object) -> S:
+def load_settings(cls: type[S], **overrides: Any) -> S:
     """Build settings or exit with one line per bad variable or production refusal (never a traceback)."""
     try:
-        return cls(**overrides)  # type: ignore[arg-type]
+        return cls(**overrides)
     except ValidationError as exc:
         lines = [f"configuration error in {cls.__name__}:"]
         for err in exc.errors():

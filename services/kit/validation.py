@@ -4,10 +4,17 @@ from __future__ import annotations
 import re
 import unicodedata
 import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from email_validator import EmailNotValidError, validate_email
 
-from kit.errors import FieldViolation, InvalidArgument
+from kit.errors import FieldViolation, InvalidArgument, Violations
+
+if TYPE_CHECKING:
+    from google.protobuf.internal.enum_type_wrapper import _EnumTypeWrapper
+
+V = TypeVar("V", bound=int)  # a protobuf enum's value type (mypy-protobuf's ValueType)
 
 LANGUAGES = ("fr", "en")
 _PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{4,28}[0-9]$")
@@ -92,6 +99,35 @@ def phone_error(value: str, *, required: bool = True) -> str | None:
     return None
 
 
+def contact_violations(v: Violations, prefix: str, values: Mapping[str, str], *, phone_required: bool = True,
+                       job_title_required: bool = True, links_allowed: bool = False) -> None:
+    """The one rule for a person's contact details (given_name, family_name, job_title, email, phone, language):
+    each violation is added to ``v`` as ``prefix.field`` (just ``field`` when ``prefix`` is ""). Only the fields
+    present in ``values`` are checked, so a partial update passes only what it changes. Names and titles reach other
+    people's mailboxes, so they may not be web addresses unless ``links_allowed``."""
+    def path(name: str) -> str:
+        return f"{prefix}.{name}" if prefix else name
+
+    for name in ("given_name", "family_name", "job_title"):
+        if name in values:
+            value = values[name]
+            required = job_title_required or name != "job_title"
+            if err := text_error(value, required=required, max_length=100) or (
+                    None if links_allowed else _link_error(value)):
+                v.add(path(name), err)
+    if "email" in values and (err := email_error(values["email"])):
+        v.add(path("email"), err)
+    if "phone" in values and (err := phone_error(values["phone"], required=phone_required)):
+        v.add(path("phone"), err)
+    if "language" in values and language_of(values["language"]) is None:
+        v.add(path("language"), "must be fr or en")
+
+
+def _link_error(value: str) -> str | None:
+    lowered = value.lower()
+    return "must be a name, not a web address" if "://" in lowered or "www." in lowered else None
+
+
 def language_of(value: str) -> str | None:
     """The language code to use, or None when the value is not a supported language."""
     value = value.strip().lower() or "fr"
@@ -119,12 +155,18 @@ def country_error(value: str, *, required: bool = True) -> str | None:
     return None
 
 
-def enum_name(enum: object, value: int, prefix: str, field: str) -> str:
+def enum_name(enum: _EnumTypeWrapper[V], value: int, prefix: str, field: str) -> str:
     """The name of a protobuf enum value without its prefix; "" for 0 (unspecified). proto3 enums are open: a number
     the contract does not define is bad input (INVALID_ARGUMENT on ``field``), never an internal error."""
     if value == 0:
         return ""
     try:
-        return enum.Name(value).removeprefix(prefix)  # type: ignore[attr-defined,no-any-return]
+        return enum.Name(cast(V, value)).removeprefix(prefix)
     except ValueError:
         raise InvalidArgument([FieldViolation(field, "unknown value")]) from None
+
+
+def enum_value(enum: _EnumTypeWrapper[V], prefix: str, name: str) -> V:
+    """The number of the protobuf enum value ``prefix + name``, typed as the enum's own value type (what a message
+    field takes); 0 (unspecified) for "". Raises ValueError for a name the enum does not define."""
+    return enum.Value(prefix + name) if name else cast(V, 0)

@@ -9,6 +9,8 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import cofor_service_pb2_grpc as api_grpc
 from portal.cofor.v1 import supplier_pb2 as pb
 
+from kit.validation import enum_value
+
 from portalctl.connection import agent_name, call, show
 
 
@@ -17,10 +19,10 @@ async def _cofor(method: str, request: Any, agent: str = "") -> Any:
 
 
 async def presentations(args: argparse.Namespace) -> None:
-    state = pb.PresentationState.Value(f"PRESENTATION_STATE_{args.state}") if args.state else 0
+    state = enum_value(pb.PresentationState, "PRESENTATION_STATE_", args.state)
     token = ""
     while True:
-        page = await _cofor("ListPresentations", api.ListPresentationsRequest(state=state, page_size=200,  # type: ignore[arg-type]
+        page = await _cofor("ListPresentations", api.ListPresentationsRequest(state=state, page_size=200,
                                                                              page_token=token))
         for p in page.presentations:
             state_name = pb.PresentationState.Name(p.state).removeprefix("PRESENTATION_STATE_")
@@ -181,10 +183,11 @@ async def validate(args: argparse.Namespace) -> None:
             print(f"{r.input!r}: valid {r.cofor!r} {'head office' if r.is_head_office else 'site'} "
                   f"of {r.legal_name}")
         else:
-            print(f"{r.input!r}: invalid ({api.CoforInvalidReason.Name(r.reason).removeprefix('COFOR_INVALID_REASON_')})")
+            reason = api.CoforInvalidReason.Name(r.reason).removeprefix("COFOR_INVALID_REASON_")
+            print(f"{r.input!r}: invalid ({reason})")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cofor = commands.add_parser("cofor", help="supplier registry (purchasing)")
     sub = cofor.add_subparsers(dest="action", required=True)
 

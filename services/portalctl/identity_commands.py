@@ -78,7 +78,7 @@ def _change_parser(sub: Any, name: str, help_: str, run: Any) -> None:
     p.set_defaults(run=run)
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     identity = commands.add_parser("identity", help="accounts (support staff)")
     sub = identity.add_subparsers(dest="action", required=True)
     p = sub.add_parser("find", help="find accounts by identifier, e-mail and/or COFOR")

@@ -8,6 +8,8 @@ from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc as api_grpc
 from portal.support.v1 import ticket_pb2 as pb
 
+from kit.validation import enum_value
+
 from portalctl.connection import call, show
 
 STATUSES = ["NEW", "IN_PROGRESS", "WAITING_ON_REQUESTER", "RESOLVED", "CLOSED"]
@@ -20,10 +22,10 @@ async def _support(method: str, request: Any) -> Any:
 
 async def tickets(args: argparse.Namespace) -> None:
     token = ""
-    status = pb.TicketStatus.Value(f"TICKET_STATUS_{args.status}") if args.status else 0
-    category = pb.TicketCategory.Value(f"TICKET_CATEGORY_{args.category}") if args.category else 0
+    status = enum_value(pb.TicketStatus, "TICKET_STATUS_", args.status)
+    category = enum_value(pb.TicketCategory, "TICKET_CATEGORY_", args.category)
     while True:
-        page = await _support("ListTickets", api.ListTicketsRequest(status=status, category=category,  # type: ignore[arg-type]
+        page = await _support("ListTickets", api.ListTicketsRequest(status=status, category=category,
                                                                      email=args.email or "", page_size=200,
                                                                      page_token=token))
         for t in page.tickets:
@@ -51,7 +53,7 @@ async def reply(args: argparse.Namespace) -> None:
     print("reply added and mailed to the requester")
 
 
-def register(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     support = commands.add_parser("support", help="Help & Contact tickets (support agents)")
     sub = support.add_subparsers(dest="action", required=True)
     p = sub.add_parser("tickets", help="list tickets, newest first")

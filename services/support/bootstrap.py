@@ -7,6 +7,7 @@ from pathlib import Path
 
 from kit.app import ServiceApp
 from kit.auth import ServiceCredentials
+from kit.clock import utcnow
 from kit.db import Database
 
 from support.adapters.mail_renderer import MailRenderer
@@ -15,7 +16,7 @@ from support.entrypoints.consumers import mail_consumer
 from support.entrypoints.grpc_servicer import SERVICE_NAME, SupportServicer, registrar
 from support.service_layer.help_catalogue import HelpCatalogue
 from support.service_layer.intake import TicketIntake
-from support.service_layer.mailer import Mailer, utcnow
+from support.service_layer.mailer import Mailer
 from support.service_layer.screenshots import ScreenshotDecoder
 from support.service_layer.tickets import Tickets
 from support.settings import SupportSettings

@@ -4,6 +4,7 @@ mid-load. Afterwards every committed change has had its effect exactly once and 
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import re
 import uuid
@@ -20,11 +21,11 @@ from portal.support.v1 import support_service_pb2 as support_api
 from portal.support.v1 import ticket_pb2 as ticket_pb
 
 from kit.auth import SERVICE_TOKEN_KEY
-from kit.mailsink import MailSink
 from kit.sealed import SealKeyPair
-from kit.testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
-from kit.testing.processes import NatsServer, PostgresCluster, free_port
-from kit.testing.streams import wait_for
+from testing.fleet import STUBS, Mailbox, Replicas, ServiceProcess, environment, migrate, nats_users, query
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, PostgresCluster, free_port
+from testing.streams import wait_for
 
 TOKEN = "cluster-operator"
 CREDENTIALS = f"operator:public+purchasing+support+internal:{TOKEN}"
@@ -88,10 +89,11 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
                 info = await nc.jetstream().stream_info(stream)
             except (nats.js.errors.NotFoundError, nats.js.errors.ServiceUnavailableError, nats.errors.TimeoutError):
                 return False  # not created yet, or the cluster still electing its leaders
-            return info.config.num_replicas == 3 and len(info.cluster.replicas or []) == 2  # leader + 2 peers
+            replicas = info.cluster.replicas if info.cluster is not None else None
+            return info.config.num_replicas == 3 and len(replicas or []) == 2  # leader + 2 peers
 
         for stream in ("COFOR", "IDENTITY", "SUPPORT", "NOTIFICATION"):
-            await wait_for(lambda stream=stream: replicated(stream), timeout=60, interval=0.3)
+            await wait_for(functools.partial(replicated, stream), timeout=60, interval=0.3)
         await nc.close()
 
         signatories: list[str] = []
@@ -122,7 +124,8 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
             bearer = [("authorization", f"Bearer {await mailed_token(presenter, file_id)}")]
             signatory, admin = f"sign{k}@s{k}.example", f"asl{k}@s{k}.example"
             filled = cofor_pb.Presentation(
-                presentation_id=file_id, national_registration_number=f"REG{k}", tax_number=f"TAX{k}", country_code="FR",
+                presentation_id=file_id, national_registration_number=f"REG{k}", tax_number=f"TAX{k}",
+                country_code="FR",
                 legal_existence_proof_ref="kbis.pdf", head_office_address=cofor_pb.Address(
                     lines=["1 rue"], postal_code="57000", city="Metz", country_code="FR"),
                 legal_representative=cofor_pb.Contact(given_name="S", family_name=f"N{k}", email=signatory,
@@ -143,7 +146,8 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
             [mail] = await mailbox.wait(signatory)
             token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
             try:
-                await c.call("AcceptTerms", cofor_api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
+                await c.call("AcceptTerms",
+                             cofor_api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
             except grpc.aio.AioRpcError as error:  # a retry after a lost answer finds the link already used
                 assert "ACCEPTANCE_TOKEN_USED" in str(error.debug_error_string()) or error.code() == \
                     grpc.StatusCode.FAILED_PRECONDITION
@@ -201,7 +205,8 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
         assert [mid for mid, n in message_ids.items() if n > 1] == []
         per_recipient = Counter(r for m in sink.received for r in m.rcpt_tos)
         assert all(per_recipient[a] == 1 for a in signatories), per_recipient
-        blocked = {r[0] for r in await query(databases["identity"], "SELECT email FROM accounts WHERE state = 'BLOCKED'")}
+        blocked = {r[0] for r in await query(databases["identity"],
+                                             "SELECT email FROM accounts WHERE state = 'BLOCKED'")}
         for address in administrators:  # identifier + temporary password, + the lock notice for blocked ones
             assert per_recipient[address] == 2 + (address in blocked), (address, per_recipient[address])
         assert all(per_recipient[a] == 1 for a in tickets), per_recipient

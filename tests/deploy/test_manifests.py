@@ -68,8 +68,8 @@ KINDS = {
 }
 CRDS = {("postgresql.cnpg.io/v1", "Cluster"), ("postgresql.cnpg.io/v1", "Database"), ("cert-manager.io/v1", "Issuer"),
         ("cert-manager.io/v1", "Certificate")}  # cert-manager's are checked in test_nats_manifests.py
-SECRET_KEY = re.compile(r"(PASSWORD|PASSWD|TOKEN|SECRET|PRIVATE|CREDENTIAL|APIKEY|API_KEY)S?$|PRIVATE_KEY|^DATABASE_URL$",
-                        re.IGNORECASE)
+SECRET_KEY = re.compile(
+    r"(PASSWORD|PASSWD|TOKEN|SECRET|PRIVATE|CREDENTIAL|APIKEY|API_KEY)S?$|PRIVATE_KEY|^DATABASE_URL$", re.IGNORECASE)
 SECRET_VALUE = re.compile(r"://[^/\s:@]+:[^/\s@]+@|sha256=[0-9a-f]{16}|-----BEGIN [A-Z ]*PRIVATE KEY|\bSU[A-Z2-7]{50,}",
                           re.IGNORECASE)  # ... an NKEY seed
 
@@ -191,7 +191,7 @@ def secret_value(overlay: str, name: str, key: str) -> str:
     return base64.b64decode(secret["data"][key]).decode()
 
 
-def settings_class(name: str) -> type:
+def settings_class(name: str) -> type[Any]:  # a pydantic BaseSettings subclass
     if name == "gateway":
         from gateway.settings import GatewaySettings
         return GatewaySettings
@@ -489,8 +489,8 @@ def test_settings_are_the_ones_each_process_reads(overlay: str) -> None:
                 assert svc is not None and int(target_port) == port
                 assert port in [p["port"] for p in svc["spec"]["ports"]]
         else:
-            required = {"DATABASE_URL", "NATS_URL", "SERVICE_CREDENTIALS", "GRPC_HOST",
-                        "GRPC_PORT", "METRICS_PORT", "ENVIRONMENT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "NATS_NKEY_SEED"}
+            required = {"DATABASE_URL", "NATS_URL", "SERVICE_CREDENTIALS", "GRPC_HOST", "GRPC_PORT", "METRICS_PORT",
+                        "ENVIRONMENT", "LOG_LEVEL", "SHUTDOWN_GRACE_SECONDS", "NATS_NKEY_SEED"}
             if name == "support":
                 required |= {"MAIL_SEAL_PRIVATE_KEY", "SMTP_HOST", "SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD",
                              "SMTP_STARTTLS", "MAIL_FROM", "SUPPORT_MAILBOX", "PORTAL_PUBLIC_URL"}

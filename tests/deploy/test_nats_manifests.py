@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -14,10 +15,22 @@ import pytest
 from kit.messaging.credentials import development_seed, new_seed, public_key
 from kit.messaging.provision import ProvisionerSettings
 from kit.messaging.trust import PROVISIONER, deployed_authorization
-from kit.testing.processes import nats_server_binary
+from testing.processes import nats_server_binary
 
-from .test_manifests import (K8S, OVERLAYS, SERVICES, all_containers, env_sources, find, main_container, of_kind,
-                             plain_env, pod_owners, pod_spec, secret_value)
+from .test_manifests import (
+    K8S,
+    OVERLAYS,
+    SERVICES,
+    all_containers,
+    env_sources,
+    find,
+    main_container,
+    of_kind,
+    plain_env,
+    pod_owners,
+    pod_spec,
+    secret_value,
+)
 
 PORTAL = list(SERVICES)
 CERT_SPEC_KEYS = {"secretName", "isCA", "commonName", "duration", "renewBefore", "privateKey", "usages", "dnsNames",
@@ -90,8 +103,8 @@ def test_each_service_gets_its_own_nats_credential_and_nothing_else(overlay: str
     if overlay == "development":  # slot A holds the seed the user has; all published, so production refuses them
         keys = nkeys_environment(overlay)
         for name, secret in [*((n, f"{n}-secrets") for n in SERVICES), (PROVISIONER, "nats-provisioner")]:
-            seed = secret_value(overlay, secret, "NATS_NKEY_SEED")
-            assert seed == development_seed(name) and keys[f"NATS_NKEY_{name.upper()}_A"] == public_key(seed)
+            published = secret_value(overlay, secret, "NATS_NKEY_SEED")
+            assert published == development_seed(name) and keys[f"NATS_NKEY_{name.upper()}_A"] == public_key(published)
             assert keys[f"NATS_NKEY_{name.upper()}_B"] == public_key(development_seed(f"{name}-next"))
 
 
@@ -121,7 +134,8 @@ def test_a_job_alone_makes_the_streams_with_the_provisioners_credential(overlay:
     service = plain_env(overlay, cofor)
     assert plain["NATS_URL"] == service["NATS_URL"] and plain.get("NATS_CA_FILE") == service.get("NATS_CA_FILE")
     seed = new_seed() if overlay == "production" else secret_value(overlay, "nats-provisioner", "NATS_NKEY_SEED")
-    settings = ProvisionerSettings(**{k.lower(): v for k, v in plain.items()}, nats_nkey_seed=seed)
+    values: dict[str, Any] = {k.lower(): v for k, v in plain.items()}
+    settings = ProvisionerSettings(**values, nats_nkey_seed=seed)
     assert settings.environment == ("production" if overlay == "production" else "development")
 
 

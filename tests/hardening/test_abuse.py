@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 
 from bench.report import Report
-
 from hardening import abuse
 
 
@@ -21,7 +20,8 @@ async def test_no_abuse_of_the_review_gets_through() -> None:
                  "abuse_company_requests_refused_after_strangers", "abuse_duns_blocked_by_unconfirmed_files",
                  "abuse_duns_blocked_after_purchasing_rejected", "abuse_file_swapped_by_crafted_link",
                  "abuse_stranger_caused_lockouts", "abuse_hostile_text_accepted", "abuse_injected_recipients",
-                 "abuse_requester_text_relayed", "abuse_mails_delayed_by_poison", "abuse_undecodable_not_invalid_argument",
+                 "abuse_requester_text_relayed", "abuse_mails_delayed_by_poison",
+                 "abuse_undecodable_not_invalid_argument",
                  "abuse_nats_admitted_without_credential", "abuse_forged_events_acted_on", "abuse_foreign_streams_read",
                  "abuse_asl_less_companies_after_race", "abuse_race_internal_errors"):
         assert figures[name]["value"] == 0, (name, figures[name])

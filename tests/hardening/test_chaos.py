@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench.report import Report
+from bench.report import Figure, Report
 from hardening import chaos
 
 
@@ -14,7 +14,7 @@ async def test_kill_nine_mid_load_loses_and_duplicates_nothing_on_either_databas
     await chaos.run(report, quick=True)
     figures = {f["name"]: f for f in report.figures}
     for database in chaos.DATABASES:
-        def figure(name: str) -> dict[str, object]:
+        def figure(name: str, database: str = database) -> Figure:
             return figures[f"chaos_{database}_{name}"]
         for name in ("lost_effects", "duplicated_effects", "failed_operations"):
             assert figure(name)["value"] == 0, (database, name, figure(name)["note"])

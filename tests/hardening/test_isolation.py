@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 
 from bench.report import Report
-
 from hardening import isolation
 
 

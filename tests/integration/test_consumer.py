@@ -15,9 +15,9 @@ from kit.messaging import envelope
 from kit.messaging.consumer import EventConsumer, Subscription
 from kit.messaging.envelope import EventContext
 from kit.messaging.tables import DeadLetter
-from kit.testing.processes import NatsServer
+from testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
+from testing.processes import NatsServer
 
-from kit.testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
 from .test_outbox_relay import eventually
 
 

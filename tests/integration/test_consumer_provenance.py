@@ -18,9 +18,9 @@ from kit.messaging import envelope
 from kit.messaging.consumer import EventConsumer, Subscription
 from kit.messaging.streams import stream_config
 from kit.messaging.tables import DeadLetter
-from kit.testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 
 async def test_republished_sourced_and_mirrored_events_are_dead_lettered_genuine_ones_applied(

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import cast
 
 import grpc
 import pytest
@@ -12,13 +13,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from grpc_status import rpc_status
 
+from kit.auth import Ctx
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, PreconditionViolation
 from kit.grpc_server import GrpcServer
 
 SERVICE = "test.v1.EchoService"
 
 
-async def echo(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+async def echo(request: StringValue, context: Ctx) -> StringValue:
     match request.value:
         case "invalid":
             raise InvalidArgument([FieldViolation("cofor", "must be 6 characters"),
@@ -60,7 +62,7 @@ async def call(server: GrpcServer, value: str) -> StringValue:
 async def error_of(server: GrpcServer, value: str) -> tuple[grpc.StatusCode, list[object]]:
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await call(server, value)
-    status = rpc_status.from_call(info.value)
+    status = rpc_status.from_call(cast(grpc.Call, info.value))  # an AioRpcError offers the grpc.Call surface it reads
     assert status is not None, "details must travel in grpc-status-details-bin"
     details: list[object] = []
     for any_detail in status.details:

@@ -17,17 +17,24 @@ import grpc
 import pytest
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, RePublish, StreamConfig, StreamSource,
-                         SubjectTransform)
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RePublish,
+    StreamConfig,
+    StreamSource,
+    SubjectTransform,
+)
 
 from kit.app import ServiceApp
 from kit.messaging.streams import STREAMS, NotOurs, foreign_parts, stream_config
 from kit.messaging.trust import PROVISIONER
 from kit.settings import ServiceSettings
-from kit.testing.fleet import nats_users
-from kit.testing.notes import migrated_database
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.fleet import nats_users
+from testing.notes import migrated_database
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from .nats_forgery import IDENTITY_DURABLE, Probe
 from .test_outbox_relay import pending_rows, stream_count
@@ -90,11 +97,11 @@ async def test_provisioning_again_takes_back_a_tampered_stream_and_refuses_what_
     await nc.close()
 
 
-def provisioning(server: NatsServer, seed: str) -> asyncio.subprocess.Process:
+async def provisioning(server: NatsServer, seed: str) -> asyncio.subprocess.Process:
     env = {**os.environ, "ENVIRONMENT": "development", "NATS_URL": server.url, "NATS_NKEY_SEED": seed,
            "PROVISION_TIMEOUT_SECONDS": "3", "LOG_LEVEL": "WARNING"}
-    return asyncio.create_subprocess_exec(sys.executable, "-m", "kit.messaging.provision", "cofor", "identity",
-                                          "support", env=env)  # type: ignore[return-value]
+    return await asyncio.create_subprocess_exec(sys.executable, "-m", "kit.messaging.provision", "cofor", "identity",
+                                                "support", env=env)
 
 
 async def test_a_service_waits_serving_for_its_streams_and_its_events_wait_in_the_outbox(

@@ -21,15 +21,22 @@ from typing import Any
 import nats.js.errors
 import pytest
 from nats.js import JetStreamContext
-from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, RePublish, StreamConfig, StreamSource,
-                         SubjectTransform)
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    RePublish,
+    StreamConfig,
+    StreamSource,
+    SubjectTransform,
+)
 from portal.cofor.v1 import events_pb2 as cofor_events
 
 from kit.messaging import envelope
 from kit.messaging.streams import STREAMS, foreign_parts, stream_config
 from kit.messaging.trust import declared_grant
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from .nats_forgery import Probe, Trust, a_root, running_trust, terms_accepted
 

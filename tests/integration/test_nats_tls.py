@@ -4,24 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+from collections.abc import Iterator
 from pathlib import Path
 
 import nats
 import pytest
 
 from kit.sealed import SealKeyPair
-from kit.testing.certificates import server_certificate
-from kit.testing.fleet import nats_users
-from kit.testing.processes import NatsServer
+from testing.certificates import server_certificate
+from testing.fleet import nats_users
+from testing.processes import NatsServer
 
 from cofor.bootstrap import build_app
 from cofor.settings import CoforSettings
 
 
 @pytest.fixture
-def tls_nats(tmp_path: Path) -> NatsServer:
+def tls_nats(tmp_path: Path) -> Iterator[NatsServer]:
     server = NatsServer(tmp_path / "nats", users=nats_users(), tls=server_certificate(tmp_path / "tls")).start()
-    yield server  # type: ignore[misc]
+    yield server
     server.stop()
 
 

@@ -27,8 +27,8 @@ from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.identity.v1 import events_pb2 as identity_events
 
 from kit.messaging.credentials import new_seed
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from .nats_forgery import IDENTITY_DURABLE, Probe, Trust, a_root, running_trust, terms_accepted
 

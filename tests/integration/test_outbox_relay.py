@@ -13,9 +13,8 @@ from sqlalchemy import func, select
 from kit.db import Database
 from kit.messaging.outbox import OutboxRelay
 from kit.messaging.tables import OutboxMessage
-from kit.testing.processes import NatsServer, PostgresCluster
-
-from kit.testing.notes import NotesUnitOfWork, count_notes, migrated_database
+from testing.notes import NotesUnitOfWork, count_notes, migrated_database
+from testing.processes import NatsServer, PostgresCluster
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import pytest
 
 from kit import ratelimit
 from kit.db import Database
-from kit.testing.notes import migrated_database
+from testing.notes import migrated_database
 
 GUESSES = ratelimit.Limit("guesses", 10, 60)
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import asyncio
 import uuid
 from pathlib import Path
 
@@ -10,13 +9,14 @@ import grpc
 from google.protobuf.wrappers_pb2 import StringValue
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from kit.app import ServiceApp
+from kit.auth import Ctx
 from kit.db import Database
 from kit.messaging.consumer import EventConsumer, Subscription
-from kit.app import ServiceApp
 from kit.settings import ServiceSettings
-from kit.testing.processes import NatsServer
+from testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
+from testing.processes import NatsServer
 
-from kit.testing.notes import NotesUnitOfWork, copy_note, count_notes, migrated_database
 from .test_outbox_relay import eventually
 
 SERVICE = "test.v1.NotesService"
@@ -25,12 +25,12 @@ SERVICE = "test.v1.NotesService"
 def settings(name: str, url: str, nats: NatsServer, consumers: tuple[tuple[str, str], ...] = ()) -> ServiceSettings:
     # Test consumers of a test service: declared as a service declares its own; NATS as the test administrator.
     declared = type("TestSettings", (ServiceSettings,), {"nats_consumers": consumers})
-    return declared(service_name=name, grpc_port=0, database_url=url, nats_url=nats.url,  # type: ignore[no-any-return]
+    return declared(service_name=name, grpc_port=0, database_url=url, nats_url=nats.url,
                     nats_nkey_seed=nats.seed("admin"), relay_poll_seconds=60.0, shutdown_grace_seconds=1.0)
 
 
 def notes_rpc(db: Database, subject: str):  # type: ignore[no-untyped-def]
-    async def add(request: StringValue, context: grpc.aio.ServicerContext) -> StringValue:
+    async def add(request: StringValue, context: Ctx) -> StringValue:
         async with NotesUnitOfWork(db) as uow:
             event_id = uow.add_note(request.value, subject)
             await uow.commit()
@@ -80,8 +80,9 @@ async def _eq(awaitable, expected) -> bool:  # type: ignore[no-untyped-def]
 
 
 async def test_readiness_follows_the_database(tmp_path: Path, nats_server: NatsServer) -> None:
-    """PostgreSQL stops: the service reports NOT_SERVING (traffic goes to healthier replicas); it comes back: SERVING."""
-    from kit.testing.processes import PostgresCluster
+    """PostgreSQL stops: the service reports NOT_SERVING (traffic goes to healthier replicas); it comes back:
+    SERVING."""
+    from testing.processes import PostgresCluster
 
     cluster = PostgresCluster().start()
     try:

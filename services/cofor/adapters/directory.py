@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from kit.aio import wait_any
+from kit.clock import utcnow
 from kit.db import Database
 
 from cofor.adapters.orm import sites, suppliers
@@ -67,7 +68,7 @@ class SupplierDirectory:
 
     async def refresh(self) -> int:
         """Read suppliers changed since the last refresh (all of them the first time); returns how many."""
-        started = dt.datetime.now(dt.UTC)
+        started = utcnow()
         target = self._requested
         query = select(suppliers.c.cofor_root, suppliers.c.legal_name, suppliers.c.status, suppliers.c.access_state,
                        suppliers.c.head_office_site_code)

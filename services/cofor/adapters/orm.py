@@ -19,10 +19,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import registry, relationship
 
-from kit.db import timestamp_column as _ts
+from kit.columns import timestamp_column as _ts
 
-from cofor.domain.access import AcceptanceLink, AccessRequest, RequestStatus
-from cofor.domain.model import AccessState, Site, Supplier, SupplierStatus, SuspensionCause
+from cofor.domain.access import AcceptanceLink, AccessRequest, AccessState, RequestStatus, SuspensionCause
+from cofor.domain.model import Site, Supplier, SupplierStatus
 from cofor.domain.presentations import Presentation, PresentationState
 
 metadata = MetaData()

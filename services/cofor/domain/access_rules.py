@@ -14,17 +14,38 @@ from typing import TYPE_CHECKING
 
 from kit.errors import FailedPrecondition
 
-from cofor.domain.access import REVIEW_LIFETIME, TERMS_LINK_LIFETIME, WAITING, AccessRequest, AccessState, \
-    ContactDetails, RequestStatus, SuspensionCause, same_address
-
-if TYPE_CHECKING:
-    from cofor.domain.model import Supplier
+from cofor.domain.access import (
+    REVIEW_LIFETIME,
+    TERMS_LINK_LIFETIME,
+    WAITING,
+    AccessRequest,
+    AccessState,
+    ContactDetails,
+    RequestStatus,
+    SuspensionCause,
+    same_address,
+)
 
 Waiting = list[AccessRequest]
 
 
 class AccessRules:
-    def access_state_at(self: Supplier, now: dt.datetime) -> AccessState:
+    if TYPE_CHECKING:  # the Supplier fields and methods these rules read and write (Supplier declares them)
+        access_state: AccessState
+        suspension_cause: SuspensionCause
+        access_request_id: str
+        administrators: list[dict[str, str]]
+        signatory: dict[str, str]
+        signatory_updated_at: dt.datetime | None
+        terms_expires_at: dt.datetime | None
+        review_expires_at: dt.datetime | None
+        state_before_request: AccessState
+
+        def _touch(self, now: dt.datetime) -> None: ...
+
+        def require_active(self) -> None: ...
+
+    def access_state_at(self, now: dt.datetime) -> AccessState:
         """The state as the company sees it: waiting requests past their expiry count as never filed."""
         if self.access_state not in WAITING:
             return self.access_state
@@ -34,7 +55,7 @@ class AccessRules:
             return AccessState.UNDER_REVIEW
         return self.state_before_request
 
-    def _settle(self: Supplier, waiting: Waiting, now: dt.datetime) -> None:
+    def _settle(self, waiting: Waiting, now: dt.datetime) -> None:
         """The state and deadlines that follow from the requests still waiting."""
         live = [r for r in waiting if r.waiting]
         terms = [r.expires_at for r in live if r.status == RequestStatus.TERMS_PENDING and r.expires_at]
@@ -44,7 +65,7 @@ class AccessRules:
             self.state_before_request
         self._touch(now)
 
-    def lapse(self: Supplier, waiting: Waiting, now: dt.datetime) -> Waiting:
+    def lapse(self, waiting: Waiting, now: dt.datetime) -> Waiting:
         """Requests past their expiry end; returns them (the caller voids their links)."""
         lapsed = [r for r in waiting if r.due(now)]
         for request in lapsed:
@@ -53,15 +74,15 @@ class AccessRules:
             self._settle(waiting, now)
         return lapsed
 
-    def can_request_access(self: Supplier, now: dt.datetime) -> bool:
+    def can_request_access(self, now: dt.datetime) -> bool:
         state = self.access_state_at(now)
         return state in (AccessState.NOT_REQUESTED, *WAITING) or (
             state == AccessState.SUSPENDED and not self.administrators)
 
-    def names_signatory_of_record(self: Supplier, contact: ContactDetails) -> bool:
+    def names_signatory_of_record(self, contact: ContactDetails) -> bool:
         return bool(self.signatory) and same_address(self.signatory.get("email", ""), contact.email)
 
-    def request_access(self: Supplier, request: AccessRequest, waiting: Waiting, now: dt.datetime, *,
+    def request_access(self, request: AccessRequest, waiting: Waiting, now: dt.datetime, *,
                        may_mail_signatory: bool = True) -> None:
         """File ``request`` beside those waiting. It goes to the signatory of record when it names that person and
         the company's daily budget of mails to them is not spent (``may_mail_signatory``); else to review."""
@@ -80,13 +101,13 @@ class AccessRules:
         self.access_request_id = request.id
         self._settle([*waiting, request], now)
 
-    def _require_waiting(self: Supplier, request: AccessRequest, waiting: Waiting, status: RequestStatus,
+    def _require_waiting(self, request: AccessRequest, waiting: Waiting, status: RequestStatus,
                          reason: str, now: dt.datetime) -> None:
         if request not in waiting or request.status != status or request.due(now):
             raise FailedPrecondition(reason, f"the request is {request.status.value}",
                                      metadata={"requestStatus": request.status.value})
 
-    def approve(self: Supplier, request: AccessRequest, waiting: Waiting, signatory: dict[str, str],
+    def approve(self, request: AccessRequest, waiting: Waiting, signatory: dict[str, str],
                 administrator: dict[str, str] | None, reviewer: str, note: str, now: dt.datetime) -> Waiting:
         """Purchasing checked the signatory (and may correct the nominee): recorded, and the request goes to that
         person. Returns the other requests whose links went elsewhere (the caller voids them)."""
@@ -100,13 +121,13 @@ class AccessRules:
         self._settle(waiting, now)
         return moved
 
-    def decline(self: Supplier, request: AccessRequest, waiting: Waiting, reviewer: str, reason: str,
+    def decline(self, request: AccessRequest, waiting: Waiting, reviewer: str, reason: str,
                 now: dt.datetime) -> None:
         self._require_waiting(request, waiting, RequestStatus.UNDER_REVIEW, "REQUEST_NOT_UNDER_REVIEW", now)
         request.close(RequestStatus.DECLINED, now, reason=reason, by=reviewer)
         self._settle(waiting, now)
 
-    def record_signatory(self: Supplier, signatory: dict[str, str], now: dt.datetime,
+    def record_signatory(self, signatory: dict[str, str], now: dt.datetime,
                          waiting: Waiting = ()) -> Waiting:  # type: ignore[assignment]
         """A new signatory of record. Pending links sent to another address go back to review: returns those
         requests (the caller voids their links)."""
@@ -121,12 +142,12 @@ class AccessRules:
             self._touch(now)
         return moved
 
-    def links_reissued(self: Supplier, request: AccessRequest, waiting: Waiting, now: dt.datetime) -> None:
+    def links_reissued(self, request: AccessRequest, waiting: Waiting, now: dt.datetime) -> None:
         """A fresh acceptance link for ``request``: it now lapses with that link."""
         request.expires_at = now + TERMS_LINK_LIFETIME
         self._settle(waiting, now)
 
-    def accept_terms(self: Supplier, request: AccessRequest, waiting: Waiting, now: dt.datetime) -> Waiting:
+    def accept_terms(self, request: AccessRequest, waiting: Waiting, now: dt.datetime) -> Waiting:
         """The signatory accepts the terms and the nomination: the others close. Returns them (links to void)."""
         self.require_active()
         self._require_waiting(request, waiting, RequestStatus.TERMS_PENDING, "ACCESS_NOT_PENDING", now)
@@ -139,7 +160,7 @@ class AccessRules:
         self._touch(now)
         return others
 
-    def reset_access(self: Supplier, requests: Waiting, reason: str, by: str, now: dt.datetime) -> None:
+    def reset_access(self, requests: Waiting, reason: str, by: str, now: dt.datetime) -> None:
         """Purchasing starts the company's access again from nothing (the way to undo a rogue first ASL): every
         waiting request and the accepted one end."""
         for request in requests:

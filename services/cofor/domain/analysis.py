@@ -5,8 +5,9 @@ import datetime as dt
 import enum
 from dataclasses import dataclass, field
 
+from cofor.domain.access import AccessState
 from cofor.domain.codes import CoforInput, MalformedCofor, parse_cofor, parse_site_code
-from cofor.domain.model import AccessState, Supplier, SupplierStatus
+from cofor.domain.model import Supplier, SupplierStatus
 
 
 class Outcome(enum.StrEnum):

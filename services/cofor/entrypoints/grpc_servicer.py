@@ -6,15 +6,16 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import cofor_service_pb2_grpc as api_grpc
 from portal.cofor.v1 import supplier_pb2 as pb
 
-from kit.auth import ServiceCaller, ServiceCredentials, agent_name, bearer_token, client_address, require_service
+from kit.auth import Ctx, ServiceCaller, ServiceCredentials, agent_name, bearer_token, client_address, require_service
+from kit.clock import to_timestamp
 from kit.errors import FieldViolation, InvalidArgument
+from kit.grpc_server import Registrar
 from kit.validation import enum_name
 
 from cofor.adapters import protos
 from cofor.domain.access import ContactDetails
 from cofor.service_layer.registry import AddressInput, Registry, Validation
 
-Ctx = grpc.aio.ServicerContext
 ANY = ("public", "purchasing", "internal", "support")
 PURCHASING = ("purchasing",)
 INTERNAL = ("internal", "purchasing", "support")
@@ -35,10 +36,10 @@ def _validation(v: Validation) -> api.CoforValidation:
         result.reason = api.CoforInvalidReason.Value(f"COFOR_INVALID_REASON_{v.reason}")
     if v.entry is not None and v.valid:
         result.cofor = v.cofor
-        result.supplier_status = protos.supplier_status(v.entry.status)  # type: ignore[assignment]
+        result.supplier_status = protos.supplier_status(v.entry.status)
         result.is_head_office = v.is_head_office
         result.head_office_cofor = v.head_office_cofor
-        result.portal_access_state = protos.access_state(v.entry.access_state)  # type: ignore[assignment]
+        result.portal_access_state = protos.access_state(v.entry.access_state)
         result.legal_name = v.entry.legal_name
     return result
 
@@ -55,7 +56,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         # Only the public gateway's visitors are rate-limited; their address comes forwarded by the gateway.
         return client_address(context) if "public" in caller.roles else ""
 
-    async def StartPresentation(self, request: api.StartPresentationRequest, context: Ctx) -> api.StartPresentationResponse:
+    async def StartPresentation(self, request: api.StartPresentationRequest,
+                                context: Ctx) -> api.StartPresentationResponse:
         caller = self._caller(context, ANY)
         # Purchasing opening a file for a company (it then holds the D-U-N-S at once): recorded with the agent.
         for_purchasing = (agent_name(context) or caller.name) if "purchasing" in caller.roles else ""
@@ -64,7 +66,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
             request_id=request.request_id, client=self._client(caller, context), for_purchasing=for_purchasing)
         return api.StartPresentationResponse(presentation=protos.presentation(p))
 
-    async def UpdatePresentation(self, request: api.UpdatePresentationRequest, context: Ctx) -> api.UpdatePresentationResponse:
+    async def UpdatePresentation(self, request: api.UpdatePresentationRequest,
+                                 context: Ctx) -> api.UpdatePresentationResponse:
         self._caller(context, ANY)
         given = request.presentation
         values = {
@@ -79,7 +82,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
                                                     list(request.update_mask.paths))
         return api.UpdatePresentationResponse(presentation=protos.presentation(p))
 
-    async def SubmitPresentation(self, request: api.SubmitPresentationRequest, context: Ctx) -> api.SubmitPresentationResponse:
+    async def SubmitPresentation(self, request: api.SubmitPresentationRequest,
+                                 context: Ctx) -> api.SubmitPresentationResponse:
         self._caller(context, ANY)
         p = await self.registry.submit_presentation(request.presentation_id, bearer_token(context))
         return api.SubmitPresentationResponse(presentation=protos.presentation(p))
@@ -90,7 +94,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
                                                  purchasing="purchasing" in caller.roles)
         return api.GetPresentationResponse(presentation=protos.presentation(p, self.registry.now()))
 
-    async def ListPresentations(self, request: api.ListPresentationsRequest, context: Ctx) -> api.ListPresentationsResponse:
+    async def ListPresentations(self, request: api.ListPresentationsRequest,
+                                context: Ctx) -> api.ListPresentationsResponse:
         self._caller(context, PURCHASING)
         state = enum_name(pb.PresentationState, request.state, "PRESENTATION_STATE_", "state")
         rows, token = await self.registry.list_presentations(state, request.duns, request.page_size,
@@ -99,12 +104,14 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         return api.ListPresentationsResponse(presentations=[protos.presentation(p, now) for p in rows],
                                              next_page_token=token)
 
-    async def RejectPresentation(self, request: api.RejectPresentationRequest, context: Ctx) -> api.RejectPresentationResponse:
+    async def RejectPresentation(self, request: api.RejectPresentationRequest,
+                                 context: Ctx) -> api.RejectPresentationResponse:
         self._caller(context, PURCHASING)
         p = await self.registry.reject_presentation(request.presentation_id, request.reason)
         return api.RejectPresentationResponse(presentation=protos.presentation(p))
 
-    async def ReferenceSupplier(self, request: api.ReferenceSupplierRequest, context: Ctx) -> api.ReferenceSupplierResponse:
+    async def ReferenceSupplier(self, request: api.ReferenceSupplierRequest,
+                                context: Ctx) -> api.ReferenceSupplierResponse:
         self._caller(context, PURCHASING)
         s = await self.registry.reference_supplier(request.presentation_id, request.request_id)
         return api.ReferenceSupplierResponse(supplier=protos.supplier(s))
@@ -115,21 +122,26 @@ class CoforServicer(api_grpc.CoforServiceServicer):
                                             _address(request.address), request.request_id)
         return api.AddSiteResponse(site=protos.site(site))
 
-    async def DeactivateSupplier(self, request: api.DeactivateSupplierRequest, context: Ctx) -> api.DeactivateSupplierResponse:
+    async def DeactivateSupplier(self, request: api.DeactivateSupplierRequest,
+                                 context: Ctx) -> api.DeactivateSupplierResponse:
         self._caller(context, PURCHASING)
         return api.DeactivateSupplierResponse(supplier=protos.supplier(
             await self.registry.deactivate(request.cofor_root, request.reason)))
 
-    async def ReactivateSupplier(self, request: api.ReactivateSupplierRequest, context: Ctx) -> api.ReactivateSupplierResponse:
+    async def ReactivateSupplier(self, request: api.ReactivateSupplierRequest,
+                                 context: Ctx) -> api.ReactivateSupplierResponse:
         self._caller(context, PURCHASING)
-        return api.ReactivateSupplierResponse(supplier=protos.supplier(await self.registry.reactivate(request.cofor_root)))
+        supplier = await self.registry.reactivate(request.cofor_root)
+        return api.ReactivateSupplierResponse(supplier=protos.supplier(supplier))
 
-    async def SuspendPortalAccess(self, request: api.SuspendPortalAccessRequest, context: Ctx) -> api.SuspendPortalAccessResponse:
+    async def SuspendPortalAccess(self, request: api.SuspendPortalAccessRequest,
+                                  context: Ctx) -> api.SuspendPortalAccessResponse:
         self._caller(context, PURCHASING)
         return api.SuspendPortalAccessResponse(supplier=protos.supplier(
             await self.registry.suspend(request.cofor_root, request.reason)))
 
-    async def ReopenPortalAccess(self, request: api.ReopenPortalAccessRequest, context: Ctx) -> api.ReopenPortalAccessResponse:
+    async def ReopenPortalAccess(self, request: api.ReopenPortalAccessRequest,
+                                 context: Ctx) -> api.ReopenPortalAccessResponse:
         self._caller(context, PURCHASING)
         return api.ReopenPortalAccessResponse(supplier=protos.supplier(await self.registry.reopen(request.cofor_root)))
 
@@ -173,7 +185,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         [result] = await self.registry.validate([request.cofor])
         return api.ValidateCoforResponse(result=_validation(result))
 
-    async def BatchValidateCofor(self, request: api.BatchValidateCoforRequest, context: Ctx) -> api.BatchValidateCoforResponse:
+    async def BatchValidateCofor(self, request: api.BatchValidateCoforRequest,
+                                 context: Ctx) -> api.BatchValidateCoforResponse:
         self._caller(context, INTERNAL)
         if not request.cofors or len(request.cofors) > MAX_BATCH:
             raise InvalidArgument([FieldViolation("cofors", f"must hold 1 to {MAX_BATCH} entries")])
@@ -190,7 +203,8 @@ class CoforServicer(api_grpc.CoforServiceServicer):
             head_office_cofor=a.head_office_cofor, message_key=a.message_key,
             administrator_names=a.administrator_names)
 
-    async def RequestPortalAccess(self, request: api.RequestPortalAccessRequest, context: Ctx) -> api.RequestPortalAccessResponse:
+    async def RequestPortalAccess(self, request: api.RequestPortalAccessRequest,
+                                  context: Ctx) -> api.RequestPortalAccessResponse:
         caller = self._caller(context, ANY)
         s, access_request = await self.registry.request_access(
             request.cofor, _contact(request.signatory), _contact(request.administrator), request.request_id,
@@ -201,32 +215,34 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         filed.administrator.CopyFrom(request.administrator)
         return api.RequestPortalAccessResponse(
             access_request=filed,
-            portal_access_state=protos.access_state(s.access_state.value))  # type: ignore[arg-type]
+            portal_access_state=protos.access_state(s.access_state.value))
 
-    async def ResendTermsAcceptance(self, request: api.ResendTermsAcceptanceRequest, context: Ctx) -> api.ResendTermsAcceptanceResponse:
+    async def ResendTermsAcceptance(self, request: api.ResendTermsAcceptanceRequest,
+                                    context: Ctx) -> api.ResendTermsAcceptanceResponse:
         caller = self._caller(context, ANY)
         expires = await self.registry.resend_terms(request.cofor, self._client(caller, context))
-        return api.ResendTermsAcceptanceResponse(acceptance_expire_time=protos.ts(expires))
+        return api.ResendTermsAcceptanceResponse(acceptance_expire_time=to_timestamp(expires))
 
-    async def DescribeTermsAcceptance(self, request: api.DescribeTermsAcceptanceRequest, context: Ctx) -> api.DescribeTermsAcceptanceResponse:
+    async def DescribeTermsAcceptance(self, request: api.DescribeTermsAcceptanceRequest,
+                                      context: Ctx) -> api.DescribeTermsAcceptanceResponse:
         self._caller(context, ANY)
         view = await self.registry.describe_terms(request.acceptance_token)
         return api.DescribeTermsAcceptanceResponse(
             legal_name=view.legal_name, cofor=view.cofor, signatory_name=view.signatory_name,
             language=view.language, terms_version=view.terms_version, link_valid=view.state.value == "VALID",
             link_state=api.TermsLinkState.Value(f"TERMS_LINK_STATE_{view.state.value}"),
-            expire_time=protos.ts(view.expires_at), administrator=protos.contact(view.administrator),
-            requested_from=view.requested_from, request_time=protos.ts(view.requested_at))
+            expire_time=to_timestamp(view.expires_at), administrator=protos.contact(view.administrator),
+            requested_from=view.requested_from, request_time=to_timestamp(view.requested_at))
 
     async def AcceptTerms(self, request: api.AcceptTermsRequest, context: Ctx) -> api.AcceptTermsResponse:
         caller = self._caller(context, ANY)
         s = await self.registry.accept_terms(request.acceptance_token, request.terms_version,
                                              self._client(caller, context))
         return api.AcceptTermsResponse(cofor=s.head_office_cofor, legal_name=s.legal_name,
-                                       portal_access_state=protos.access_state(s.access_state.value))  # type: ignore[arg-type]
+                                       portal_access_state=protos.access_state(s.access_state.value))
 
 
-def registrar(servicer: CoforServicer):  # type: ignore[no-untyped-def]
+def registrar(servicer: CoforServicer) -> Registrar:
     def register(server: grpc.aio.Server) -> None:
         api_grpc.add_CoforServiceServicer_to_server(servicer, server)
     return register

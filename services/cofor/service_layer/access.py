@@ -10,9 +10,11 @@ from dataclasses import dataclass
 
 from portal.cofor.v1 import events_pb2 as ev
 
-from kit import ratelimit
+from kit import ratelimit, validation
+from kit.clock import to_timestamp
+from kit.digests import token_digest
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
-from kit.notify import Template, request_email
+from notify import Template, request_email
 
 from cofor.adapters import protos
 from cofor.domain.access import (
@@ -29,8 +31,6 @@ from cofor.service_layer.base import (
     RegistryBase,
     clean_contact,
     contact_record,
-    contact_violations,
-    digest,
     request_id_violation,
 )
 from cofor.service_layer.unit_of_work import CoforUnitOfWork
@@ -68,8 +68,8 @@ class Access(RegistryBase):
             parse_cofor(cofor)
         except MalformedCofor as exc:
             v.add("cofor", str(exc))
-        contact_violations(v, "signatory", signatory)
-        contact_violations(v, "administrator", administrator)
+        validation.contact_violations(v, "signatory", vars(signatory))
+        validation.contact_violations(v, "administrator", vars(administrator))
         request_id_violation(v, request_id)
         v.raise_if_any()
         now = self.now()
@@ -100,7 +100,7 @@ class Access(RegistryBase):
                 cofor_root=s.cofor_root, head_office_cofor=s.head_office_cofor, legal_name=s.legal_name,
                 access_request_id=request.id, signatory=protos.contact(request.signatory),
                 administrator=protos.contact(request.administrator),
-                acceptance_expire_time=protos.ts(request.expires_at if request.status == RequestStatus.TERMS_PENDING
+                acceptance_expire_time=to_timestamp(request.expires_at if request.status == RequestStatus.TERMS_PENDING
                                                  else None),
                 review_required=request.status == RequestStatus.UNDER_REVIEW, requested_from=request.requested_from))
             await uow.commit()
@@ -125,7 +125,7 @@ class Access(RegistryBase):
         await self._void_links(uow, request.id, now)
         token = secrets.token_urlsafe(32)
         expires = now + TERMS_LINK_LIFETIME
-        uow.session.add(AcceptanceLink(token_digest=digest(token), access_request_id=request.id,
+        uow.session.add(AcceptanceLink(token_digest=token_digest(token), access_request_id=request.id,
                                        cofor_root=s.cofor_root, issued_at=now, expires_at=expires))
         s.links_reissued(request, waiting, now)
         signatory, admin = request.contact("signatory"), request.contact("administrator")
@@ -176,7 +176,7 @@ class Access(RegistryBase):
         """What the acceptance page shows. The nominee and the request's origin only while the link is usable: a
         used, voided or expired link tells nobody who was nominated."""
         async with self.uow(readonly=True) as uow:
-            link = await uow.acceptance_link(digest(token)) if token else None
+            link = await uow.acceptance_link(token_digest(token)) if token else None
             if link is None:
                 raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")
             request = await uow.access_request(link.access_request_id)
@@ -199,7 +199,7 @@ class Access(RegistryBase):
         async with self.uow() as uow:
             if client:
                 await ratelimit.enforce(uow.session, ACCEPT_LIMIT, client)
-            link = await uow.acceptance_link(digest(token), for_update=True)
+            link = await uow.acceptance_link(token_digest(token), for_update=True)
             if link is None:
                 await uow.commit()  # keep the rate-limit count: guessing tokens costs attempts
                 raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")

@@ -11,7 +11,7 @@ from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, Viol
 from cofor.domain.access import AccessRequest, ContactDetails
 from cofor.domain.model import Supplier
 from cofor.service_layer.access import Access
-from cofor.service_layer.base import clean_contact, contact_record, contact_violations, reason_error, require_agent
+from cofor.service_layer.base import clean_contact, contact_record, reason_error, require_agent
 
 
 class AccessReview(Access):
@@ -24,10 +24,10 @@ class AccessReview(Access):
         if decision not in ("APPROVE", "DECLINE"):
             v.add("decision", "must be APPROVE or DECLINE")
         if decision == "APPROVE":
-            contact_violations(v, "signatory", signatory)
+            validation.contact_violations(v, "signatory", vars(signatory))
             if administrator is not None:
                 administrator = clean_contact(administrator)
-                contact_violations(v, "administrator", administrator)
+                validation.contact_violations(v, "administrator", vars(administrator))
         if err := reason_error(reason, required=decision == "DECLINE"):
             v.add("reason", err)
         v.raise_if_any()
@@ -37,7 +37,8 @@ class AccessReview(Access):
             waiting = await self._waiting(uow, s, now)
             request = next((r for r in waiting if r.id == access_request_id), None)
             if request is None:
-                raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW", "this is not a request of the company under review")
+                raise FailedPrecondition("REQUEST_NOT_UNDER_REVIEW",
+                                         "this is not a request of the company under review")
             if decision == "APPROVE":
                 nominee = contact_record(administrator) if administrator is not None else None
                 for moved in s.approve(request, waiting, contact_record(signatory), nominee, agent, reason, now):
@@ -51,7 +52,7 @@ class AccessReview(Access):
     async def update_signatory(self, cofor: str, signatory: ContactDetails, agent: str) -> Supplier:
         agent, signatory = require_agent(agent), clean_contact(signatory)
         v = Violations()
-        contact_violations(v, "signatory", signatory)
+        validation.contact_violations(v, "signatory", vars(signatory))
         v.raise_if_any()
         now = self.now()
         async with self.uow() as uow:

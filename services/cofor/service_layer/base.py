@@ -3,11 +3,11 @@ field checks of addresses and contacts (each names the request field, so callers
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from kit import validation
+from kit.clock import utcnow
 from kit.db import Database
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 
@@ -17,14 +17,6 @@ from cofor.domain.access import ContactDetails
 from cofor.domain.codes import MalformedCofor, parse_cofor
 from cofor.domain.model import Supplier
 from cofor.service_layer.unit_of_work import CoforUnitOfWork
-
-
-def digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -56,24 +48,6 @@ def clean_address(a: AddressInput) -> AddressInput:
 def clean_contact(c: ContactDetails) -> ContactDetails:
     return ContactDetails(validation.clean(c.given_name), validation.clean(c.family_name), c.email.strip(),
                           c.phone.strip(), validation.clean(c.job_title), c.language)
-
-
-def contact_violations(v: Violations, prefix: str, c: ContactDetails, *, phone_required: bool = True) -> None:
-    for name, value in (("given_name", c.given_name), ("family_name", c.family_name), ("job_title", c.job_title)):
-        if err := validation.text_error(value, max_length=100) or _link_error(value):
-            v.add(f"{prefix}.{name}", err)
-    if err := validation.email_error(c.email):
-        v.add(f"{prefix}.email", err)
-    if err := validation.phone_error(c.phone, required=phone_required):
-        v.add(f"{prefix}.phone", err)
-    if validation.language_of(c.language) is None:
-        v.add(f"{prefix}.language", "must be fr or en")
-
-
-def _link_error(value: str) -> str | None:
-    """Names and titles reach other people's mailboxes (the signatory's mail names the nominee): never a link."""
-    lowered = value.lower()
-    return "must be a name, not a web address" if "://" in lowered or "www." in lowered else None
 
 
 def contact_record(c: ContactDetails) -> dict[str, str]:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from kit import ratelimit, validation
+from kit.digests import token_digest
 from kit.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -22,14 +23,13 @@ from kit.errors import (
     Unauthenticated,
     Violations,
 )
-from kit.notify import Template, request_email
+from notify import Template, request_email
 
+from cofor.adapters.orm import suppliers
 from cofor.domain.codes import normalize_duns
-from cofor.domain.model import Supplier
 from cofor.domain.presentations import Presentation, PresentationState
 from cofor.service_layer.base import (
     RegistryBase,
-    digest,
     request_id_violation,
 )
 from cofor.service_layer.presentation_fields import file_changes
@@ -72,7 +72,7 @@ class Presentations(RegistryBase):
                 existing = await uow.presentation(existing_id, for_update=True)
                 assert existing is not None
                 if existing.state == PresentationState.DRAFT and not existing.is_due(now):
-                    existing.presenter_token_digest = digest(token)  # the retry's mail carries a fresh token
+                    existing.presenter_token_digest = token_digest(token)  # the retry's mail carries a fresh token
                     self._mail_started(uow, existing, token)
                     await uow.commit()
                 return existing
@@ -82,7 +82,7 @@ class Presentations(RegistryBase):
                 await uow.commit()  # the notice and the client's count are kept
                 raise duns_taken(duns)
             presentation = Presentation(id=str(uuid.uuid4()), duns=duns, email=email, language=lang or "fr",
-                                        legal_name=legal_name, presenter_token_digest=digest(token),
+                                        legal_name=legal_name, presenter_token_digest=token_digest(token),
                                         created_at=now, updated_at=now, started_by=for_purchasing)
             if for_purchasing:
                 presentation.hold()
@@ -121,8 +121,7 @@ class Presentations(RegistryBase):
             await uow.session.flush()
             claimant = None
         if claimant is None:
-            return await uow.session.scalar(select(Supplier.cofor_root).where(
-                Supplier.duns == duns)) is not None  # type: ignore[arg-type]
+            return await uow.session.scalar(select(suppliers.c.cofor_root).where(suppliers.c.duns == duns)) is not None
         if await ratelimit.hit(uow.session, CLAIM_NOTICE_LIMIT, duns) <= CLAIM_NOTICE_LIMIT.max_calls:
             request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_DUNS_CLAIMED,
                           to=[(claimant.email, "")], language=claimant.language,
@@ -142,8 +141,8 @@ class Presentations(RegistryBase):
             if validation.is_uuid(presentation_id) else None
         if not purchasing:
             # Same answer for an unknown file and a wrong token: the token is the only proof.
-            expected = presentation.presenter_token_digest if presentation else digest("x")
-            if not token or not hmac.compare_digest(digest(token), expected) or presentation is None:
+            expected = presentation.presenter_token_digest if presentation else token_digest("x")
+            if not token or not hmac.compare_digest(token_digest(token), expected) or presentation is None:
                 raise Unauthenticated("PRESENTER_TOKEN_INVALID", "this link or token does not open this file")
             await self._presenter_came(uow, presentation)
         if presentation is None:

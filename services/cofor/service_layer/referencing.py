@@ -11,10 +11,11 @@ from sqlalchemy.exc import IntegrityError
 
 from kit import validation
 from kit.errors import FieldViolation, InvalidArgument, ResourceExhausted, Violations
-from kit.notify import Template, request_email
 from kit.paging import page_of
+from notify import Template, request_email
 
 from cofor.adapters import protos
+from cofor.adapters.orm import presentations
 from cofor.domain.codes import HEAD_OFFICE_SITE, normalize_duns, random_root
 from cofor.domain.model import Site, Supplier
 from cofor.domain.presentations import IDLE_DRAFT_LIFETIME, UNCONFIRMED_LIFETIME, Presentation, PresentationState
@@ -26,18 +27,19 @@ class Referencing(Presentations):
     async def list_presentations(self, state: str, duns: str, page_size: int,
                                  page_token: str) -> tuple[list[Presentation], str]:
         page = page_of(page_size, page_token, state=state, duns=duns)
-        query = select(Presentation).order_by(Presentation.created_at.desc(), Presentation.id.desc())  # type: ignore[attr-defined]
+        column = presentations.c
+        query = select(Presentation).order_by(column.created_at.desc(), column.id.desc())
         if state:
-            query = query.where(Presentation.state == state)  # type: ignore[arg-type]
+            query = query.where(column.state == state)
         if duns:
             try:
-                query = query.where(Presentation.duns == normalize_duns(duns))  # type: ignore[arg-type]
+                query = query.where(column.duns == normalize_duns(duns))
             except ValueError as exc:
                 raise InvalidArgument([FieldViolation("duns", str(exc))]) from None
         if page.after:
             created, ident = page.after
-            query = query.where((Presentation.created_at < dt.datetime.fromisoformat(created)) | (  # type: ignore[operator]
-                (Presentation.created_at == dt.datetime.fromisoformat(created)) & (Presentation.id < ident)))  # type: ignore[operator]
+            query = query.where((column.created_at < dt.datetime.fromisoformat(created)) | (
+                (column.created_at == dt.datetime.fromisoformat(created)) & (column.id < ident)))
         async with self.uow(readonly=True) as uow:
             rows = list((await uow.session.scalars(query.limit(page.size))).all())
         last = [rows[-1].created_at.isoformat(), rows[-1].id] if rows else None
@@ -100,7 +102,7 @@ class Referencing(Presentations):
     async def expire_due_presentations(self) -> int:
         """Housekeeping: every draft past its lifetime lapses (the presenter paths also lapse one on sight)."""
         now = self.now()
-        table = Presentation.__table__  # type: ignore[attr-defined]
+        table = presentations
         due = (table.c.state == PresentationState.DRAFT.value) & (
             (table.c.confirmed_at.is_(None) & (table.c.created_at <= now - UNCONFIRMED_LIFETIME))
             | (table.c.confirmed_at.is_not(None) & (table.c.updated_at <= now - IDLE_DRAFT_LIFETIME)))

@@ -15,7 +15,7 @@ from kit.aio import sleep_unless
 
 from cofor.service_layer.access import TermsLinkView
 from cofor.service_layer.access_review import AccessReview
-from cofor.service_layer.base import AddressInput, utcnow
+from cofor.service_layer.base import AddressInput
 from cofor.service_layer.referencing import Referencing
 from cofor.service_layer.suppliers import Suppliers, Validation
 
@@ -38,4 +38,4 @@ class Registry(Referencing, AccessReview, Suppliers):
             await sleep_unless(stop, self.housekeeping_seconds)
 
 
-__all__ = ["Registry", "AddressInput", "TermsLinkView", "Validation", "utcnow"]
+__all__ = ["Registry", "AddressInput", "TermsLinkView", "Validation"]

@@ -22,10 +22,11 @@ from kit.paging import page_of
 
 from cofor.adapters import protos
 from cofor.adapters.directory import Entry
-from cofor.domain.access import AccessRequest
+from cofor.adapters.orm import suppliers
+from cofor.domain.access import AccessRequest, SuspensionCause
 from cofor.domain.analysis import Analysis, analyze, parse_analysis_input
 from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, canonical, parse_cofor, parse_site_code, site_codes
-from cofor.domain.model import Site, Supplier, SuspensionCause
+from cofor.domain.model import Site, Supplier
 from cofor.service_layer.base import (
     AddressInput,
     RegistryBase,
@@ -112,7 +113,7 @@ class Suppliers(RegistryBase):
             if s.reactivate(self.now()):
                 uow.publish("cofor.supplier.reactivated", ev.SupplierReactivated(
                     cofor_root=s.cofor_root, legal_name=s.legal_name,
-                    portal_access_state=protos.access_state(s.access_state.value),  # type: ignore[arg-type]
+                    portal_access_state=protos.access_state(s.access_state.value),
                     revision=s.revision))
                 await uow.commit()
             return s
@@ -157,13 +158,13 @@ class Suppliers(RegistryBase):
     async def list_suppliers(self, status: str, access_state: str, page_size: int,
                              page_token: str) -> tuple[list[Supplier], str]:
         page = page_of(page_size, page_token, status=status, access_state=access_state)
-        query = select(Supplier).order_by(Supplier.cofor_root)  # type: ignore[arg-type]
+        query = select(Supplier).order_by(suppliers.c.cofor_root)
         if status:
-            query = query.where(Supplier.status == status)  # type: ignore[arg-type]
+            query = query.where(suppliers.c.status == status)
         if access_state:
-            query = query.where(Supplier.access_state == access_state)  # type: ignore[arg-type]
+            query = query.where(suppliers.c.access_state == access_state)
         if page.after:
-            query = query.where(Supplier.cofor_root > page.after)  # type: ignore[operator]
+            query = query.where(suppliers.c.cofor_root > page.after)
         async with self.uow(readonly=True) as uow:
             rows = list((await uow.session.scalars(query.limit(page.size))).all())
         return rows, page.next_token(rows[-1].cofor_root if rows else None, len(rows))

@@ -8,7 +8,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
-from kit.aio import sleep_unless
+from kit.backoff import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ async def connect_forever(url: str, stop: asyncio.Event, *, name: str, **options
         # nats-py's default logs a traceback for every failed reconnect; one line is enough here.
         log.warning("NATS: %r", error)
 
-    delay = 0.2
+    backoff = Backoff()
     while not stop.is_set():
         try:
             return await nats.connect(
@@ -37,6 +37,5 @@ async def connect_forever(url: str, stop: asyncio.Event, *, name: str, **options
             )
         except Exception as exc:
             log.warning("NATS not reachable at %s; retrying", url, extra={"error": repr(exc)})
-            await sleep_unless(stop, delay)
-            delay = min(delay * 2, 5.0)
+            await backoff.pause(stop)
     return None

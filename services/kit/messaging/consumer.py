@@ -15,6 +15,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy.exc import IntegrityError
 
+from kit.backoff import Backoff
 from kit.db import UnitOfWork
 from kit.logging import correlation_id_var
 from kit.messaging.envelope import EventContext
@@ -94,6 +95,7 @@ class EventConsumer:
         sub = await js.pull_subscribe_bind(durable=self.durable, stream=self.stream)
         try:
             backlog = True
+            backoff = Backoff()
             while not stop.is_set():
                 try:
                     # With a backlog, a batch fetch returns at once with what is there. Without one, a batch
@@ -102,11 +104,13 @@ class EventConsumer:
                     msgs = await sub.fetch(self._batch if backlog else 1, timeout=1.0)
                 except (nats.errors.TimeoutError, asyncio.TimeoutError):
                     backlog = False
+                    backoff.reset()  # the server answered: nothing to read
                     continue
                 except Exception as exc:  # connection trouble: the client reconnects, we try again
                     log.warning("consumer %s fetch failed", self.durable, extra={"error": repr(exc)})
-                    await asyncio.sleep(0.5)
+                    await backoff.pause(stop)
                     continue
+                backoff.reset()
                 if len(msgs) > 1:
                     await self.handle_batch(msgs)
                 else:
@@ -171,7 +175,7 @@ class EventConsumer:
         """A backlog is applied in one transaction (one commit instead of one per event). If anything in it
         fails, nothing of it is kept and each event is handled alone, so only the faulty one is retried (a batch
         with one that is not for this consumer, foreign or undecodable goes that way at once)."""
-        prepared = []
+        prepared: list[tuple[Subscription[Any], Message, EventContext]] = []
         for msg in msgs:
             batchable = self._batchable(msg)
             if batchable is None:

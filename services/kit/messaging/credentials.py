@@ -19,13 +19,15 @@ import nkeys
 
 def new_seed() -> str:
     """A new user NKEY seed ("SU..."): keep it secret, give the server its public key."""
-    return nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER).decode()
+    seed: bytes = nkeys.encode_seed(os.urandom(32), nkeys.PREFIX_BYTE_USER)
+    return seed.decode()
 
 
 def development_seed(name: str) -> str:
     """The development overlay's published seed for ``name`` (anyone can make it: production refuses it)."""
-    return nkeys.encode_seed(hashlib.sha256(f"development-only-nats-{name}".encode()).digest(),
-                             nkeys.PREFIX_BYTE_USER).decode()
+    seed: bytes = nkeys.encode_seed(hashlib.sha256(f"development-only-nats-{name}".encode()).digest(),
+                                    nkeys.PREFIX_BYTE_USER)
+    return seed.decode()
 
 
 def public_key(seed: str) -> str:
@@ -34,7 +36,8 @@ def public_key(seed: str) -> str:
         prefix, _ = nkeys.decode_seed(bytearray(seed.strip().encode()))
         if prefix != nkeys.PREFIX_BYTE_USER:
             raise ValueError("not a user NKEY seed")
-        return nkeys.from_seed(bytearray(seed.strip().encode())).public_key.decode()
+        key: bytes = nkeys.from_seed(bytearray(seed.strip().encode())).public_key
+        return key.decode()
     except nkeys.NkeysError as exc:
         raise ValueError("not a valid NKEY seed") from exc
 

@@ -9,38 +9,18 @@ import asyncio
 import datetime as dt
 import logging
 import time
-import uuid
 from typing import Any
 
-from google.protobuf.message import Message
 from nats.js import JetStreamContext
 from sqlalchemy import delete, select, update
 
-from kit.aio import sleep_unless, wait_any
+from kit.aio import wait_any
+from kit.backoff import Backoff
+from kit.clock import utcnow
 from kit.db import Database
-from kit.logging import current_correlation_id
-from kit.messaging import envelope
-from kit.messaging.tables import OutboxMessage, utcnow
+from kit.messaging.tables import OutboxMessage
 
 log = logging.getLogger(__name__)
-
-
-def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessage:
-    event_id = str(uuid.uuid4())
-    now = utcnow()
-    return OutboxMessage(
-        event_id=event_id,
-        subject=subject,
-        payload=message.SerializeToString(),
-        headers={
-            envelope.MSG_ID: event_id,
-            envelope.EVENT_TYPE: message.DESCRIPTOR.full_name,
-            envelope.PRODUCER: producer,
-            envelope.OCCURRED_AT: now.isoformat(),
-            envelope.CORRELATION_ID: current_correlation_id(),
-        },
-        created_at=now,
-    )
 
 
 class OutboxRelay:
@@ -75,19 +55,18 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
-        backoff = 0.1
+        backoff = Backoff()
         while not stop.is_set():
             # Cleared before reading, so a commit landing while this batch is read still wakes the next round.
             self._wake.clear()
             try:
                 sent = await self.publish_batch(js)
-                backoff = 0.1
+                backoff.reset()
                 await self._maybe_purge()
             except Exception as exc:  # NATS or database unavailable: keep the rows, try again later
                 log.warning("outbox relay could not publish; will retry", extra={"error": repr(exc)})
                 sent = 0
-                await sleep_unless(stop, backoff)
-                backoff = min(backoff * 2, 5.0)
+                await backoff.pause(stop)
                 continue
             if sent < self._batch_size:
                 pause = min(self._poll_seconds, self.MARK_EVERY_SECONDS) if self._unmarked else self._poll_seconds
@@ -147,7 +126,7 @@ class OutboxRelay:
         for future in pending:
             future.cancel()
         acked = []
-        for row, future in zip(rows, futures):
+        for row, future in zip(rows, futures, strict=True):
             if future in done and future.exception() is None:
                 acked.append(row.position)
         failed = len(rows) - len(acked)

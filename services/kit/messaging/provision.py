@@ -48,7 +48,8 @@ async def run(settings: ProvisionerSettings, services: Sequence[str]) -> int:
     except TimeoutError:
         log.error("NATS not reachable at %s", settings.nats_url)
         return 1
-    assert nc is not None
+    if nc is None:  # only when stopped, which nothing here does; never go on without a connection
+        return 1
     try:
         await provision(nc.jetstream(timeout=5), provisioner.consumers, replicas=settings.nats_stream_replicas,
                         patience=settings.provision_timeout_seconds)

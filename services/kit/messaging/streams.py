@@ -15,9 +15,17 @@ import logging
 from collections.abc import Iterable, Sequence
 
 import nats.errors
+import stamina
 from nats.js import JetStreamContext
-from nats.js.api import (AckPolicy, ConsumerConfig, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType,
-                         StreamConfig)
+from nats.js.api import (
+    AckPolicy,
+    ConsumerConfig,
+    DeliverPolicy,
+    DiscardPolicy,
+    RetentionPolicy,
+    StorageType,
+    StreamConfig,
+)
 from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from kit.aio import sleep_unless
@@ -30,6 +38,8 @@ STREAMS: dict[str, list[str]] = {
     "SUPPORT": ["support.>"],
     "NOTIFICATION": ["notification.>"],
 }
+# The one subject every service publishes to: a request for a mail, read by support's mailer (services/notify/).
+EMAIL_SUBJECT = "notification.email.requested"
 
 # Long enough to cover a relay that crashed after publishing and restarts: its re-publish is then dropped.
 DUPLICATE_WINDOW = dt.timedelta(minutes=30)
@@ -67,19 +77,15 @@ async def provision(js: JetStreamContext, consumers: Iterable[tuple[str, str]] =
                     patience: float = 60.0) -> None:
     """Create or reset the four streams, then create the missing durables as pull consumers (a durable the server
     made pull can never be turned into a push consumer delivering to another subject; its owner sets the rest)."""
-    deadline = asyncio.get_running_loop().time() + patience
-    while True:
-        try:
+    # A cluster still electing its leaders answers within seconds: retry the whole (idempotent) pass on transient
+    # errors until ``patience`` runs out, then the last error propagates. stamina logs each retry.
+    async for attempt in stamina.retry_context(on=TRANSIENT, attempts=None, timeout=patience, wait_initial=0.5,
+                                               wait_max=2.0, wait_jitter=0.5):
+        with attempt:
             for name in STREAMS:
                 await _provision_stream(js, name, replicas)
             for stream, durable in consumers:
                 await _provision_durable(js, stream, durable)
-            return
-        except TRANSIENT as exc:
-            if asyncio.get_running_loop().time() > deadline:
-                raise
-            log.info("JetStream not ready (%r); trying again", exc)
-            await asyncio.sleep(0.5)
 
 
 async def _provision_stream(js: JetStreamContext, name: str, replicas: int) -> None:

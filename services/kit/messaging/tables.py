@@ -1,23 +1,18 @@
-"""The kit's own tables, present in every service database: outbox, inbox, dead letters."""
+"""The messaging tables, present in every service database: outbox, inbox, dead letters; and the outbox row an
+event becomes. Created by kit/migrations.py."""
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, LargeBinary, String, Text, text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from google.protobuf.message import Message
+from sqlalchemy import JSON, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column
 
-from kit.db import UtcDateTime
-
-# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
-Position = BigInteger().with_variant(Integer(), "sqlite")
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class KitBase(DeclarativeBase):
-    type_annotation_map = {dt.datetime: UtcDateTime()}
+from kit.clock import utcnow
+from kit.logging import current_correlation_id
+from kit.messaging import envelope
+from kit.tables import KitBase, Position
 
 
 class OutboxMessage(KitBase):
@@ -64,22 +59,20 @@ class DeadLetter(KitBase):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-class RateCounter(KitBase):
-    """Calls counted per fixed window for one rate-limit key (e.g. "recover:ip:203.0.113.9"), counted atomically."""
-
-    __tablename__ = "rate_counters"
-
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)  # window start, epoch seconds
-    count: Mapped[int] = mapped_column(Integer)
-
-
-class IdempotencyKey(KitBase):
-    """AIP-155: a request_id already served, and the resource its first call produced."""
-
-    __tablename__ = "idempotency_keys"
-
-    scope: Mapped[str] = mapped_column(String(100), primary_key=True)
-    request_id: Mapped[str] = mapped_column(String(100), primary_key=True)
-    resource_id: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessage:
+    """The outbox row of one event: the event id doubles as the NATS message id (JetStream drops duplicates)."""
+    event_id = str(uuid.uuid4())
+    now = utcnow()
+    return OutboxMessage(
+        event_id=event_id,
+        subject=subject,
+        payload=message.SerializeToString(),
+        headers={
+            envelope.MSG_ID: event_id,
+            envelope.EVENT_TYPE: message.DESCRIPTOR.full_name,
+            envelope.PRODUCER: producer,
+            envelope.OCCURRED_AT: now.isoformat(),
+            envelope.CORRELATION_ID: current_correlation_id(),
+        },
+        created_at=now,
+    )

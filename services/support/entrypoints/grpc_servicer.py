@@ -4,15 +4,24 @@ from __future__ import annotations
 import re
 
 import grpc
-from google.protobuf.timestamp_pb2 import Timestamp
 from portal.support.v1 import help_pb2
 from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc as api_grpc
 from portal.support.v1 import ticket_pb2 as pb
 
-from kit.auth import PRINCIPAL_COFOR_ROOT_KEY, PRINCIPAL_IDENTIFIER_KEY, ServiceCaller, ServiceCredentials, client_address, \
-    metadata_of, require_service
+from kit.auth import (
+    PRINCIPAL_COFOR_ROOT_KEY,
+    PRINCIPAL_IDENTIFIER_KEY,
+    Ctx,
+    ServiceCaller,
+    ServiceCredentials,
+    client_address,
+    metadata_of,
+    require_service,
+)
+from kit.clock import to_timestamp
 from kit.errors import FieldViolation, InvalidArgument
+from kit.grpc_server import Registrar
 from kit.validation import enum_name, language_of
 
 from support.domain.tickets import Contact, Requester, Ticket
@@ -20,18 +29,11 @@ from support.service_layer.help_catalogue import Article, HelpCatalogue
 from support.service_layer.intake import NewTicket, TicketIntake
 from support.service_layer.tickets import Tickets
 
-Ctx = grpc.aio.ServicerContext
 ANY = ("public", "purchasing", "internal", "support")
 AGENTS = ("support",)
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["SupportService"].full_name
 _IDENTIFIER = re.compile(r"V[0-9]{6}")
 _COFOR_ROOT = re.compile(r"[0-9A-Z]{6}")
-
-
-def _ts(value: object) -> Timestamp:
-    stamp = Timestamp()
-    stamp.FromDatetime(value)  # type: ignore[arg-type]
-    return stamp
 
 
 def ticket_message(t: Ticket) -> pb.Ticket:
@@ -42,17 +44,18 @@ def ticket_message(t: Ticket) -> pb.Ticket:
                                  company=t.contact.company, identifier=t.contact.identifier, cofor=t.contact.cofor,
                                  language=t.contact.language),
         replies=[pb.TicketReply(reply_id=r["id"], author=r["author"], text=r["text"],
-                                create_time=_ts(r["created_at"])) for r in t.replies],
+                                create_time=to_timestamp(r["created_at"])) for r in t.replies],
         status_changes=[pb.TicketStatusChange(
             previous_status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['previous_status']}"),
             status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['status']}"), note=c["note"], author=c["author"],
-            change_time=_ts(c["changed_at"])) for c in t.status_changes],
-        create_time=_ts(t.created_at), update_time=_ts(t.updated_at), identity_proven=t.identity_proven)
+            change_time=to_timestamp(c["changed_at"])) for c in t.status_changes],
+        create_time=to_timestamp(t.created_at), update_time=to_timestamp(t.updated_at),
+        identity_proven=t.identity_proven)
     if t.screenshot:
         s = t.screenshot
         message.screenshot.CopyFrom(pb.ScreenshotInfo(filename=str(s["filename"]), content_type=str(s["content_type"]),
-                                                      size_bytes=int(s["size"]), width_px=int(s["width"]),  # type: ignore[call-overload]
-                                                      height_px=int(s["height"])))  # type: ignore[call-overload]
+                                                      size_bytes=int(s["size"]), width_px=int(s["width"]),
+                                                      height_px=int(s["height"])))
     return message
 
 
@@ -112,7 +115,8 @@ class SupportServicer(api_grpc.SupportServiceServicer):
         require_service(self.credentials, context, AGENTS)
         return api.GetTicketResponse(ticket=ticket_message(await self.tickets.get(request.reference)))
 
-    async def UpdateTicketStatus(self, request: api.UpdateTicketStatusRequest, context: Ctx) -> api.UpdateTicketStatusResponse:
+    async def UpdateTicketStatus(self, request: api.UpdateTicketStatusRequest,
+                                 context: Ctx) -> api.UpdateTicketStatusResponse:
         require_service(self.credentials, context, AGENTS)
         status = enum_name(pb.TicketStatus, request.status, "TICKET_STATUS_", "status")
         ticket = await self.tickets.update_status(request.reference, status, request.note, request.author)
@@ -135,10 +139,10 @@ class SupportServicer(api_grpc.SupportServiceServicer):
         return api.GetHelpArticleResponse(article=help_pb2.HelpArticle(
             id=a.id, language=a.language, title=a.title, summary=a.summary,
             section=help_pb2.HelpSection.Value(f"HELP_SECTION_{a.section}"), body=a.body,
-            related_topic_ids=list(a.related), update_time=_ts(a.updated)))
+            related_topic_ids=list(a.related), update_time=to_timestamp(a.updated)))
 
 
-def registrar(servicer: SupportServicer):  # type: ignore[no-untyped-def]
+def registrar(servicer: SupportServicer) -> Registrar:
     def register(server: grpc.aio.Server) -> None:
         api_grpc.add_SupportServiceServicer_to_server(servicer, server)
     return register

@@ -21,13 +21,23 @@ from prometheus_client import Counter
 from sqlalchemy import and_, select, update
 
 from kit.aio import wait_any
+from kit.clock import utcnow
 from kit.db import Database
 from kit.messaging.envelope import EventContext
 from kit.sealed import unseal
 from kit.validation import language_of, single_line
 
-from support.adapters.mail_message import SEND_POLICY, MailAddressError, Outgoing, address, check_headers, \
-    message_id, parse_address, set_address_header, set_unstructured_header
+from support.adapters.mail_message import (
+    SEND_POLICY,
+    MailAddressError,
+    Outgoing,
+    address,
+    check_headers,
+    message_id,
+    parse_address,
+    set_address_header,
+    set_unstructured_header,
+)
 from support.adapters.mail_renderer import MailRenderer
 from support.adapters.orm import mail_spool, ticket_screenshots
 from support.adapters.smtp import PermanentDeliveryError, SmtpPool
@@ -39,18 +49,18 @@ GIVE_UP_AFTER = dt.timedelta(hours=72)
 MAX_BACKOFF = 600.0
 
 
-def template_key(template: int) -> str:
+def template_key(template: ev.EmailTemplate.ValueType) -> str:
     """The template's file name; a number this build does not know (a newer producer) is kept as ``template_<n>``,
     which fails to render: that mail alone is given up, with its reason."""
     try:
-        return ev.EmailTemplate.Name(template).removeprefix("EMAIL_TEMPLATE_").lower()  # type: ignore[arg-type]
+        return ev.EmailTemplate.Name(template).removeprefix("EMAIL_TEMPLATE_").lower()
     except ValueError:
         return f"template_{template}"
 
 
-def _kind(kind: int) -> str:
+def _kind(kind: ev.EmailAttachmentKind.ValueType) -> str:
     try:
-        return ev.EmailAttachmentKind.Name(kind)  # type: ignore[arg-type]
+        return ev.EmailAttachmentKind.Name(kind)
     except ValueError:
         return f"EMAIL_ATTACHMENT_KIND_{kind}"
 
@@ -58,10 +68,6 @@ def _kind(kind: int) -> str:
 def _said(text: object) -> str:
     """Producer-controlled text as it may appear in a log line or in ``last_error``."""
     return single_line(str(text), max_length=2000)
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Mailer:

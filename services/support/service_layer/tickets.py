@@ -4,26 +4,23 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from portal.support.v1 import events_pb2 as ev
 from portal.support.v1 import ticket_pb2 as pb
 from sqlalchemy import func, select, update
 
 from kit import validation
+from kit.clock import utcnow
 from kit.db import Database
 from kit.dialect_upsert import upsert
 from kit.errors import NotFound, Violations
-from kit.notify import Template, request_email
 from kit.paging import page_of
+from notify import Template, request_email
 
 from support.adapters.orm import ticket_counters, ticket_replies, ticket_screenshots, ticket_status_changes, tickets
-from support.domain.tickets import Category, Contact, Status, Ticket
+from support.domain.tickets import Category, Contact, Reply, Screenshot, Status, StatusChange, Ticket
 from support.service_layer.unit_of_work import SupportUnitOfWork
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 class Tickets:
@@ -55,7 +52,9 @@ class Tickets:
                                              .order_by(ticket_replies.c.created_at))).mappings().all()
         changes = (await uow.session.execute(select(ticket_status_changes).where(
             ticket_status_changes.c.reference == ref).order_by(ticket_status_changes.c.changed_at))).mappings().all()
-        return _ticket(row, dict(shot) if shot else None, [dict(r) for r in replies], [dict(c) for c in changes])
+        # The rows carry the keys the domain's typed dicts name (and a few more).
+        return _ticket(row, cast(Screenshot, dict(shot)) if shot else None, [cast(Reply, dict(r)) for r in replies],
+                       [cast(StatusChange, dict(c)) for c in changes])
 
     async def get(self, ref: str) -> Ticket:
         async with self.uow(readonly=True) as uow:
@@ -98,8 +97,8 @@ class Tickets:
                 id=str(uuid.uuid4()), reference=ticket.reference, previous_status=previous.value, status=status,
                 note=note, author=author, changed_at=now))
             uow.publish("support.ticket.updated", ev.TicketUpdated(
-                reference=ticket.reference, kind=ev.TICKET_UPDATE_KIND_STATUS_CHANGED, status=_status(status),  # type: ignore[arg-type]
-                previous_status=_status(previous.value), author=author))  # type: ignore[arg-type]
+                reference=ticket.reference, kind=ev.TICKET_UPDATE_KIND_STATUS_CHANGED, status=_status(status),
+                previous_status=_status(previous.value), author=author))
             updated = await self.load(uow, ticket.reference)
             await uow.commit()
             return updated
@@ -124,8 +123,8 @@ class Tickets:
                                       .values(updated_at=now))
             uow.remember("AddReply", request_id, ticket.reference, owner=ticket.reference)
             uow.publish("support.ticket.updated", ev.TicketUpdated(
-                reference=ticket.reference, kind=ev.TICKET_UPDATE_KIND_REPLY_ADDED,  # type: ignore[arg-type]
-                status=_status(ticket.status.value), author=author))  # type: ignore[arg-type]
+                reference=ticket.reference, kind=ev.TICKET_UPDATE_KIND_REPLY_ADDED,
+                status=_status(ticket.status.value), author=author))
             request_email(uow, template=Template.EMAIL_TEMPLATE_TICKET_REPLY,
                           to=[(ticket.contact.email, ticket.contact.name)], language=ticket.contact.language,
                           reply_to=(self.support_mailbox, ""),  # "simply reply to this message" must reach us
@@ -142,12 +141,11 @@ class Tickets:
         return await self.load(uow, ref)
 
 
-def _status(name: str) -> int:
+def _status(name: str) -> pb.TicketStatus.ValueType:
     return pb.TicketStatus.Value(f"TICKET_STATUS_{name}")
 
 
-def _ticket(row: Any, shot: dict[str, Any] | None, replies: list[dict[str, Any]],
-            changes: list[dict[str, Any]]) -> Ticket:
+def _ticket(row: Any, shot: Screenshot | None, replies: list[Reply], changes: list[StatusChange]) -> Ticket:
     return Ticket(reference=row["reference"], category=Category(row["category"]), status=Status(row["status"]),
                   subject=row["subject"], text=row["text"],
                   contact=Contact(row["contact_name"], row["contact_email"], row["contact_phone"],

@@ -13,11 +13,11 @@ from portal.support.v1 import events_pb2 as mail_events
 
 from kit import migrations
 from kit.app import ServiceApp
-from kit.sealed import SealKeyPair, unseal
 from kit.client import ServiceClient
-from kit.testing.clock import Clock
-from kit.testing.processes import NatsServer
-from kit.testing.streams import read_subject, wait_for
+from kit.sealed import SealKeyPair, unseal
+from testing.clock import Clock
+from testing.processes import NatsServer
+from testing.streams import read_subject, wait_for
 
 from cofor.bootstrap import MIGRATIONS, build_app
 from cofor.settings import CoforSettings
@@ -35,7 +35,8 @@ class Cofor:
     seal: SealKeyPair
     clock: Clock
 
-    async def mails_to(self, address: str, template: int, count: int = 1) -> list[tuple[mail_events.EmailRequested, dict[str, str]]]:
+    async def mails_to(self, address: str, template: int,
+                       count: int = 1) -> list[tuple[mail_events.EmailRequested, dict[str, str]]]:
         """The EmailRequested events for ``address`` (waits for ``count``), with their unsealed secrets."""
         async def probe() -> list[Any]:
             found = []

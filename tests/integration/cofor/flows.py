@@ -43,7 +43,8 @@ async def start(cofor: Cofor, duns: str | None = None, email: str | None = None)
         duns=duns or new_duns(), email=email, legal_name="Forges de Lorraine", language="fr"))
     assert not reply.presenter_token
     mails = await cofor.mails_to(email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
-    [token] = [s["presenter_token"] for e, s in mails if e.params["presentation_id"] == reply.presentation.presentation_id]
+    mine = reply.presentation.presentation_id
+    [token] = [s["presenter_token"] for e, s in mails if e.params["presentation_id"] == mine]
     return reply.presentation, token
 
 
@@ -104,7 +105,8 @@ async def opened(cofor: Cofor) -> pb.Supplier:
     supplier, administrator = await terms_accepted(cofor)
     await publish_identity(cofor, "identity.administrator.created", identity_events.AdministratorCreated(
         identifier="V123456", cofor_root=supplier.cofor_root, display_name="Admin Martin"))
-    await publish_identity(cofor, "identity.company.administrators_changed", identity_events.ActiveAdministratorsChanged(
+    await publish_identity(cofor, "identity.company.administrators_changed",
+                           identity_events.ActiveAdministratorsChanged(
         cofor_root=supplier.cofor_root, active_administrator_count=1, revision=1,
         administrators=[identity_events.AdministratorSummary(identifier="V123456", display_name="Admin Martin")]))
     await access_state_becomes(cofor, supplier.cofor_root, pb.PORTAL_ACCESS_STATE_OPEN)
@@ -112,7 +114,7 @@ async def opened(cofor: Cofor) -> pb.Supplier:
 
 
 async def access_state_becomes(cofor: Cofor, root: str, state: int) -> pb.Supplier:
-    from kit.testing.streams import wait_for
+    from testing.streams import wait_for
 
     async def probe() -> pb.Supplier | None:
         s = (await cofor.client.GetSupplier(api.GetSupplierRequest(cofor=root), as_="erp")).supplier

@@ -4,6 +4,7 @@ service, both databases)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 
 import grpc
 import pytest
@@ -11,17 +12,16 @@ from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import supplier_pb2 as pb
 from portal.support.v1 import events_pb2 as mail_events
 
-from kit.client import failure_of
+from kit.client import RpcFailure, failure_of
 
 from .conftest import Cofor
 from .flows import new_duns, start, unique_email
 from .test_onboarding_trust import AGENT, registry
 
 
-
-async def failure(call: object) -> object:
+async def failure(call: Awaitable[object]) -> RpcFailure:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call  # type: ignore[misc]
+        await call
     return failure_of(err.value)
 
 
@@ -32,7 +32,7 @@ async def test_a_confirmed_squatter_is_told_and_purchasing_can_reject_the_draft(
                                        bearer=token)  # the squatter confirms their own address
     for _ in range(2):
         f = await failure(start(cofor, duns=duns))
-        assert f.reason == "DUNS_ALREADY_PRESENTED"  # type: ignore[attr-defined]
+        assert f.reason == "DUNS_ALREADY_PRESENTED"
     notices = await cofor.mails_to(squat.email, mail_events.EMAIL_TEMPLATE_PRESENTATION_DUNS_CLAIMED)
     assert len(notices) == 1  # at most one an hour: the notice cannot be used to flood the presenter
     await cofor.client.RejectPresentation(api.RejectPresentationRequest(
@@ -49,7 +49,7 @@ async def test_unconfirmed_and_idle_files_lapse_and_free_their_duns(cofor: Cofor
     try:
         f = await failure(cofor.client.GetPresentation(api.GetPresentationRequest(
             presentation_id=lost.presentation_id), bearer=token))
-        assert f.reason == "PRESENTATION_EXPIRED"  # type: ignore[attr-defined]
+        assert f.reason == "PRESENTATION_EXPIRED"
         idle, idle_token = await start(cofor, duns=duns)
         await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=idle.presentation_id),
                                            bearer=idle_token)
@@ -75,7 +75,7 @@ async def test_purchasing_opens_the_file_for_a_company_whose_duns_a_draft_squats
     assert squatted.state == pb.PRESENTATION_STATE_REJECTED and AGENT in squatted.rejection_reason
     assert held.expire_time.ToDatetime() - held.create_time.ToDatetime() == dt.timedelta(days=7)
     f = await failure(start(cofor, duns=duns))  # held at once: the squatter cannot take it back meanwhile
-    assert f.reason == "DUNS_ALREADY_PRESENTED"  # type: ignore[attr-defined]
+    assert f.reason == "DUNS_ALREADY_PRESENTED"
     [(_, secrets)] = await cofor.mails_to(presenter, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
     opened = await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=held.presentation_id),
                                                 bearer=secrets["presenter_token"])

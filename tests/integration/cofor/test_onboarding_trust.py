@@ -4,18 +4,19 @@ mails to the signatory (real service, both databases). Files that squat a D-U-N-
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable
 
 import grpc
 import pytest
-from sqlalchemy import text
 from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import cofor_service_pb2_grpc
 from portal.cofor.v1 import events_pb2 as ev
 from portal.cofor.v1 import supplier_pb2 as pb
 from portal.support.v1 import events_pb2 as mail_events
+from sqlalchemy import text
 
-from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from kit.client import RpcFailure, failure_of
+from testing.streams import read_subject, wait_for
 
 from cofor.service_layer.registry import Registry
 
@@ -30,9 +31,9 @@ def registry(cofor: Cofor) -> Registry:
     return Registry(cofor.app.database, seal_key=cofor.seal.public_key, terms_version="2026-01", clock=cofor.clock)
 
 
-async def failure(call: object) -> object:
+async def failure(call: Awaitable[object]) -> RpcFailure:
     with pytest.raises(grpc.aio.AioRpcError) as err:
-        await call  # type: ignore[misc]
+        await call
     return failure_of(err.value)
 
 
@@ -66,9 +67,10 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     [(notice, _)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW)
     assert notice.params["administrator_email"] == eve.email and notice.params["requested_from"] == "203.0.113.9"
     analysis = await cofor.client.AnalyzeAccess(api.AnalyzeAccessRequest(cofor=s.cofor_root))
-    assert analysis.outcome == api.ANALYSIS_OUTCOME_ACCESS_REQUEST_UNDER_REVIEW and analysis.next_step == api.NEXT_STEP_WAIT
+    assert analysis.outcome == api.ANALYSIS_OUTCOME_ACCESS_REQUEST_UNDER_REVIEW
+    assert analysis.next_step == api.NEXT_STEP_WAIT
     f = await failure(cofor.client.ResendTermsAcceptance(api.ResendTermsAcceptanceRequest(cofor=s.cofor_root)))
-    assert f.reason == "TERMS_NOT_PENDING"  # type: ignore[attr-defined]  (nothing to resend to anyone)
+    assert f.reason == "TERMS_NOT_PENDING"  # nothing to resend to anyone
     stranger_request = (await supplier(cofor, s.cofor_root)).access_request.access_request_id
 
     # The real company's request joins the stranger's and goes straight to the signatory of record.
@@ -100,11 +102,11 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     assert accepted.access_request.administrator.email == admin.email and not accepted.pending_access_requests
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(
         acceptance_token=mails[-1][1]["acceptance_token"], terms_version="2026-01")))
-    assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # type: ignore[attr-defined]  (the others closed with their links)
+    assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # the others closed with their links
     f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
         cofor=s.cofor_root, access_request_id=stranger_request, decision=api.ACCESS_REVIEW_DECISION_APPROVE,
         signatory=eve), as_="purchasing", agent=AGENT))
-    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (closed: nothing to approve)
+    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # closed: nothing to approve
 
 
 async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor: Cofor) -> None:
@@ -123,13 +125,13 @@ async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor
     review = api.ReviewAccessRequestRequest(cofor=s.cofor_root, access_request_id=request_id,
                                             decision=api.ACCESS_REVIEW_DECISION_APPROVE, signatory=named)
     f = await failure(cofor.client.ReviewAccessRequest(review, as_="purchasing"))  # no agent named
-    assert f.code == grpc.StatusCode.INVALID_ARGUMENT  # type: ignore[attr-defined]
+    assert f.code == grpc.StatusCode.INVALID_ARGUMENT
     f = await failure(cofor.client.ReviewAccessRequest(review, as_="gateway", agent=AGENT))
-    assert f.code == grpc.StatusCode.PERMISSION_DENIED  # type: ignore[attr-defined]  (purchasing only)
+    assert f.code == grpc.StatusCode.PERMISSION_DENIED  # purchasing only
     f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
         cofor=s.cofor_root, access_request_id=request_id, decision=api.ACCESS_REVIEW_DECISION_DECLINE),
         as_="purchasing", agent=AGENT))
-    assert {v for v, _ in f.field_violations} == {"reason"}  # type: ignore[attr-defined]
+    assert {v for v, _ in f.field_violations} == {"reason"}
 
     checked = contact("checked")  # purchasing checked the register: the real signatory is someone else
     review.signatory.CopyFrom(checked)
@@ -143,7 +145,7 @@ async def test_purchasing_reviews_a_supplier_without_a_signatory_of_record(cofor
     await cofor.mails_to(checked.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
     assert not await terms_mails(cofor, named.email)
     f = await failure(cofor.client.ReviewAccessRequest(review, as_="purchasing", agent=AGENT))
-    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # type: ignore[attr-defined]  (decided once)
+    assert f.reason == "REQUEST_NOT_UNDER_REVIEW"  # decided once
 
 
 async def test_a_declined_request_takes_the_access_back_and_a_waiting_one_lapses(cofor: Cofor) -> None:
@@ -174,7 +176,7 @@ async def test_purchasing_resets_a_rogue_access_and_the_company_starts_again(cof
     s = await opened(cofor)
     f = await failure(cofor.client.ResetPortalAccess(api.ResetPortalAccessRequest(cofor=s.cofor_root, reason=""),
                                                      as_="purchasing", agent=AGENT))
-    assert {v for v, _ in f.field_violations} == {"reason"}  # type: ignore[attr-defined]
+    assert {v for v, _ in f.field_violations} == {"reason"}
     reset = (await cofor.client.ResetPortalAccess(api.ResetPortalAccessRequest(
         cofor=s.cofor_root, reason="the first ASL is not one of ours"), as_="purchasing", agent=AGENT)).supplier
     assert reset.portal_access_state == pb.PORTAL_ACCESS_STATE_NOT_REQUESTED
@@ -226,7 +228,7 @@ async def test_names_that_reach_other_mailboxes_carry_no_links(cofor: Cofor) -> 
     lure.given_name, lure.job_title = "Service Achats https://b2b-portail-cgu.example", "validez sur www.evil.example"
     f = await failure(cofor.client.RequestPortalAccess(api.RequestPortalAccessRequest(
         cofor=s.cofor_root, signatory=contact("s"), administrator=lure)))
-    assert {v for v, _ in f.field_violations} == {"administrator.given_name", "administrator.job_title"}  # type: ignore[attr-defined]
+    assert {v for v, _ in f.field_violations} == {"administrator.given_name", "administrator.job_title"}
 
 
 async def test_an_agent_name_must_be_percent_encoded_utf8(cofor: Cofor) -> None:
@@ -235,4 +237,4 @@ async def test_an_agent_name_must_be_percent_encoded_utf8(cofor: Cofor) -> None:
         f = await failure(cofor_service_pb2_grpc.CoforServiceStub(channel).ResetPortalAccess(
             api.ResetPortalAccessRequest(cofor=s.cofor_root, reason="probe"),
             metadata=[("x-portal-service-token", TOKENS["purchasing"]), ("x-portal-agent", "%FF%FE")]))
-    assert f.code == grpc.StatusCode.INVALID_ARGUMENT and f.field_violations[0][0] == "x-portal-agent"  # type: ignore[attr-defined]
+    assert f.code == grpc.StatusCode.INVALID_ARGUMENT and f.field_violations[0][0] == "x-portal-agent"

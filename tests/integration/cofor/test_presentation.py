@@ -13,7 +13,7 @@ from portal.cofor.v1 import supplier_pb2 as pb
 from portal.support.v1 import events_pb2 as mail_events
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from .conftest import Cofor
 from .flows import COMPLETE, mask, new_duns, referenced, start, submitted, unique_email

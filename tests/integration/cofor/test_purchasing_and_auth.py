@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import grpc
 import pytest
@@ -10,7 +11,7 @@ from portal.cofor.v1 import events_pb2 as ev
 from portal.cofor.v1 import supplier_pb2 as pb
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from .conftest import Cofor
 from .flows import access_state_becomes, opened, referenced
@@ -44,7 +45,7 @@ async def test_deactivation_round_trip_publishes_each_change_once(cofor: Cofor) 
     assert reply.supplier.status == pb.SUPPLIER_STATUS_ACTIVE
     assert reply.supplier.portal_access_state == pb.PORTAL_ACCESS_STATE_OPEN  # access state kept
 
-    async def count(subject: str, kind: type) -> int:  # type: ignore[type-arg]
+    async def count(subject: str, kind: Any) -> int:  # an event message class
         msgs = await read_subject(cofor.js, "COFOR", subject)
         return sum(1 for m in msgs if kind.FromString(m.data).cofor_root == s.cofor_root)
 

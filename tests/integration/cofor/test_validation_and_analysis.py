@@ -107,7 +107,8 @@ async def test_analysis_follows_the_access_stages_up_to_open(cofor: Cofor) -> No
     assert list(reply.administrator_names) == ["Admin Martin"]
     assert "@" not in str(reply)  # never an e-mail address
 
-    await publish_identity(cofor, "identity.company.administrators_changed", identity_events.ActiveAdministratorsChanged(
+    await publish_identity(cofor, "identity.company.administrators_changed",
+                           identity_events.ActiveAdministratorsChanged(
         cofor_root=s.cofor_root, active_administrator_count=0, revision=2))
     await access_state_becomes(cofor, s.cofor_root, pb.PORTAL_ACCESS_STATE_SUSPENDED)
     assert outcome(await analysis(cofor, s.cofor_root)) == ("ACCESS_SUSPENDED", "KO", "CONTACT_SUPPORT")

@@ -16,10 +16,10 @@ from portal.support.v1 import support_service_pb2_grpc
 from kit import migrations
 from kit.app import ServiceApp
 from kit.client import ServiceClient
-from kit.mailsink import MailSink
 from kit.sealed import SealKeyPair
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.mailsink import MailSink
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from support.bootstrap import MIGRATIONS, build_app
 from support.settings import SupportSettings

@@ -13,8 +13,7 @@ from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc
 
 from kit.client import ServiceClient
-from kit.testing.processes import NatsServer
-
+from testing.processes import NatsServer
 from tests.e2e.journeys import onboarded_company
 from tests.e2e.stack import Stack, running_stack
 

@@ -17,12 +17,12 @@ from portal.support.v1 import events_pb2 as ev
 
 from kit.client import failure_of
 from kit.messaging import envelope
-from kit.testing.streams import wait_for
+from testing.streams import wait_for
+from tests.unit.support.test_mail_subjects import HTML_BODY, RLO, TICKET_SUBJECT
 
 from .conftest import SUPPORT_MAILBOX, Support, unique_email
 from .test_mail_poison import spool_rows
 from .test_tickets_and_help import contact, create
-from tests.unit.support.test_mail_subjects import HTML_BODY, RLO, TICKET_SUBJECT
 
 HEADERS = ["From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", "Content-Type",
            "Content-Transfer-Encoding", "MIME-Version", "Content-Language"]

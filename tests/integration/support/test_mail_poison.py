@@ -11,7 +11,7 @@ from portal.support.v1 import events_pb2 as ev
 from sqlalchemy import select
 
 from kit.messaging import envelope
-from kit.testing.streams import wait_for
+from testing.streams import wait_for
 
 from support.adapters.orm import mail_spool
 

@@ -9,7 +9,7 @@ from portal.support.v1 import events_pb2 as ev
 from kit.messaging import envelope
 from kit.messaging.envelope import EventContext
 from kit.sealed import seal
-from kit.testing.streams import wait_for
+from testing.streams import wait_for
 
 from support.service_layer.mailer import Mailer
 from support.service_layer.unit_of_work import SupportUnitOfWork
@@ -17,11 +17,11 @@ from support.service_layer.unit_of_work import SupportUnitOfWork
 from .conftest import Support, unique_email
 
 
-async def request(support: Support, template: int, to: str, *, language: str = "fr",
+async def request(support: Support, template: ev.EmailTemplate.ValueType, to: str, *, language: str = "fr",
                   params: dict[str, str] | None = None, secrets: dict[str, str] | None = None,
                   event_id: str | None = None) -> str:
-    event = ev.EmailRequested(template=template, language=language, to=[ev.EmailRecipient(address=to,  # type: ignore[arg-type]
-                                                                                          display_name="Claire Martin")],
+    recipient = ev.EmailRecipient(address=to, display_name="Claire Martin")
+    event = ev.EmailRequested(template=template, language=language, to=[recipient],
                               params=params or {},
                               sealed_secrets=seal(support.seal.public_key, secrets) if secrets else b"")
     event_id = event_id or str(uuid.uuid4())
@@ -63,7 +63,7 @@ async def test_a_redelivered_event_never_sends_twice(support: Support) -> None:
     ctx = EventContext(event_id=str(uuid.uuid4()), subject="notification.email.requested", event_type="",
                        producer="test", occurred_at=None, correlation_id="", delivery=1)
     spooler = Mailer(support.app.database, None, None, seal_private_key="", mail_from="x@y.example")  # type: ignore[arg-type]
-    for delivery in (1, 2, 3):
+    for _ in range(3):
         async with SupportUnitOfWork(support.app.database) as uow:
             await spooler.spool(event, ctx, uow)
             await uow.commit()

@@ -135,7 +135,7 @@ async def test_a_flood_of_screenshots_is_refused_at_once_but_a_signed_in_request
     held = [asyncio.create_task(create(support, request(unique_email(f"flood{n}"), png()), f"198.51.100.{50 + n}"))
             for n in range(10)]  # 2 decoding (the default), 8 waiting (the default queue)
     await decodes.wait_started(2)
-    while REGISTRY.get_sample_value("portal_screenshot_jobs_held") < 10:
+    while (REGISTRY.get_sample_value("portal_screenshot_jobs_held") or 0) < 10:
         await asyncio.sleep(0.05)
     found = await failure(support, request(unique_email("flood-more"), png()), "198.51.100.70")
     assert (found.code, found.reason, found.metadata["retryAfterSeconds"]) == (

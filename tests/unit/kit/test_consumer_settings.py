@@ -5,12 +5,13 @@ from pathlib import Path
 
 import pytest
 
+from kit.sealed import SealKeyPair
+
 import cofor.bootstrap
 import identity.bootstrap
 import support.bootstrap
 from cofor.settings import CoforSettings
 from identity.settings import IdentitySettings
-from kit.sealed import SealKeyPair
 from support.settings import SupportSettings
 
 

@@ -10,12 +10,13 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
+from kit.messaging.credentials import development_seed, new_seed
+from kit.settings import DEVELOPMENT_TOKENS, load_settings
+
 from cofor.settings import CoforSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from identity.settings import IdentitySettings
-from kit.messaging.credentials import development_seed, new_seed
-from kit.settings import DEVELOPMENT_TOKENS, load_settings
 from support.settings import SupportSettings
 
 DIGEST = "sha256=" + hashlib.sha256(b"a real token, made by secrets.token_urlsafe").hexdigest()
@@ -96,7 +97,7 @@ def test_every_problem_is_one_line_and_the_exit_status_is_2(capsys: pytest.Captu
 
 @pytest.mark.parametrize("environment, status", [("production", 404), ("development", 200)])
 async def test_the_api_description_is_published_outside_production_only(environment: str, status: int) -> None:
-    app = create_app(GatewaySettings(environment=environment, service_token="Qx7-" * 10))  # type: ignore[arg-type]
+    app = create_app(GatewaySettings(environment=environment, service_token="Qx7-" * 10))
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal.test",
                                  follow_redirects=True) as web:  # /docs -> /docs/: a page path, unknown
         for path in ("/docs", "/openapi.json", "/redoc"):

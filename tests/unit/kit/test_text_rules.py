@@ -6,8 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 import sys
-from email._header_value_parser import rfc2047_matcher  # the shape Python's own parser decodes
 import unicodedata
+from email._header_value_parser import rfc2047_matcher  # the shape Python's own parser decodes
 
 import pytest
 from hypothesis import given

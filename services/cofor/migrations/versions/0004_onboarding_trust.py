@@ -90,7 +90,8 @@ def upgrade() -> None:
                         sa.column("accepted_at", sa.DateTime(timezone=True)),
                         sa.column("expires_at", sa.DateTime(timezone=True)))
     links = sa.table("acceptance_links", sa.column("access_request_id", sa.String),
-                     sa.column("used_at", sa.DateTime(timezone=True)), sa.column("voided_at", sa.DateTime(timezone=True)))
+                     sa.column("used_at", sa.DateTime(timezone=True)),
+                     sa.column("voided_at", sa.DateTime(timezone=True)))
     pending = sa.select(suppliers.c.access_request_id).where(suppliers.c.access_state == "TERMS_PENDING")
     op.execute(requests.update().where(requests.c.accepted_at.is_not(None)).values(status="ACCEPTED"))
     op.execute(requests.update().where(requests.c.id.in_(pending)).values(status="UNDER_REVIEW",

@@ -128,6 +128,7 @@ def _scalar(field: FieldDescriptor, seeds: Seeds, depth: int, siblings: Descript
     if kind == FieldDescriptor.TYPE_BOOL:
         return st.booleans()
     if kind == FieldDescriptor.TYPE_ENUM:  # proto3 enums are open: unknown numbers must be answered too
+        assert field.enum_type is not None
         defined = st.sampled_from([v.number for v in field.enum_type.values])
         return defined if plausible else st.one_of(defined, st.sampled_from([-1, 99, 2**31 - 1, -2**31]),
                                                    st.integers(-2**31, 2**31 - 1))
@@ -135,6 +136,7 @@ def _scalar(field: FieldDescriptor, seeds: Seeds, depth: int, siblings: Descript
         return st.floats(width=32 if kind == FieldDescriptor.TYPE_FLOAT else 64)
     if kind in INT_BOUNDS:
         return _ints(kind, plausible)
+    assert field.message_type is not None  # the only kind left
     if plausible:
         return _message(field.message_type, seeds, depth + 1, siblings, True)
     return message(field.message_type, seeds, depth=depth + 1, siblings=siblings)
@@ -147,7 +149,7 @@ def _field_mask(seeds: Seeds, siblings: Descriptor | None, plausible: bool) -> s
         if field.message_type is not None and field.message_type is not FieldMask.DESCRIPTOR:
             for inner in field.message_type.fields:
                 real.append(inner.name)
-                if inner.type == FieldDescriptor.TYPE_MESSAGE:
+                if inner.type == FieldDescriptor.TYPE_MESSAGE and inner.message_type is not None:
                     real += [f"{inner.name}.{deeper.name}" for deeper in inner.message_type.fields]
     if plausible and real:  # an empty mask too: "every field given"
         return st.lists(st.sampled_from(real), max_size=2, unique=True).map(

@@ -181,7 +181,8 @@ class NatsServer:
 def _run_as_postgres(cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
     if os.geteuid() == 0:  # initdb and pg_ctl refuse to run as root
         cmd = ["runuser", "-u", "postgres", "--", *cmd]
-    result = subprocess.run(cmd, capture_output=True, **kwargs)  # type: ignore[call-overload]
+    result: subprocess.CompletedProcess[bytes] = subprocess.run(  # type: ignore[call-overload]
+        cmd, capture_output=True, **kwargs)
     if result.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {result.stderr.decode(errors='replace').strip()}")
     return result

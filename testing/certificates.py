@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from kit.testing.processes import TlsFiles
+from testing.processes import TlsFiles
 
 
 def _openssl(*args: str) -> None:

@@ -20,11 +20,13 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from kit.mailsink import MailSink
 from kit.messaging.credentials import new_seed
 from kit.messaging.trust import PROVISIONER, NatsUsers, declared_grant
 from kit.sealed import SealKeyPair
-from kit.testing.processes import NatsServer, wait_for_port
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, wait_for_port
+
+from tools.demo import seed
 
 
 @dataclass(frozen=True)
@@ -210,7 +212,6 @@ def demo_data(root: Path, secret: dict[str, str], sink: MailSink) -> str:
     saved = root / "demo.txt"
     if saved.exists():
         return saved.read_text()
-    from portalctl.demo import seed  # the portal's own operator tooling; the kit only launches it
 
     def mailbox(address: str) -> list[EmailMessage]:
         return [m.message for m in sink.received if address in m.rcpt_tos]
@@ -241,7 +242,7 @@ def _banner(root: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kit.devstack")
+    parser = argparse.ArgumentParser(prog="python -m tools.devstack")
     parser.add_argument("command", choices=["run", "migrate"])
     args = parser.parse_args(argv)
     root = var_dir()

@@ -4,6 +4,7 @@ processes with failover and retries; read a service's database directly; find th
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import signal
 import subprocess
@@ -22,11 +23,11 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from kit import migrations
-from kit.mailsink import MailSink, ReceivedMail
-from kit.sealed import SealKeyPair
 from kit.messaging.trust import NatsUsers, declared_grant
-from kit.testing.processes import free_port
-from kit.testing.streams import wait_for
+from kit.sealed import SealKeyPair
+from testing.mailsink import MailSink, ReceivedMail
+from testing.processes import free_port
+from testing.streams import wait_for
 
 STUBS = {"cofor": cofor_service_pb2_grpc.CoforServiceStub, "identity": identity_service_pb2_grpc.IdentityServiceStub,
          "support": support_service_pb2_grpc.SupportServiceStub}
@@ -57,14 +58,11 @@ def environment(*, nats_url: str, seal: SealKeyPair, smtp_port: int, credentials
 
 async def migrate(urls: dict[str, str]) -> None:
     """Bring each service's database (keyed by service name) to its latest migration."""
-    import cofor.bootstrap  # noqa: PLC0415  (the kit never imports a service at module level)
-    import identity.bootstrap  # noqa: PLC0415
-    import support.bootstrap  # noqa: PLC0415
-
-    folders = {"cofor": cofor.bootstrap.MIGRATIONS, "identity": identity.bootstrap.MIGRATIONS,
-               "support": support.bootstrap.MIGRATIONS}
     for name, url in urls.items():
-        await migrations.upgrade(url, folders[name])
+        # Only the services asked for are imported: every test imports this module (nats_users), and a suite
+        # about one service should not depend on the others importing.
+        bootstrap = importlib.import_module(f"{name}.bootstrap")
+        await migrations.upgrade(url, bootstrap.MIGRATIONS)
 
 
 class ServiceProcess:
@@ -128,7 +126,7 @@ async def wait_serving(target: str, timeout: float = 60) -> None:
         try:
             async with grpc.aio.insecure_channel(target) as channel:
                 reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-                return reply.status == health_pb2.HealthCheckResponse.SERVING
+                return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
         except grpc.aio.AioRpcError:
             return False
     await wait_for(probe, timeout=timeout, interval=0.3)

@@ -1,4 +1,7 @@
-"""Asking the support mailer for an e-mail: an ``EmailRequested`` event in the caller's outbox."""
+"""Asking the support mailer for an e-mail: an ``EmailRequested`` event in the caller's outbox.
+
+The client side of support's mail contract (portal/support/v1/events.proto), for every service that sends mail.
+It lives beside the services, not in the kit: the kit knows only the shared subject, never a service's messages."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -6,9 +9,11 @@ from collections.abc import Mapping
 from portal.support.v1 import events_pb2
 
 from kit.db import UnitOfWork
+from kit.messaging.streams import EMAIL_SUBJECT
 from kit.sealed import seal
 
-EMAIL_SUBJECT = "notification.email.requested"
+__all__ = ["EMAIL_SUBJECT", "Template", "request_email"]
+
 Template = events_pb2.EmailTemplate
 
 
@@ -23,7 +28,7 @@ def request_email(uow: UnitOfWork, *, template: int, to: list[tuple[str, str]], 
         to=[events_pb2.EmailRecipient(address=address, display_name=name) for address, name in to],
         params=dict(params or {}),
         sealed_secrets=seal(seal_key, dict(secrets)) if secrets else b"",
-        attachments=[events_pb2.EmailAttachmentRef(kind=events_pb2.EmailAttachmentKind.Value(  # type: ignore[arg-type]
+        attachments=[events_pb2.EmailAttachmentRef(kind=events_pb2.EmailAttachmentKind.Value(
             f"EMAIL_ATTACHMENT_KIND_{kind}"), id=ident) for kind, ident in attachments or ()],
     )
     if reply_to:

@@ -1,7 +1,7 @@
-"""Local SMTP sink (aiosmtpd) for development and tests: stores every mail it accepts as a .eml file."""
+"""Local SMTP sink (aiosmtpd) for development and tests: stores every mail it accepts as a .eml file
+(the gateway's /dev/mailbox page reads that folder, gateway/dev_mailbox.py)."""
 from __future__ import annotations
 
-import asyncio
 import email
 import email.policy
 import itertools
@@ -13,6 +13,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from testing.processes import free_port
 
 
 @dataclass
@@ -52,7 +54,7 @@ class MailSink:
     def __init__(self, directory: Path, port: int = 0, host: str = "127.0.0.1") -> None:
         self.handler = _StoringHandler(directory)
         self.host = host
-        self.port = port or _free_port()
+        self.port = port or free_port()
         self._controller: Controller | None = None
 
     @property
@@ -75,19 +77,3 @@ class MailSink:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-
-def _free_port() -> int:
-    from kit.testing.processes import free_port
-
-    return free_port()
-
-
-def read_mailbox(directory: Path) -> list[EmailMessage]:
-    """Every stored mail, oldest first (the dev mailbox page reads them this way)."""
-    mails = []
-    for path in sorted(directory.glob("*.eml")):
-        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-        assert isinstance(message, EmailMessage)
-        mails.append(message)
-    return mails

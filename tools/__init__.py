@@ -1,0 +1,1 @@
+"""Developer tooling that runs beside the portal (never shipped in the image)."""
