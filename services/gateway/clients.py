@@ -2,27 +2,39 @@
 from __future__ import annotations
 
 import grpc
-from fastapi import Request
+from fastapi import Request, Response
 from portal.cofor.v1 import cofor_service_pb2_grpc
-from portal.identity.v1 import account_pb2, identity_service_pb2, identity_service_pb2_grpc
+from portal.identity.v1 import account_pb2, identity_service_pb2_grpc
 from portal.support.v1 import support_service_pb2_grpc
 
-from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY, PRINCIPAL_COFOR_ROOT_KEY, PRINCIPAL_IDENTIFIER_KEY, \
-    SERVICE_TOKEN_KEY
+from kit.auth import (
+    AUTHORIZATION_KEY,
+    CLIENT_ADDRESS_KEY,
+    PRINCIPAL_COFOR_ROOT_KEY,
+    PRINCIPAL_IDENTIFIER_KEY,
+    SERVICE_TOKEN_KEY,
+)
 from kit.grpc_server import CORRELATION_ID_KEY
 
 from gateway.settings import GatewaySettings
 
 SESSION_COOKIE = "__Host-portal_session"
 PRESENTER_COOKIE = "__Host-portal_presenter"
+SESSION_SECONDS = 12 * 3600  # the cookie outlives no session (identity ends them at 12 h at the latest)
+
+
+def set_private_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+    """A ``__Host-`` cookie scripts cannot read, sent only to this site over HTTPS (browsers accept it on
+    http://localhost too)."""
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
 
 
 class Backends:
     """Stubs over long-lived channels, opened in the server's event loop (``open``) and shared by every request."""
 
-    cofor: cofor_service_pb2_grpc.CoforServiceStub
-    identity: identity_service_pb2_grpc.IdentityServiceStub
-    support: support_service_pb2_grpc.SupportServiceStub
+    cofor: cofor_service_pb2_grpc.CoforServiceAsyncStub
+    identity: identity_service_pb2_grpc.IdentityServiceAsyncStub
+    support: support_service_pb2_grpc.SupportServiceAsyncStub
 
     def __init__(self, settings: GatewaySettings) -> None:
         self._targets = (settings.cofor_target, settings.identity_target, settings.support_target)
@@ -65,20 +77,6 @@ def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | 
     if bearer and bearer.isascii() and bearer.isprintable():
         metadata.append((AUTHORIZATION_KEY, f"Bearer {bearer}"))
     return metadata
-
-
-async def session_principal(backends: Backends, request: Request, metadata: list[tuple[str, str]],
-                            timeout: float) -> account_pb2.Principal | None:
-    """The principal of the visitor's live session; None without one (no cookie, expired or revoked, identity
-    unreachable): the visitor then counts as anonymous, never as an error."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return (await backends.identity.ValidateSession(identity_service_pb2.ValidateSessionRequest(
-            session_token=token), metadata=metadata, timeout=timeout)).principal
-    except grpc.aio.AioRpcError:
-        return None
 
 
 def principal_metadata(principal: account_pb2.Principal | None) -> list[tuple[str, str]]:

@@ -9,10 +9,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
-from fastapi.responses import JSONResponse
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from gateway.clients import client_address
+from gateway.errors import error_json as error
 from gateway.settings import GatewaySettings
 
 CSRF_COOKIE = "__Host-portal_csrf"
@@ -28,11 +28,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
-
-
-def error(status: int, code: str, reason: str, message: str) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"error": {
-        "code": code, "reason": reason, "message": message, "field_violations": [], "metadata": {}}})
 
 
 class FixedWindow:
@@ -55,12 +50,6 @@ class FixedWindow:
     def retry_after(self) -> int:
         """Whole seconds until the current window ends."""
         return max(1, math.ceil(self.SECONDS - time.time() % self.SECONDS))
-
-
-def service_retry_after(metadata: dict[str, str]) -> str:
-    """The seconds a service's rate limit says to wait (its ErrorInfo ``retryAfterSeconds``), or ""."""
-    retry = metadata.get("retryAfterSeconds", "")
-    return retry if retry.isdigit() else ""
 
 
 def csrf_ok(request: Request, form_token: str | None = None) -> bool:

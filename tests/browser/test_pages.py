@@ -7,12 +7,13 @@ import asyncio
 import os
 import random
 import re
-import sys
 import struct
+import sys
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable
 
+from playwright.async_api import FilePayload
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
 from tests.e2e.stack import Stack
@@ -171,7 +172,7 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await emma.submit("Change the password")
     assert await page.locator("#account-identifier").inner_text() == user_id
     assert await page.locator("#account-roles").inner_text() == "User"
-    assert await page.locator(f'a[href="/en/admin"]').count() == 0  # not an ASL
+    assert await page.locator('a[href="/en/admin"]').count() == 0  # not an ASL
     page = await emma.goto("/en/admin")
     assert await page.locator("#users").count() == 0
     await emma.goto("/en/account")
@@ -229,7 +230,7 @@ async def test_help_and_contact_with_a_screenshot_shows_the_reference(stack: Sta
     await page.get_by_label("Téléphone").fill("+33 1 23 45 67 89")
     await page.get_by_label("Société").fill("Forges SA")
     await page.get_by_label("Capture d'écran").set_input_files(
-        files=[{"name": "error.png", "mimeType": "image/png", "buffer": tiny_png()}])
+        files=[FilePayload(name="error.png", mimeType="image/png", buffer=tiny_png())])
     await visitor.submit("Envoyer la demande")
     reference = await page.locator(".reference").inner_text()
     assert re.fullmatch(r"B2B-\d{4}-\d{6}", reference)

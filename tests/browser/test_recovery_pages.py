@@ -49,7 +49,7 @@ async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
 async def posted(client: Browser, path: str, body: dict[str, object] | None = None) -> dict[str, object]:
     reply = await client.post(path, json=body if body is not None else {})
     assert reply.status_code == 200, f"{path}: {reply.status_code} {reply.text}"
-    return reply.json()  # type: ignore[no-any-return]
+    return reply.json()
 
 
 async def open_supplier(stack: Stack) -> Supplier:
@@ -89,7 +89,7 @@ async def open_supplier(stack: Stack) -> Supplier:
                                                    "new_password": USER_PASSWORD})
     await posted(asl, "/api/v1/session:logout")
     await posted(user, "/api/v1/session:logout")
-    return Supplier(root, asl_id, asl_email, user_id, user_email)  # type: ignore[arg-type]
+    return Supplier(root, asl_id, asl_email, user_id, user_email)
 
 
 async def log_in(visitor: Visitor, identifier: str, password: str) -> None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from sqlalchemy import select
 
-from kit.testing.streams import wait_for
+from testing.streams import wait_for
 
 from identity.adapters.orm import companies
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import grpc
 import httpx
@@ -19,10 +20,10 @@ from portal.cofor.v1 import cofor_service_pb2_grpc
 from kit import migrations
 from kit.app import ServiceApp
 from kit.client import ServiceClient
-from kit.mailsink import MailSink
 from kit.sealed import SealKeyPair
-from kit.testing.processes import NatsServer, free_port
-from kit.testing.streams import wait_for
+from testing.mailsink import MailSink
+from testing.processes import NatsServer, free_port
+from testing.streams import wait_for
 
 import cofor.bootstrap
 import identity.bootstrap
@@ -51,7 +52,7 @@ class Browser:
 
     def _remember(self, response: httpx.Response) -> httpx.Response:
         for cookie in response.cookies.jar:
-            self.cookies[cookie.name] = cookie.value
+            self.cookies[cookie.name] = cookie.value or ""
         for header in response.headers.get_list("set-cookie"):
             if "Max-Age=0" in header or "expires=Thu, 01 Jan 1970" in header:
                 self.cookies.pop(header.split("=", 1)[0], None)
@@ -118,7 +119,8 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
         except nats.js.errors.NotFoundError:
             pass
     sink = MailSink(tmp / "mail").start()
-    common = dict(grpc_port=0, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5, relay_poll_seconds=0.2)
+    common: dict[str, Any] = dict(grpc_port=0, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5,
+                                  relay_poll_seconds=0.2)
     urls = {name: f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite3'}" for name in ("cofor", "identity", "support")}
     for name, module in (("cofor", cofor.bootstrap), ("identity", identity.bootstrap), ("support", support.bootstrap)):
         await migrations.upgrade(urls[name], module.MIGRATIONS)

@@ -20,7 +20,7 @@ OFFSET = 11000  # every port shifted, so a developer's own `make run` can keep r
 
 async def start_stack(var: Path) -> tuple[asyncio.subprocess.Process, str]:
     env = {**os.environ, "PORTAL_VAR_DIR": str(var), "PORTAL_PORT_OFFSET": str(OFFSET)}
-    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "kit.devstack", "run", env=env,
+    process = await asyncio.create_subprocess_exec(sys.executable, "-m", "tools.devstack", "run", env=env,
                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     assert process.stdout is not None
     output = b""

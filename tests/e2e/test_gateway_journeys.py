@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from PIL import Image
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
-from kit.testing.processes import NatsServer
+from testing.processes import NatsServer
 
 from .journeys import credentials_mailed, referenced_supplier
 from .stack import Stack, running_stack

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
-from kit.testing.processes import NatsServer
+from testing.processes import NatsServer
 
 from .journeys import opened_from_mail, referenced_supplier
 from .stack import Stack, running_stack

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kit.testing.processes import NatsServer
+from testing.processes import NatsServer
 
 from .stack import Stack, running_stack
 from .undecodable import undecodable_answers

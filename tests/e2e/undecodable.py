@@ -37,8 +37,8 @@ def string_fields(message: Descriptor, depth: int = 1) -> Iterator[tuple[str, by
     for field in message.fields:
         if field.type == FieldDescriptor.TYPE_STRING:
             yield field.name, _length_delimited(field.number, BAD_UTF8)
-        elif field.type == FieldDescriptor.TYPE_MESSAGE and depth > 0 and field.message_type.full_name.startswith(
-                "portal."):
+        elif (field.type == FieldDescriptor.TYPE_MESSAGE and depth > 0 and field.message_type is not None
+              and field.message_type.full_name.startswith("portal.")):
             for path, inner in string_fields(field.message_type, depth - 1):
                 yield f"{field.name}.{path}", _length_delimited(field.number, inner)
 

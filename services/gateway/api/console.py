@@ -1,0 +1,129 @@
+"""The ASL console: the company's accounts, one operation per action on an account, and the security trail
+(IdentityService, on behalf of the session of an ASL)."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from google.protobuf.field_mask_pb2 import FieldMask
+from portal.identity.v1 import account_pb2 as identity_pb
+from portal.identity.v1 import identity_service_pb2 as identity
+
+from kit.errors import FieldViolation, InvalidArgument
+
+from gateway.api.common import ApiRoute, errors
+from gateway.dependencies import SessionToken, Svc
+from gateway.forms import CreateUserBody, UpdateUserBody
+from gateway.replies import as_json, reply
+
+router = APIRouter(route_class=ApiRoute, tags=["console"], responses=errors(401, 403))
+ACCOUNT = errors(401, 403, 404)
+
+# The one-click actions on an account: URL verb → IdentityService RPC (the pages' console uses them too).
+CONSOLE_ACTIONS = {
+    "reset-password": ("ResetUserPassword", identity.ResetUserPasswordRequest),
+    "unlock": ("UnlockUser", identity.UnlockUserRequest),
+    "disable": ("DisableUser", identity.DisableUserRequest),
+    "enable": ("EnableUser", identity.EnableUserRequest),
+    "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
+    "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
+}
+
+
+@router.get("/users", summary="The company's accounts (IdentityService.ListUsers)",
+            response_model=reply(identity.ListUsersResponse))
+async def list_users(token: SessionToken, svc: Svc,
+                     state: Annotated[str, Query(max_length=20, description="ACTIVE, BLOCKED or DISABLED "
+                                                                            "(any case); empty: all")] = "",
+                     page_size: Annotated[int, Query(ge=0, le=200)] = 0,
+                     page_token: Annotated[str, Query(max_length=500)] = "") -> dict[str, Any]:
+    wanted = identity_pb.AccountState.Value(f"ACCOUNT_STATE_{state.upper()}") \
+        if state.upper() in ("ACTIVE", "BLOCKED", "DISABLED") else 0
+    if state and not wanted:
+        raise InvalidArgument([FieldViolation("state", "must be ACTIVE, BLOCKED or DISABLED")])
+    return as_json(await svc.identity.ListUsers(identity.ListUsersRequest(
+        state=wanted, page_size=page_size, page_token=page_token), **svc.call(token)))  # type: ignore[arg-type]
+
+
+@router.post("/users", summary="Create an account (IdentityService.CreateUser)", responses=errors(409),
+             response_model=reply(identity.CreateUserResponse))
+async def create_user(body: CreateUserBody, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.CreateUser(identity.CreateUserRequest(
+        given_name=body.given_name, family_name=body.family_name, email=body.email, phone=body.phone,
+        job_title=body.job_title, language=body.language, request_id=body.request_id,
+        role=identity_pb.ROLE_ADMINISTRATOR if body.administrator else identity_pb.ROLE_USER), **svc.call(token)))
+
+
+@router.get("/users/{identifier}", summary="One account (IdentityService.GetUser)", responses=ACCOUNT,
+            response_model=reply(identity.GetUserResponse))
+async def get_user(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.GetUser(identity.GetUserRequest(identifier=identifier), **svc.call(token)))
+
+
+@router.patch("/users/{identifier}", summary="Change contact fields (IdentityService.UpdateUser)",
+              responses=ACCOUNT, response_model=reply(identity.UpdateUserResponse))
+async def update_user(identifier: str, body: UpdateUserBody, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.UpdateUser(identity.UpdateUserRequest(
+        account=identity_pb.Account(identifier=identifier, given_name=body.given_name, family_name=body.family_name,
+                                    email=body.email, phone=body.phone, job_title=body.job_title,
+                                    language=body.language),
+        update_mask=FieldMask(paths=body.update_mask)), **svc.call(token)))
+
+
+@router.post("/users/{identifier}:reset-password", responses=ACCOUNT,
+             summary="Reset the password; the user gets a temporary one by mail (IdentityService.ResetUserPassword)",
+             response_model=reply(identity.ResetUserPasswordResponse))
+async def reset_user_password(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.ResetUserPassword(identity.ResetUserPasswordRequest(
+        identifier=identifier), **svc.call(token)))
+
+
+@router.post("/users/{identifier}:unlock", summary="Unlock a blocked account (IdentityService.UnlockUser)",
+             responses=ACCOUNT, response_model=reply(identity.UnlockUserResponse))
+async def unlock_user(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.UnlockUser(identity.UnlockUserRequest(identifier=identifier),
+                                                 **svc.call(token)))
+
+
+@router.post("/users/{identifier}:disable", summary="Disable an account (IdentityService.DisableUser)",
+             responses=ACCOUNT, response_model=reply(identity.DisableUserResponse))
+async def disable_user(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.DisableUser(identity.DisableUserRequest(identifier=identifier),
+                                                  **svc.call(token)))
+
+
+@router.post("/users/{identifier}:enable", summary="Enable a disabled account (IdentityService.EnableUser)",
+             responses=ACCOUNT, response_model=reply(identity.EnableUserResponse))
+async def enable_user(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.EnableUser(identity.EnableUserRequest(identifier=identifier),
+                                                 **svc.call(token)))
+
+
+@router.post("/users/{identifier}:grant-administrator", responses=ACCOUNT,
+             summary="Give the account the ASL role (IdentityService.GrantAdministrator)",
+             response_model=reply(identity.GrantAdministratorResponse))
+async def grant_administrator(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.GrantAdministrator(identity.GrantAdministratorRequest(
+        identifier=identifier), **svc.call(token)))
+
+
+@router.post("/users/{identifier}:revoke-administrator", responses=ACCOUNT,
+             summary="Take the ASL role away (IdentityService.RevokeAdministrator)",
+             response_model=reply(identity.RevokeAdministratorResponse))
+async def revoke_administrator(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.RevokeAdministrator(identity.RevokeAdministratorRequest(
+        identifier=identifier), **svc.call(token)))
+
+
+@router.get("/audit-events", summary="The company's security trail (IdentityService.ListAuditEvents)",
+            response_model=reply(identity.ListAuditEventsResponse))
+async def audit_events(token: SessionToken, svc: Svc, identifier: Annotated[str, Query(max_length=20)] = "",
+                       page_token: Annotated[str, Query(max_length=500)] = "") -> dict[str, Any]:
+    session = await svc.identity.ValidateSession(identity.ValidateSessionRequest(session_token=token),
+                                                 **svc.call())
+    query = identity.ListAuditEventsRequest(page_token=page_token)
+    if identifier:
+        query.identifier = identifier
+    else:
+        query.cofor_root = session.principal.cofor_root
+    return as_json(await svc.identity.ListAuditEvents(query, **svc.call(token)))

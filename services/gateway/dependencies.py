@@ -1,0 +1,82 @@
+"""What the routes take as ``Annotated`` parameters: the services as this request calls them, the page's language,
+the visitor's session and principal, and the console's guard."""
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import grpc
+from fastapi import Depends, HTTPException, Request
+from portal.identity.v1 import account_pb2 as identity_pb
+from portal.identity.v1 import identity_service_pb2 as identity
+
+from kit.errors import Unauthenticated
+
+from gateway.clients import SESSION_COOKIE, Backends, call_metadata
+from gateway.i18n import LANGUAGES
+from gateway.settings import GatewaySettings
+
+
+class Services:
+    """The gRPC stubs, with the metadata and deadline of this request: ``await s.cofor.X(msg, **s.call())``."""
+
+    def __init__(self, request: Request) -> None:
+        backends: Backends = request.app.state.backends
+        self.request = request
+        self.settings: GatewaySettings = request.app.state.settings
+        self.cofor, self.identity, self.support = backends.cofor, backends.identity, backends.support
+
+    def metadata(self, bearer: str | None = None) -> list[tuple[str, str]]:
+        return call_metadata(self.request, self.settings, bearer=bearer)
+
+    def call(self, bearer: str | None = None, vouched: list[tuple[str, str]] | None = None) -> dict[str, Any]:
+        """The keyword arguments of a call: metadata (with ``bearer`` and ``vouched``) and the timeout."""
+        return {"metadata": self.metadata(bearer) + (vouched or []), "timeout": self.settings.rpc_timeout_seconds}
+
+    def as_session(self) -> dict[str, Any]:
+        """A call on behalf of the visitor's session cookie (none: the call is anonymous)."""
+        return self.call(self.request.cookies.get(SESSION_COOKIE))
+
+
+Svc = Annotated[Services, Depends(Services)]
+
+
+def page_language(lang: str) -> str:
+    """The language segment of a page URL; anything but fr/en is a page that does not exist."""
+    if lang not in LANGUAGES:
+        raise HTTPException(status_code=404)
+    return lang
+
+
+Lang = Annotated[str, Depends(page_language)]
+
+
+def session_token(request: Request) -> str:
+    """The API's session cookie; without it the call is refused (401 SESSION_REQUIRED)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise Unauthenticated("SESSION_REQUIRED", "log in first")
+    return token
+
+
+SessionToken = Annotated[str, Depends(session_token)]
+
+
+async def principal_of(request: Request) -> identity_pb.Principal | None:
+    """The principal of the visitor's live session, asked once per request; None when anonymous (no cookie,
+    expired or revoked, identity unreachable), never an error."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    principal = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        services = Services(request)
+        try:
+            principal = (await services.identity.ValidateSession(identity.ValidateSessionRequest(
+                session_token=token), **services.call())).principal
+        except grpc.aio.AioRpcError:
+            principal = None
+    request.state.principal = principal
+    return principal
+
+
+Visitor = Annotated[identity_pb.Principal | None, Depends(principal_of)]

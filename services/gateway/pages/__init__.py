@@ -1,0 +1,15 @@
+"""The portal's web pages, rendered on the server in French (default) or English, one module per area.
+
+Each handler calls the same gRPC stubs as the JSON API and reads its form through the API's model
+(gateway/forms.py). Forms carry the CSRF token (the ``__Host-portal_csrf`` cookie) in a hidden ``csrf_token``
+field, checked by ``rendering.CsrfChecked``; field violations from the services are shown next to their input and
+in a summary."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gateway.pages import access, account, company, console, contact, help, home, login, recovery
+
+router = APIRouter(include_in_schema=False)
+for area in (home, access, company, login, account, recovery, contact, help, console):
+    router.include_router(area.router)

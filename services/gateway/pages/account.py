@@ -1,0 +1,23 @@
+"""The signed-in person's own page."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from portal.identity.v1 import account_pb2 as identity_pb
+
+from gateway.dependencies import Lang, Visitor
+from gateway.errors import redirect
+from gateway.pages.rendering import render
+
+router = APIRouter()
+
+
+@router.get("/{lang}/account")
+async def account(request: Request, lang: Lang, principal: Visitor, done: str = "") -> Response:
+    if principal is None:
+        return redirect(f"/{lang}/login")
+    if principal.must_change_password:
+        return redirect(f"/{lang}/password/change")
+    roles = [identity_pb.Role.Name(r) for r in principal.roles]
+    return await render(request, lang, "account.html", title_key="account.title", roles=roles,
+                        done=done == "password", is_admin="ROLE_ADMINISTRATOR" in roles)
