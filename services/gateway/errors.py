@@ -90,11 +90,16 @@ def page(title: str, body: str, lang: str = "fr") -> str:
 
 
 def _error_page(path: str, code: grpc.StatusCode) -> HTMLResponse:
-    lang = language_or_default(path.strip("/").split("/", 1)[0])
     key = "error.UNAVAILABLE" if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED) \
         else "error.generic"
+    return _refusal_page(path, key, HTTP_STATUS.get(code, 500))
+
+
+def _refusal_page(path: str, key: str, status: int, headers: dict[str, str] | None = None) -> HTMLResponse:
+    """A small page in the language of ``path`` (French when it names none)."""
+    lang = language_or_default(path.strip("/").split("/", 1)[0])
     return HTMLResponse(page(translate(lang, "error.title"), f"<p>{html.escape(translate(lang, key))}</p>", lang),
-                        status_code=HTTP_STATUS.get(code, 500))
+                        status_code=status, headers=headers)
 
 
 def allowed_methods(request: Request) -> str:
@@ -127,7 +132,7 @@ async def domain_error(_: Request, error: Exception) -> Response:
 async def bad_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     if not request.url.path.startswith("/api/"):
-        return HTMLResponse(page("400", "<p>Bad Request</p>"), status_code=400)
+        return _refusal_page(request.url.path, "error.generic", 400)
     violations = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "description": e["msg"],
                    "reason": ""} for e in error.errors()]
     return error_body(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", "invalid request", violations, {})
@@ -140,8 +145,8 @@ async def http_error(request: Request, error: Exception) -> Response:
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
     if not request.url.path.startswith("/api/"):  # a page: a small HTML answer, not JSON
-        return HTMLResponse(page(str(error.status_code), f"<p>{html.escape(str(error.detail))}</p>"),
-                            status_code=error.status_code, headers=headers)
+        return _refusal_page(request.url.path, "error.not_found" if error.status_code == 404 else "error.generic",
+                             error.status_code, headers)
     code = HTTP_CODE.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL")
     reason = {400: "INVALID_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}.get(
         error.status_code, f"HTTP_{error.status_code}")

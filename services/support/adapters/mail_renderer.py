@@ -1,55 +1,62 @@
-"""Mail templates (Jinja2, services/support/templates/mail/<key>.<lang>.j2): subject and plain-text body."""
+"""Mail templates: one Jinja2 template per mail (services/support/templates/mail/<key>.j2), its words in
+``{% trans %}`` blocks, rendered in the recipient's language from the gettext catalogues
+services/support/locale/<lang>/LC_MESSAGES/mail.po (msgids are the English text). Subject and plain-text body."""
 from __future__ import annotations
 
-import datetime as dt
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError, pass_context
 from jinja2.runtime import Context
 
+from kit import i18n
 from kit.validation import single_line
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "mail"
-_MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
-              "novembre", "décembre"]
+LOCALE = Path(__file__).resolve().parents[1] / "locale"
+DOMAIN = "mail"
+_KEY = re.compile(r"[a-z][a-z0-9_]{0,80}")
 
 
 class RenderError(Exception):
     """The mail cannot be rendered (unknown template, missing value): retrying will not help."""
 
 
-def _datetime(value: str, language: str) -> str:
-    try:
-        moment = dt.datetime.fromisoformat(value).astimezone(dt.UTC)
-    except (TypeError, ValueError):
-        return value
-    if language == "fr":
-        return f"{moment.day} {_MONTHS_FR[moment.month - 1]} {moment.year} à {moment:%H:%M} UTC"
-    return f"{moment:%B} {moment.day}, {moment.year} at {moment:%H:%M} UTC"
-
-
-@pass_context
-def _datetime_filter(context: Context, value: str) -> str:
-    return _datetime(value, context.get("language", "fr"))
-
-
 class MailRenderer:
-    def __init__(self, portal_url: str, directory: Path = TEMPLATES) -> None:
+    def __init__(self, portal_url: str, directory: Path = TEMPLATES, locale_dir: Path = LOCALE) -> None:
         self.portal_url = portal_url.rstrip("/")
+        catalogues = i18n.load_catalogues(locale_dir, DOMAIN)
+
+        @pass_context
+        def gettext(context: Context, message: str) -> str:
+            return catalogues[context.get("language", i18n.DEFAULT_LANGUAGE)].gettext(message)
+
+        @pass_context
+        def ngettext(context: Context, singular: str, plural: str, n: int) -> str:
+            return gettext(context, singular if n == 1 else plural)
+
+        @pass_context
+        def datetime(context: Context, value: str) -> str:
+            return i18n.format_datetime(value, context.get("language", i18n.DEFAULT_LANGUAGE))
+
         self._env = Environment(loader=FileSystemLoader(directory), undefined=StrictUndefined, autoescape=False,
-                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True,
+                                extensions=["jinja2.ext.i18n"])
+        self._env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
         self._env.filters["from_json"] = json.loads
-        self._env.filters["datetime"] = _datetime_filter
+        self._env.filters["datetime"] = datetime
 
     def render(self, key: str, language: str, params: dict[str, str], secrets: dict[str, str],
                recipient_name: str = "") -> tuple[str, str]:
-        language = language if language in ("fr", "en") else "fr"
+        language = language if language in i18n.LANGUAGES else i18n.DEFAULT_LANGUAGE
         try:
-            template = self._env.get_template(f"{key}.{language}.j2")
+            if not _KEY.fullmatch(key):
+                raise TemplateError("not a template name")
+            template = self._env.get_template(f"{key}.j2")
         except TemplateError as exc:
-            raise RenderError(f"template {key}.{language}: {exc}") from None
+            raise RenderError(f"template {key}: {exc}") from None
         env_globals: dict[str, Any] = dict(params=params, secrets=secrets, portal_url=self.portal_url,
                                            language=language, recipient_name=single_line(recipient_name))
         try:

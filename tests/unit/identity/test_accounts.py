@@ -56,8 +56,9 @@ def test_accounts_closed_by_an_access_reset_are_never_enabled_again() -> None:
     assert not a.enable()  # not disabled: nothing to do
 
 
-@pytest.mark.parametrize("language,expected", [("fr", "changée le 28 novembre 2026 à 09:30 UTC"),
-                                               ("en", "on November 28, 2026 at 09:30 UTC")])
+@pytest.mark.parametrize("language,expected", [  # shown in the reader's time zone (Europe/Paris), not in UTC
+    ("fr", "changée le 28 novembre 2026 à 10:30 (heure d’Europe centrale)"),
+    ("en", "on November 28, 2026 at 10:30 AM (Central European Time)")])
 def test_the_email_changed_notice_renders_in_both_languages(language: str, expected: str) -> None:
     subject, text = MailRenderer("https://portal.example").render(
         "email_changed_notice", language, {"identifier": "V100001", "masked_new_email": "e***@attacker.example",
