@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
-import tempfile
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path

@@ -5,4 +5,4 @@ from identity.bootstrap import MIGRATIONS, build_app
 from identity.settings import IdentitySettings
 
 if __name__ == "__main__":
-    service_main(settings_cls=IdentitySettings, build=build_app, migrations_dir=MIGRATIONS)  # type: ignore[arg-type]
+    service_main(settings_cls=IdentitySettings, build=build_app, migrations_dir=MIGRATIONS)

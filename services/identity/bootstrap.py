@@ -1,24 +1,30 @@
-"""Composition root of the identity service."""
+"""Composition root of the identity service: each use case is given the few collaborators it needs."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
 from kit.app import ServiceApp
 from kit.auth import ServiceCredentials
+from kit.clock import utcnow
 from kit.db import Database
 
 from identity.adapters.hasher import Hasher
 from identity.adapters.session_cache import SessionCache
 from identity.entrypoints.consumers import cofor_consumer
-from identity.entrypoints.grpc_servicer import SERVICE_NAME, IdentityServicer, registrar
-from identity.service_layer.administration import Administration
-from identity.service_layer.authentication import Authentication
-from identity.service_layer.base import utcnow
+from identity.entrypoints.grpc_servicer import SERVICE_NAME, IdentityServicer, UseCases, registrar
+from identity.service_layer.common import Tools
 from identity.service_layer.company_events import CompanyEvents
+from identity.service_layer.console import Console
+from identity.service_layer.login import Login
+from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
+from identity.service_layer.sessions import Sessions
+from identity.service_layer.unit_of_work import IdentityUnitOfWork
 from identity.settings import IdentitySettings
+from identity.views import Views
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,9 +34,12 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     hasher = Hasher(memory_kib=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost,
                     parallelism=settings.argon2_parallelism, workers=settings.hash_workers or None)
     sessions = SessionCache(settings.session_cache_seconds)  # one cache, shared by every use case
-    parts = (database, hasher, settings, clock, sessions)
-    servicer = IdentityServicer(Authentication(*parts), Recovery(*parts), Administration(*parts),
-                                ServiceCredentials(settings.service_credentials.get_secret_value()))
+    uow = functools.partial(IdentityUnitOfWork, database, session_cache=sessions,
+                            seal_key=settings.mail_seal_public_key)
+    tools = Tools(uow, hasher, settings, clock)
+    cases = UseCases(login=Login(tools), sessions=Sessions(tools, sessions), password_change=PasswordChange(tools),
+                     recovery=Recovery(tools), console=Console(tools), views=Views(uow))
+    servicer = IdentityServicer(cases, ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
-                      consumers=[cofor_consumer(CompanyEvents(*parts), **settings.consumer_options)],
+                      consumers=[cofor_consumer(CompanyEvents(tools), **settings.consumer_options)],
                       listeners=[sessions.listen])

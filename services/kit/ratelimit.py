@@ -1,12 +1,13 @@
 """Rate limits counted in the service database, so every replica sees the same counts."""
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Integer, Table, delete, literal_column
+from sqlalchemy import Integer, Table, bindparam, delete, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -60,17 +61,24 @@ async def hit_many(session: AsyncSession, calls: Sequence[tuple[Limit, str]], *,
 async def _count(session: AsyncSession, keys: list[str], window: int, seconds: int) -> dict[str, tuple[int, int]]:
     """key → (this window's count after this call, the previous window's count)."""
     dialect = session.bind.dialect.name if session.bind else "sqlite"
+    params: dict[str, object] = {f"key{i}": key for i, key in enumerate(keys)}
+    rows = (await session.execute(_counting(dialect, len(keys), seconds), {**params, "window": window})).all()
+    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
+
+
+@functools.lru_cache(maxsize=64)
+def _counting(dialect: str, rows: int, seconds: int) -> Any:
+    """The upsert of ``rows`` counters, built once per shape (building costs more CPU than running it)."""
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # Written out: SQLAlchemy renders RETURNING columns without their table, which would make the correlation
     # ambiguous. ``seconds`` is an int, never user input.
     previous = literal_column(
         f'(SELECT earlier."count" FROM rate_counters AS earlier WHERE earlier."key" = rate_counters."key" '
         f'AND earlier."window" = rate_counters."window" - {int(seconds)})', Integer)
-    stmt = (insert(_COUNTERS).values([{"key": key, "window": window, "count": 1} for key in keys])
+    values = [{"key": bindparam(f"key{i}"), "window": bindparam("window"), "count": 1} for i in range(rows)]
+    return (insert(_COUNTERS).values(values)
             .on_conflict_do_update(index_elements=["key", "window"], set_={"count": _COUNTERS.c.count + 1})
             .returning(_COUNTERS.c.key, _COUNTERS.c.count, previous))
-    rows = (await session.execute(stmt)).all()
-    return {row[0]: (int(row[1]), int(row[2] or 0)) for row in rows}
 
 
 async def enforce(session: AsyncSession, limit: Limit, subject: str) -> None:

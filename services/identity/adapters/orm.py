@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
-from kit.db import timestamp_column as _ts
+from kit.columns import timestamp_column as _ts
 
 metadata = MetaData()
 

@@ -2,7 +2,8 @@
 proto ⇄ use-case calls. Company scoping is enforced in the use cases, for every ASL call."""
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import grpc
 from portal.identity.v1 import account_pb2 as pb
@@ -10,17 +11,22 @@ from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
 from kit.auth import ServiceCaller, ServiceCredentials, agent_name, bearer_token, client_address, require_service
+from kit.clock import to_timestamp as timestamp
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied
+from kit.grpc_server import Registrar
 from kit.validation import enum_name
 
 from identity.domain.accounts import Account, State
-from identity.service_layer.administration import Actor, Administration, NewUser
-from identity.service_layer.authentication import Authentication, ValidSession
-from identity.service_layer.base import OpenedSession
+from identity.service_layer.common import OpenedSession
+from identity.service_layer.console import Console
+from identity.service_layer.console_access import Actor, NewUser
+from identity.service_layer.login import Login
+from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
-from identity.service_layer.unit_of_work import timestamp
+from identity.service_layer.sessions import Sessions, ValidSession
+from identity.views import Views
 
-Ctx = grpc.aio.ServicerContext
+Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 ANY = ("public", "purchasing", "internal", "support")
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["IdentityService"].full_name
 
@@ -35,7 +41,8 @@ def account_message(a: Account) -> pb.Account:
     return pb.Account(
         identifier=a.identifier, cofor_root=a.cofor_root, given_name=a.given_name, family_name=a.family_name,
         display_name=a.display_name, email=a.email, phone=a.phone, job_title=a.job_title, language=a.language,
-        roles=[pb.Role.Value(f"ROLE_{r}") for r in a.roles], state=pb.AccountState.Value(f"ACCOUNT_STATE_{a.state.value}"),
+        roles=[pb.Role.Value(f"ROLE_{r}") for r in a.roles],
+        state=pb.AccountState.Value(f"ACCOUNT_STATE_{a.state.value}"),
         must_change_password=a.must_change_password, create_time=timestamp(a.created_at),
         last_login_time=timestamp(a.last_login_at), password_change_time=timestamp(a.password_changed_at),
         update_time=timestamp(a.updated_at))
@@ -48,12 +55,22 @@ def audit_message(row: Any) -> pb.AuditEvent:
                          client_address=row["client_address"], detail=row["detail"])
 
 
+@dataclass(frozen=True)
+class UseCases:
+    login: Login
+    sessions: Sessions
+    password_change: PasswordChange
+    recovery: Recovery
+    console: Console
+    views: Views
+
+
 class IdentityServicer(api_grpc.IdentityServiceServicer):
-    def __init__(self, auth: Authentication, recovery: Recovery, admin: Administration,
-                 credentials: ServiceCredentials) -> None:
-        self.auth = auth
-        self.recovery = recovery
-        self.admin = admin
+    def __init__(self, cases: UseCases, credentials: ServiceCredentials) -> None:
+        self.cases = cases
+        self.recovery = cases.recovery
+        self.admin = cases.console
+        self.views = cases.views
         self.credentials = credentials
 
     # ---- who is calling -----------------------------------------------------------------------------------
@@ -66,7 +83,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def _session(self, context: Ctx, *, allow_must_change: bool = False) -> tuple[ValidSession, str]:
         caller = self._service(context)
-        session = await self.auth.validate(bearer_token(context))
+        session = await self.cases.sessions.validate(bearer_token(context))
         if session.must_change_password and not allow_must_change:
             raise PermissionDenied("PASSWORD_CHANGE_REQUIRED", "change your password first")
         return session, self._client(caller, context)
@@ -94,19 +111,19 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def Login(self, request: api.LoginRequest, context: Ctx) -> api.LoginResponse:
         caller = self._service(context)
-        opened = await self.auth.login(request.identifier, request.password, self._client(caller, context))
+        opened = await self.cases.login(request.identifier, request.password, self._client(caller, context))
         return api.LoginResponse(must_change_password=opened.must_change_password, **self._opened(opened))
 
     async def Logout(self, request: api.LogoutRequest, context: Ctx) -> api.LogoutResponse:
         caller = self._service(context)
-        await self.auth.logout(bearer_token(context), self._client(caller, context))
+        await self.cases.sessions.logout(bearer_token(context), self._client(caller, context))
         return api.LogoutResponse()
 
     async def ValidateSession(self, request: api.ValidateSessionRequest, context: Ctx) -> api.ValidateSessionResponse:
         self._service(context)
         if not request.session_token:
             raise InvalidArgument([FieldViolation("session_token", "is required")])
-        s = await self.auth.validate(request.session_token)
+        s = await self.cases.sessions.validate(request.session_token)
         # The hot path of every page view: the parts that do not change are built once per cached session.
         cached = s.cache_slot
         if cached.get("_principal") is None:
@@ -119,12 +136,13 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def ChangePassword(self, request: api.ChangePasswordRequest, context: Ctx) -> api.ChangePasswordResponse:
         session, client = await self._session(context, allow_must_change=True)
-        opened = await self.auth.change_password(session, request.current_password, request.new_password, client)
+        opened = await self.cases.password_change(session, request.current_password, request.new_password, client)
         return api.ChangePasswordResponse(**self._opened(opened))
 
     # ---- recovery ---------------------------------------------------------------------------------------
 
-    async def RecoverIdentifier(self, request: api.RecoverIdentifierRequest, context: Ctx) -> api.RecoverIdentifierResponse:
+    async def RecoverIdentifier(self, request: api.RecoverIdentifierRequest,
+                                context: Ctx) -> api.RecoverIdentifierResponse:
         caller = self._service(context)
         key = await self.recovery.recover_identifier(request.email, request.cofor, self._client(caller, context))
         return api.RecoverIdentifierResponse(message_key=key)
@@ -154,14 +172,14 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
 
     async def ListUsers(self, request: api.ListUsersRequest, context: Ctx) -> api.ListUsersResponse:
         actor = await self._asl(context)
-        found, token = await self.admin.list_users(
+        found, token = await self.views.list_users(
             actor, enum_name(pb.AccountState, request.state, "ACCOUNT_STATE_", "state"), request.page_size,
             request.page_token)
         return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token)
 
     async def GetUser(self, request: api.GetUserRequest, context: Ctx) -> api.GetUserResponse:
         actor = await self._asl_or_support(context)
-        return api.GetUserResponse(account=account_message(await self.admin.get_user(actor, request.identifier)))
+        return api.GetUserResponse(account=account_message(await self.views.get_user(actor, request.identifier)))
 
     async def UpdateUser(self, request: api.UpdateUserRequest, context: Ctx) -> api.UpdateUserResponse:
         actor = await self._asl(context)
@@ -185,18 +203,21 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         return api.UnlockUserResponse(account=account_message(
             await self.admin.unlock_user(actor, request.identifier, request.reason)))
 
-    async def ResetUserPassword(self, request: api.ResetUserPasswordRequest, context: Ctx) -> api.ResetUserPasswordResponse:
+    async def ResetUserPassword(self, request: api.ResetUserPasswordRequest,
+                                context: Ctx) -> api.ResetUserPasswordResponse:
         actor = await self._asl(context)
         account = await self.admin.reset_user_password(actor, request.identifier)
         return api.ResetUserPasswordResponse(account=account_message(account),
                                              temporary_password_expire_time=timestamp(account.password_expires_at))
 
-    async def GrantAdministrator(self, request: api.GrantAdministratorRequest, context: Ctx) -> api.GrantAdministratorResponse:
+    async def GrantAdministrator(self, request: api.GrantAdministratorRequest,
+                                 context: Ctx) -> api.GrantAdministratorResponse:
         actor = await self._asl(context)
         return api.GrantAdministratorResponse(account=account_message(
             await self.admin.grant_administrator(actor, request.identifier)))
 
-    async def RevokeAdministrator(self, request: api.RevokeAdministratorRequest, context: Ctx) -> api.RevokeAdministratorResponse:
+    async def RevokeAdministrator(self, request: api.RevokeAdministratorRequest,
+                                  context: Ctx) -> api.RevokeAdministratorResponse:
         actor = await self._asl_or_support(context)
         return api.RevokeAdministratorResponse(account=account_message(
             await self.admin.revoke_administrator(actor, request.identifier, request.reason)))
@@ -207,20 +228,20 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         if bearer_token(context):
             raise PermissionDenied("CALLER_NOT_ALLOWED", "support staff only")
         self._service(context, ("support",))
-        found, token = await self.admin.search(request.identifier, request.email, request.cofor, request.page_size,
+        found, token = await self.views.search(request.identifier, request.email, request.cofor, request.page_size,
                                                request.page_token)
         return api.SearchAccountsResponse(accounts=[account_message(a) for a in found], next_page_token=token)
 
     async def ListAuditEvents(self, request: api.ListAuditEventsRequest, context: Ctx) -> api.ListAuditEventsResponse:
         actor = await self._asl_or_support(context)
         subject = request.WhichOneof("subject")
-        rows, token = await self.admin.audit_trail(
+        rows, token = await self.views.audit_trail(
             actor, request.identifier if subject == "identifier" else "",
             request.cofor_root if subject == "cofor_root" else "", request.page_size, request.page_token)
         return api.ListAuditEventsResponse(audit_events=[audit_message(r) for r in rows], next_page_token=token)
 
 
-def registrar(servicer: IdentityServicer):  # type: ignore[no-untyped-def]
+def registrar(servicer: IdentityServicer) -> Registrar:
     def register(server: grpc.aio.Server) -> None:
         api_grpc.add_IdentityServiceServicer_to_server(servicer, server)
     return register

@@ -6,163 +6,120 @@ import datetime as dt
 from typing import Any
 
 from portal.cofor.v1 import events_pb2 as cofor_events
-from portal.identity.v1 import events_pb2 as ev
-from sqlalchemy import update
 
 from kit import validation
-from kit.dialect_upsert import upsert
 from kit.messaging.envelope import EventContext
-from kit.notify import Template
 
-from identity.adapters.orm import companies
-from identity.domain.accounts import Account, DisabledCause, State
-from identity.service_layer.administration import Administration
-from identity.service_layer.base import temporary_password
+from identity.domain import events as ev
+from identity.domain.accounts import Account, DisabledCause
+from identity.service_layer.common import Tools
+from identity.service_layer.enrolment import TemporaryPassword, new_account
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
 
-class CompanyEvents(Administration):
-    async def _company(self, uow: IdentityUnitOfWork, cofor_root: str, legal_name: str, now: dt.datetime,
-                       **values: bool) -> None:
-        """Create the company row if missing, then apply ``values``."""
-        await uow.session.execute(upsert(uow.session, companies, {
-            "cofor_root": cofor_root, "legal_name": legal_name, "supplier_active": True, "access_open": False,
-            "administrators_revision": 0, "updated_at": now}, keys=["cofor_root"], update={"updated_at": now}))
-        if values or legal_name:
-            changes = dict(values, updated_at=now)
-            if legal_name:
-                changes["legal_name"] = legal_name
-            await uow.session.execute(update(companies).where(companies.c.cofor_root == cofor_root).values(**changes))
-
-    async def _state_change(self, uow: IdentityUnitOfWork, event: Any, ctx: EventContext, now: dt.datetime,
-                            state: str, **values: bool) -> bool:
-        """Apply a change of the supplier's status or of the access state (``state``: "supplier_status" or
-        "access_state") unless a newer one is applied already: after a crash, JetStream redelivers what the dead
-        process held only once its ack wait is over, after newer events (deactivated arriving after reactivated
-        must not disable the accounts again). Ordered by cofor's supplier revision; by the event time for events
-        sent without one. True when applied."""
-        await self._company(uow, event.cofor_root, event.legal_name, now)
-        company = await uow.company(event.cofor_root, for_update=True)
-        revision, applied_revision = event.revision, company[f"{state}_revision"]
-        at, applied_at = ctx.occurred_at, company[f"{state}_at"]
-        if revision and applied_revision is not None:
-            if applied_revision >= revision:
-                return False
-        elif at is not None and applied_at is not None and applied_at > at:
+async def _state_change(uow: IdentityUnitOfWork, event: Any, ctx: EventContext, now: dt.datetime, state: str,
+                        **values: bool) -> bool:
+    """Apply a change of the supplier's status or of the access state (``state``: "supplier_status" or
+    "access_state") unless a newer one is applied already: after a crash, JetStream redelivers what the dead
+    process held only once its ack wait is over, after newer events (deactivated arriving after reactivated
+    must not disable the accounts again). Ordered by cofor's supplier revision; by the event time for events
+    sent without one. True when applied."""
+    await uow.companies.ensure(event.cofor_root, event.legal_name, now)
+    company = await uow.companies.get(event.cofor_root, for_update=True)
+    revision, applied_revision = event.revision, company[f"{state}_revision"]
+    at, applied_at = ctx.occurred_at, company[f"{state}_at"]
+    if revision and applied_revision is not None:
+        if applied_revision >= revision:
             return False
-        marks = {f"{state}_revision": revision} if revision else {}
-        if at is not None:
-            marks[f"{state}_at"] = at
-        await uow.session.execute(update(companies).where(companies.c.cofor_root == event.cofor_root)
-                                  .values(**values, **marks))
-        return True
+    elif at is not None and applied_at is not None and applied_at > at:
+        return False
+    marks: dict[str, Any] = {f"{state}_revision": revision} if revision else {}
+    if at is not None:
+        marks[f"{state}_at"] = at
+    await uow.companies.set(event.cofor_root, **values, **marks)
+    return True
+
+
+class CompanyEvents:
+    def __init__(self, tools: Tools) -> None:
+        self.tools = tools
+        self.uow = tools.uow  # the consumer opens one per event
 
     async def supplier_referenced(self, event: cofor_events.SupplierReferenced, ctx: EventContext,
                                   uow: IdentityUnitOfWork) -> None:
-        await self._company(uow, event.cofor_root, event.legal_name, self.now())
+        await uow.companies.ensure(event.cofor_root, event.legal_name, self.tools.clock())
 
     async def terms_accepted(self, event: cofor_events.TermsAccepted, ctx: EventContext,
                              uow: IdentityUnitOfWork) -> None:
         """The signatory accepted the GTU: create the company's first ASL (once per access request)."""
-        now = self.now()
-        await self._company(uow, event.cofor_root, event.legal_name, now)
-        from sqlalchemy import select
-
-        from identity.adapters.orm import accounts
-        existing = await uow.session.scalar(select(accounts.c.identifier).where(
-            accounts.c.origin_access_request_id == event.access_request_id))
-        if existing is not None:
+        now = self.tools.clock()
+        await uow.companies.ensure(event.cofor_root, event.legal_name, now)
+        if await uow.accounts.of_access_request(event.access_request_id) is not None:
             return  # already created for this request
         contact = event.administrator
-        password = temporary_password()
-        password_hash = await self.hasher.hash(password)
+        password = await TemporaryPassword.draw(self.tools)
         values = {"given_name": validation.clean(contact.given_name)[:100],
                   "family_name": validation.clean(contact.family_name)[:100], "email": contact.email.strip(),
                   "phone": contact.phone.strip()[:40], "job_title": validation.clean(contact.job_title)[:100],
                   "language": validation.language_of(contact.language) or "fr"}
-        account = await self.new_account(uow, cofor_root=event.cofor_root, values=values, administrator=True,
-                                         password_hash=password_hash, created_by="system", now=now,
-                                         origin_access_request_id=event.access_request_id)
-        uow.publish("identity.administrator.created", ev.AdministratorCreated(
-            identifier=account.identifier, cofor_root=account.cofor_root, access_request_id=event.access_request_id,
-            display_name=account.display_name))
-        await uow.publish_administrators(account.cofor_root, now)
-        self.mail(uow, Template.EMAIL_TEMPLATE_ADMINISTRATOR_WELCOME, account, params={
-            "identifier": account.identifier, "legal_name": event.legal_name, "cofor_root": event.cofor_root})
-        self.mail_temporary_password(uow, account, password, account.password_expires_at, "new_account")  # type: ignore[arg-type]
-        uow.audit("ACCOUNT_CREATED", subject=account.identifier, cofor_root=account.cofor_root, actor="system",
-                  detail="first administrator (terms accepted)", now=now)
+        await new_account(self.tools, uow, cofor_root=event.cofor_root, values=values, administrator=True,
+                          password=password, created_by="system", now=now, legal_name=event.legal_name,
+                          access_request_id=event.access_request_id, detail="first administrator (terms accepted)")
 
     async def access_opened(self, event: cofor_events.AccessOpened, ctx: EventContext,
                             uow: IdentityUnitOfWork) -> None:
-        await self._state_change(uow, event, ctx, self.now(), "access_state", access_open=True)
+        await _state_change(uow, event, ctx, self.tools.clock(), "access_state", access_open=True)
 
     async def access_suspended(self, event: cofor_events.AccessSuspended, ctx: EventContext,
                                uow: IdentityUnitOfWork) -> None:
-        now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "access_state", access_open=False):
+        now = self.tools.clock()
+        if not await _state_change(uow, event, ctx, now, "access_state", access_open=False):
             return
-        members = await uow.company_accounts(event.cofor_root)
-        await self.revoke_sessions(uow, [a.identifier for a in members], now)
+        members = await uow.accounts.of_company(event.cofor_root)
+        await uow.end_sessions([a.identifier for a in members], now)
 
     async def supplier_deactivated(self, event: cofor_events.SupplierDeactivated, ctx: EventContext,
                                    uow: IdentityUnitOfWork) -> None:
         """Off-boarding: every account of the company disabled, every session revoked."""
-        now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "supplier_status", supplier_active=False):
+        now = self.tools.clock()
+        if not await _state_change(uow, event, ctx, now, "supplier_status", supplier_active=False):
             return
-        members = await uow.company_accounts(event.cofor_root)
+        members = await uow.accounts.of_company(event.cofor_root)
         for account in members:
-            if account.state == State.DISABLED:
-                continue
-            account.state, account.disabled_cause = State.DISABLED, DisabledCause.SUPPLIER_DEACTIVATED
-            await uow.save(account, now)
-            uow.publish("identity.account.disabled", ev.AccountDisabled(
-                identifier=account.identifier, cofor_root=account.cofor_root, actor="system",
-                cause=ev.ACCOUNT_STATE_CHANGE_CAUSE_SUPPLIER_DEACTIVATED))
-            uow.audit("ACCOUNT_DISABLED", subject=account.identifier, cofor_root=account.cofor_root,
-                      actor="system", detail="supplier deactivated", now=now)
-        await self.revoke_sessions(uow, [a.identifier for a in members], now)
+            if account.disable(now, actor="system", cause=DisabledCause.SUPPLIER_DEACTIVATED,
+                               detail="supplier deactivated"):
+                await uow.accounts.save(account, now)
+        await uow.end_sessions([a.identifier for a in members], now)
 
     async def supplier_reactivated(self, event: cofor_events.SupplierReactivated, ctx: EventContext,
                                    uow: IdentityUnitOfWork) -> None:
         """Accounts disabled by the deactivation come back; those an ASL disabled stay disabled."""
-        now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "supplier_status", supplier_active=True):
+        now = self.tools.clock()
+        if not await _state_change(uow, event, ctx, now, "supplier_status", supplier_active=True):
             return
-        for account in await uow.company_accounts(event.cofor_root):
-            if account.disabled_cause != DisabledCause.SUPPLIER_DEACTIVATED or not account.enable():
-                continue
-            await uow.save(account, now)
-            uow.publish("identity.account.enabled", ev.AccountEnabled(
-                identifier=account.identifier, cofor_root=account.cofor_root, actor="system",
-                cause=ev.ACCOUNT_STATE_CHANGE_CAUSE_SUPPLIER_REACTIVATED))
-            uow.audit("ACCOUNT_ENABLED", subject=account.identifier, cofor_root=account.cofor_root,
-                      actor="system", detail="supplier reactivated", now=now)
+        for account in await uow.accounts.of_company(event.cofor_root):
+            if account.disabled_cause == DisabledCause.SUPPLIER_DEACTIVATED and account.enable(
+                    now, actor="system", cause=DisabledCause.SUPPLIER_DEACTIVATED, detail="supplier reactivated"):
+                await uow.accounts.save(account, now)
 
     async def access_reset(self, event: cofor_events.AccessReset, ctx: EventContext,
                            uow: IdentityUnitOfWork) -> None:
         """Purchasing reset the company's portal access (the way to undo a rogue first ASL): every account closed
         for good, pending resets voided, every session ended, the gate closed, an empty administrators snapshot.
         A new ASL comes only from a later request's accepted terms."""
-        now = self.now()
-        if not await self._state_change(uow, event, ctx, now, "access_state", access_open=False):
+        now = self.tools.clock()
+        if not await _state_change(uow, event, ctx, now, "access_state", access_open=False):
             return
-        members = await uow.company_accounts(event.cofor_root)
+        members = await uow.accounts.of_company(event.cofor_root)
         agent, reason = validation.clean(event.actor) or "purchasing", validation.clean(event.reason)
         detail = f"portal access reset by {agent}: {reason}"
         for account in members:
             if _created_after(account, ctx) or account.disabled_cause == DisabledCause.ACCESS_RESET:
                 continue
-            if account.close():
-                uow.publish("identity.account.disabled", ev.AccountDisabled(
-                    identifier=account.identifier, cofor_root=account.cofor_root, actor="system",
-                    cause=ev.ACCOUNT_STATE_CHANGE_CAUSE_ACCESS_RESET))
-            await uow.save(account, now)
-            uow.audit("ACCOUNT_DISABLED", subject=account.identifier, cofor_root=account.cofor_root,
-                      actor="system", detail=detail, now=now)
-        await self.revoke_sessions(uow, [a.identifier for a in members if not _created_after(a, ctx)], now)
-        await uow.publish_administrators(event.cofor_root, now)
+            account.close(now, detail=detail)
+            await uow.accounts.save(account, now)
+        await uow.end_sessions([a.identifier for a in members if not _created_after(a, ctx)], now)
+        uow.record(ev.AdministratorsChanged(identifier="", cofor_root=event.cofor_root, at=now))
 
 
 def _created_after(account: Account, ctx: EventContext) -> bool:

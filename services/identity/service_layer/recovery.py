@@ -14,26 +14,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from portal.identity.v1 import events_pb2 as ev
-
 from kit import ratelimit, validation
-from kit.errors import FieldViolation, Violations
-from kit.notify import Template
+from kit.errors import Violations
+from notify import Template
 
+from identity.domain import events as ev
 from identity.domain.accounts import Account, MalformedIdentifier, State, parse_identifier
-from identity.service_layer.authentication import same_text
-from identity.service_layer.base import Base, temporary_password
+from identity.domain.states import parse_cofor_root, same_text
+from identity.service_layer.common import Tools, temporary_password
 from identity.service_layer.unit_of_work import IdentityUnitOfWork, active_administrators
 
 ACCEPTED = "recovery.accepted"
-
-
-def _cofor_root(text: str) -> str | None:
-    value = text.strip().upper()
-    root = value[:6]
-    if len(root) == 6 and root.isalnum() and (len(value) == 6 or value[6:].strip().isalnum()):
-        return root
-    return None
 
 
 def _contacts(admins: list[Account]) -> str:
@@ -41,26 +32,38 @@ def _contacts(admins: list[Account]) -> str:
                       ensure_ascii=False)
 
 
-class Recovery(Base):
+def _notice(account: Account, template: int, now: dt.datetime, params: dict[str, str],
+            reply_to: tuple[str, str] | None = None) -> ev.Notice:
+    return ev.Notice(identifier=account.identifier, cofor_root=account.cofor_root, at=now, template=template,
+                     to_email=account.email, to_name=account.display_name, language=account.language,
+                     params=params, reply_to=reply_to)
+
+
+def _requested(uow: IdentityUnitOfWork, identifier: str, root: str, now: dt.datetime, detail: str) -> None:
+    uow.record(ev.RecoveryRequested(identifier=identifier, cofor_root=root, at=now, detail=detail))
+
+
+class Recovery:
+    def __init__(self, tools: Tools) -> None:
+        self.tools = tools
+
     async def _admit(self, client: str) -> None:
         """The per-client-address limit, the only refusing one: counted in its own short transaction before the
         hash, so a refused call costs no argon2 work and no hash runs while a write transaction is open."""
         if not client:
             return
-        limit = ratelimit.Limit("recovery-client", self.settings.recovery_limit_per_client_per_hour, 3600)
-        async with self.uow() as uow:
-            await ratelimit.enforce(uow.session, limit, client)
+        limit = ratelimit.Limit("recovery-client", self.tools.settings.recovery_limit_per_client_per_hour, 3600)
+        async with self.tools.uow(client=client) as uow:
+            await uow.rate_limits.enforce([(limit, client)])
             await uow.commit()
 
     async def _may_mail(self, uow: IdentityUnitOfWork, form: str, matched: bool, *subjects: str) -> bool:
         """Whether this form may mail the holder it matched (per identifier and per e-mail, never refusing). Calls
         that match nothing are counted under another name: the same writes whatever matched, and a stranger's
-        guesses never use up the holder's mails."""
-        limit = ratelimit.Limit(f"{form}-{'mail' if matched else 'unmatched'}", self.settings.recovery_limit_per_hour,
-                                3600)
-        within = True
-        for subject in subjects:  # every subject counted, whatever the first answered
-            within = await ratelimit.within(uow.session, limit, subject) and within
+        guesses never use up the holder's mails. Every subject is counted, whatever the first answered."""
+        limit = ratelimit.Limit(f"{form}-{'mail' if matched else 'unmatched'}",
+                                self.tools.settings.recovery_limit_per_hour, 3600)
+        within = await uow.rate_limits.within([(limit, subject) for subject in subjects])
         return matched and within
 
     def _check(self, *, email: str, cofor: str, identifier: str | None = None,
@@ -69,7 +72,7 @@ class Recovery(Base):
         email = email.strip()
         if err := validation.email_error(email):
             v.add("email", err)
-        root = _cofor_root(cofor)
+        root = parse_cofor_root(cofor)
         if root is None:
             v.add("cofor", "a COFOR is 6 letters or digits, optionally followed by a site code")
         ident = ""
@@ -86,57 +89,44 @@ class Recovery(Base):
     async def recover_identifier(self, email: str, cofor: str, client: str = "") -> str:
         email, root, _ = self._check(email=email, cofor=cofor)
         await self._admit(client)
-        now = self.now()
-        await self.hasher.hash(email)  # the same hashing work as the other forms, whatever matches
-        async with self.uow() as uow:
-            members = await uow.company_accounts(root)
+        now = self.tools.clock()
+        await self.tools.hasher.hash(email)  # the same hashing work as the other forms, whatever matches
+        async with self.tools.uow(client=client) as uow:
+            members = await uow.accounts.of_company(root)
             matches = [a for a in members if same_text(a.email, email) and a.state != State.DISABLED]
             if not await self._may_mail(uow, "lost-identifier", bool(matches), f"email:{email}"):
-                _quiet(uow, matches, root, client, now)
+                _quiet(uow, matches, root, now)
             elif matches:
-                company = await uow.company(root)
-                request_email_to(self, uow, Template.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY, matches[0], params={
+                company = await uow.companies.get(root)
+                uow.record(_notice(matches[0], Template.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY, now, {
                     "identifiers": json.dumps([a.identifier for a in matches]), "cofor_root": root,
-                    "legal_name": company["legal_name"] if company else ""})
+                    "legal_name": company["legal_name"] if company else ""}))
                 for a in matches:
-                    uow.audit("RECOVERY_REQUESTED", subject=a.identifier, cofor_root=root, client=client,
-                              detail="lost identifier", now=now)
+                    _requested(uow, a.identifier, root, now, "lost identifier")
             await uow.commit()
         return ACCEPTED
 
     async def reset_administrator_password(self, identifier: str, cofor: str, email: str, client: str = "") -> str:
         email, root, ident = self._check(email=email, cofor=cofor, identifier=identifier)
         await self._admit(client)
-        now = self.now()
+        now = self.tools.clock()
         password = temporary_password()
-        reset_hash = await self.hasher.hash(password)  # hashed on every call: matching costs no extra time
-        async with self.uow() as uow:
-            account = await uow.account(ident, for_update=True)
-            target = _match(account, root, email)
+        reset_hash = await self.tools.hasher.hash(password)  # hashed on every call: matching costs no extra time
+        async with self.tools.uow(client=client) as uow:
+            target = _match(await uow.accounts.get(ident, for_update=True), root, email)
             if not await self._may_mail(uow, "administrator-reset", target is not None, f"identifier:{ident}",
                                         f"email:{email}"):
-                _quiet(uow, [target] if target else [], root, client, now)
+                _quiet(uow, [target] if target else [], root, now)
+            elif target is not None and target.is_administrator:
+                expires = now + dt.timedelta(minutes=self.tools.settings.self_service_reset_minutes)
+                target.offer_self_service_reset(reset_hash, password, now, expires)
+                await uow.accounts.save(target, now)
             elif target is not None:
-                account = target
-                company = await uow.company(root)
-                legal_name = company["legal_name"] if company else ""
-                if account.is_administrator:
-                    expires = now + dt.timedelta(minutes=self.settings.self_service_reset_minutes)
-                    account.reset_hash, account.reset_expires_at = reset_hash, expires
-                    await uow.save(account, now)
-                    self.mail(uow, Template.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD, account,
-                              params={"expire_time": expires.isoformat()}, secrets_={"temporary_password": password})
-                    uow.publish("identity.password.reset", ev.PasswordReset(
-                        identifier=ident, cofor_root=root, actor=ident, kind=ev.PASSWORD_RESET_KIND_SELF_SERVICE,
-                        temporary_password_expire_time=self.expire(expires)))  # type: ignore[arg-type]
-                    uow.audit("PASSWORD_RESET", subject=ident, cofor_root=root, client=client,
-                              detail="self-service reset", now=now)
-                else:
-                    admins = active_administrators(await uow.company_accounts(root))
-                    self.mail(uow, Template.EMAIL_TEMPLATE_RESET_BY_ADMINISTRATOR_NOTICE, account,
-                              params={"administrators": _contacts(admins), "legal_name": legal_name})
-                    uow.audit("RECOVERY_REQUESTED", subject=ident, cofor_root=root, client=client,
-                              detail="administrator reset form used by a user", now=now)
+                company = await uow.companies.get(root)
+                admins = active_administrators(await uow.accounts.of_company(root))
+                uow.record(_notice(target, Template.EMAIL_TEMPLATE_RESET_BY_ADMINISTRATOR_NOTICE, now, {
+                    "administrators": _contacts(admins), "legal_name": company["legal_name"] if company else ""}))
+                _requested(uow, ident, root, now, "administrator reset form used by a user")
             await uow.commit()
         return ACCEPTED
 
@@ -145,27 +135,24 @@ class Recovery(Base):
         email, root, ident = self._check(email=email, cofor=cofor, identifier=identifier, message=message)
         message = validation.clean(message)
         await self._admit(client)
-        now = self.now()
-        await self.hasher.hash(email)
-        async with self.uow() as uow:
-            account = await uow.account(ident)
-            target = _match(account, root, email)
+        now = self.tools.clock()
+        await self.tools.hasher.hash(email)
+        async with self.tools.uow(client=client) as uow:
+            target = _match(await uow.accounts.get(ident), root, email)
             if not await self._may_mail(uow, "contact-administrator", target is not None, f"identifier:{ident}",
                                         f"email:{email}"):
-                _quiet(uow, [target] if target else [], root, client, now)
+                _quiet(uow, [target] if target else [], root, now)
             elif target is not None:
-                account = target
-                company = await uow.company(root)
-                admins = [a for a in active_administrators(await uow.company_accounts(root))
+                company = await uow.companies.get(root)
+                admins = [a for a in active_administrators(await uow.accounts.of_company(root))
                           if a.identifier != ident]
-                self.mail(uow, Template.EMAIL_TEMPLATE_ADMINISTRATOR_CONTACT, account, params={
-                    "administrators": _contacts(admins), "legal_name": company["legal_name"] if company else ""})
+                uow.record(_notice(target, Template.EMAIL_TEMPLATE_ADMINISTRATOR_CONTACT, now, {
+                    "administrators": _contacts(admins), "legal_name": company["legal_name"] if company else ""}))
                 for admin in admins:
-                    self.mail(uow, Template.EMAIL_TEMPLATE_USER_MESSAGE_TO_ADMINISTRATOR, admin, params={
-                        "user_name": account.display_name, "user_identifier": ident, "user_email": account.email,
-                        "message": message}, reply_to=(account.email, account.display_name))
-                uow.audit("RECOVERY_REQUESTED", subject=ident, cofor_root=root, client=client,
-                          detail="message to the administrators", now=now)
+                    uow.record(_notice(admin, Template.EMAIL_TEMPLATE_USER_MESSAGE_TO_ADMINISTRATOR, now, {
+                        "user_name": target.display_name, "user_identifier": ident, "user_email": target.email,
+                        "message": message}, reply_to=(target.email, target.display_name)))
+                _requested(uow, ident, root, now, "message to the administrators")
             await uow.commit()
         return ACCEPTED
 
@@ -178,16 +165,7 @@ def _match(account: Account | None, root: str, email: str) -> Account | None:
     return None
 
 
-def _quiet(uow: IdentityUnitOfWork, matches: list[Account], root: str, client: str, now: dt.datetime) -> None:
+def _quiet(uow: IdentityUnitOfWork, matches: list[Account], root: str, now: dt.datetime) -> None:
     """A matching request past the holder's mail limit: accepted, nothing sent, but on the holder's trail."""
     for a in matches:
-        uow.audit("RECOVERY_REQUESTED", subject=a.identifier, cofor_root=root, client=client,
-                  detail="mail limit reached: nothing sent", now=now)
-
-
-def request_email_to(base: Base, uow: IdentityUnitOfWork, template: int, account: Account,
-                     params: dict[str, str]) -> None:
-    base.mail(uow, template, account, params=params)
-
-
-__all__ = ["Recovery", "ACCEPTED", "FieldViolation"]
+        _requested(uow, a.identifier, root, now, "mail limit reached: nothing sent")

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import datetime as dt
-
 import random
 import uuid
 from collections.abc import AsyncIterator
@@ -25,9 +24,9 @@ from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import ServiceClient
 from kit.messaging import envelope
 from kit.sealed import SealKeyPair, unseal
-from kit.testing.clock import Clock
-from kit.testing.processes import NatsServer
-from kit.testing.streams import read_subject, wait_for
+from testing.clock import Clock
+from testing.processes import NatsServer
+from testing.streams import read_subject, wait_for
 
 from identity.bootstrap import MIGRATIONS, build_app
 from identity.settings import IdentitySettings
@@ -106,7 +105,7 @@ class Identity:
         async def probe() -> bool:
             async with self.app.database.session(readonly=True) as s, s.begin():
                 row = (await s.execute(select(companies).where(companies.c.cofor_root == root))).mappings().first()
-            return bool(row) and all(row[k] == v for k, v in expected.items())
+            return row is not None and all(row[k] == v for k, v in expected.items())
         await wait_for(probe, timeout=15)
 
     async def as_support(self, method: str, request: Any, agent: str | None = "Jeanne from support") -> Any:

@@ -34,7 +34,7 @@ async def two_administrators(database: Database, password_hash: str) -> tuple[st
 
 async def active_administrators(database: Database, root: str) -> int:
     async with database.session(readonly=True) as s, s.begin():
-        return int(await s.scalar(select(func.count()).select_from(accounts).where(
-            accounts.c.cofor_root == root, accounts.c.is_administrator.is_(True), accounts.c.state != "DISABLED")))
+        return await s.scalar(select(func.count()).select_from(accounts).where(
+            accounts.c.cofor_root == root, accounts.c.is_administrator.is_(True), accounts.c.state != "DISABLED")) or 0
 
 

@@ -17,7 +17,7 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from identity.adapters.orm import accounts, audit_events
 

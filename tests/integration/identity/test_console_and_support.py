@@ -15,7 +15,7 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import text
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from .conftest import STRONG, STRONG_2, Identity
 

@@ -69,7 +69,8 @@ async def test_an_email_change_voids_the_pending_self_service_reset_of_a_co_asl(
     bob, _ = await logged_in_colleague(identity, token, "bob@supplier.example", administrator=True)
     await identity.client.ResetAdministratorPassword(api.ResetAdministratorPasswordRequest(
         identifier=bob, cofor=company.root, email="bob@supplier.example"))
-    [(_, secrets)] = await identity.mails("bob@supplier.example", mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD)
+    [(_, secrets)] = await identity.mails("bob@supplier.example",
+                                          mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD)
     identity.secrets_seen.append(secrets["temporary_password"])
     await identity.client.UpdateUser(new_email(bob), bearer=token)
     f = await failure(identity.login(bob, secrets["temporary_password"]))

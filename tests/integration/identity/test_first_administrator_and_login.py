@@ -15,7 +15,7 @@ from portal.identity.v1 import identity_service_pb2 as api
 from portal.support.v1 import events_pb2 as mail_events
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from .conftest import STRONG, STRONG_2, Identity
 
@@ -128,7 +128,8 @@ async def test_sessions_validate_expire_and_end_at_logout(identity: Identity) ->
     identity.clock.offset = dt.timedelta(minutes=29)
     await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")  # activity
     identity.clock.offset = dt.timedelta(minutes=29 + 29)
-    await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")  # still idle-fresh
+    # Still idle-fresh:
+    await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")
     identity.clock.offset = dt.timedelta(minutes=29 + 29 + 31)
     f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp"))
     assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]  # idle for 31 minutes
@@ -164,8 +165,9 @@ async def test_bad_login_input_is_invalid_argument_not_internal(identity: Identi
 
 async def test_a_logout_on_one_replica_is_refused_at_once_by_another(identity: Identity) -> None:
     """Two replicas with session caches: the revocation broadcast evicts the other replica's cached copy."""
-    from kit.client import ServiceClient
     from portal.identity.v1 import identity_service_pb2_grpc
+
+    from kit.client import ServiceClient
 
     from identity.bootstrap import build_app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
+from pathlib import Path
 
 import grpc
 import pytest
@@ -15,6 +16,7 @@ from sqlalchemy import select
 
 from kit import migrations
 from kit.client import ServiceClient, failure_of
+from testing.processes import NatsServer, PostgresCluster
 
 from identity.adapters.hasher import Hasher
 from identity.adapters.orm import accounts, audit_events
@@ -152,7 +154,8 @@ async def test_contact_administrator_mails_the_user_and_every_asl(identity: Iden
     [(to_user, _)] = await identity.mails("zoe@supplier.example", mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_CONTACT)
     assert "Alice Admin" in to_user.params["administrators"]
     [(to_asl, _)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_USER_MESSAGE_TO_ADMINISTRATOR)
-    assert to_asl.params["message"] == "J'ai perdu mon mot de passe" and to_asl.reply_to.address == "zoe@supplier.example"
+    assert to_asl.params["message"] == "J'ai perdu mon mot de passe"
+    assert to_asl.reply_to.address == "zoe@supplier.example"
     # A wrong e-mail: same answer, nothing sent.
     await identity.client.ContactAdministrator(api.ContactAdministratorRequest(
         identifier=user.identifier, cofor=company.root, email="Zoe@supplier.example", message="x"))
@@ -184,12 +187,13 @@ async def test_asl_unlock_and_reset_bring_a_blocked_user_back(identity: Identity
 
 
 async def test_two_instances_on_one_postgresql_lock_at_exactly_the_threshold(
-        postgres, nats_server, tmp_path) -> None:  # type: ignore[no-untyped-def]
+        postgres: PostgresCluster, nats_server: NatsServer, tmp_path: Path) -> None:
     """Two identity processes' worth of servers on one PostgreSQL, 50 parallel wrong guesses split between them."""
     url = postgres.create_database(f"t_{uuid.uuid4().hex[:12]}")
     await migrations.upgrade(url, MIGRATIONS)
     settings = IdentitySettings(grpc_port=0, database_url=url, **nats_server.settings("identity"),
-                                service_credentials=CREDENTIALS, argon2_memory_kib=1024, argon2_time_cost=1, shutdown_grace_seconds=0.5,
+                                service_credentials=CREDENTIALS, argon2_memory_kib=1024, argon2_time_cost=1,
+                                shutdown_grace_seconds=0.5,
                                 login_limit_per_identifier_per_minute=100)
     apps = [build_app(settings), build_app(settings)]
     for app in apps:

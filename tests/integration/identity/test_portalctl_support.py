@@ -63,9 +63,9 @@ async def test_support_staff_remove_a_rogue_sole_asl_from_the_command_line(ident
     assert code == 0 and "USER " in out and "ADMINISTRATOR" not in out  # even the company's last ASL
     entry = await latest_trail_entry(identity, rogue.asl)
     assert (entry.actor, entry.detail) == ("support:support", "agent Jérôme Roy: rogue ASL, ticket B2B-2026-7")
-    with pytest.raises(grpc.aio.AioRpcError) as err:
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
         await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")
-    assert failure_of(err.value).reason == "SESSION_INVALID"
+    assert failure_of(refused.value).reason == "SESSION_INVALID"
     code, out, _ = await portalctl(identity, "disable", other.asl, "--reason", "rogue ASL")
     assert code == 0 and "DISABLED" in out
     entry = await latest_trail_entry(identity, other.asl)

@@ -11,8 +11,8 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
 from kit.client import failure_of
+from kit.messaging.streams import EMAIL_SUBJECT
 from kit.messaging.tables import OutboxMessage
-from kit.notify import EMAIL_SUBJECT
 
 from identity.adapters.hasher import Hasher
 from identity.adapters.orm import audit_events
@@ -50,7 +50,8 @@ async def test_a_stranger_who_knows_the_asl_email_never_locks_the_asl_out_of_rec
     again = await identity.client.RecoverIdentifier(api.RecoverIdentifierRequest(
         email=company.asl_email, cofor=company.root), client="192.0.2.10")
     assert again.message_key == ACCEPTED
-    assert await requested_mails(identity, company.asl_email, mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD) == 1
+    reset_password = mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD
+    assert await requested_mails(identity, company.asl_email, reset_password) == 1
     assert await requested_mails(identity, company.asl_email, mail_events.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY) == 1
 
 
@@ -59,7 +60,8 @@ async def test_past_the_holders_limit_the_answer_stays_accepted_and_no_more_mail
     limit = identity.settings.recovery_limit_per_hour
     replies = set()
     for i in range(limit + 3):
-        replies.add((await identity.client.ResetAdministratorPassword(reset(company), client=f"203.0.113.{i}")).message_key)
+        address = f"203.0.113.{i}"
+        replies.add((await identity.client.ResetAdministratorPassword(reset(company), client=address)).message_key)
         replies.add((await identity.client.RecoverIdentifier(api.RecoverIdentifierRequest(
             email=company.asl_email, cofor=company.root), client=f"203.0.113.{i}")).message_key)
     assert replies == {ACCEPTED}
@@ -105,7 +107,8 @@ async def test_a_call_refused_for_its_client_address_does_no_hashing(
         assert (f.code, f.reason, f.metadata["limit"]) == (grpc.StatusCode.RESOURCE_EXHAUSTED, "RATE_LIMITED",
                                                            "recovery-client")
     assert hashed == []
-    assert await requested_mails(identity, company.asl_email, mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD) == 0
+    reset_password = mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD
+    assert await requested_mails(identity, company.asl_email, reset_password) == 0
     # Another address is not affected.
     reply = await identity.client.ResetAdministratorPassword(reset(company), client="192.0.2.77")
     assert reply.message_key == ACCEPTED and hashed == ["hash"]

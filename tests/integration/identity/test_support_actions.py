@@ -9,7 +9,7 @@ from portal.identity.v1 import events_pb2 as ev
 from portal.identity.v1 import identity_service_pb2 as api
 
 from kit.client import failure_of
-from kit.testing.streams import read_subject, wait_for
+from testing.streams import read_subject, wait_for
 
 from .conftest import Identity
 

@@ -1,8 +1,6 @@
 """Unit tests of the identity password policy (ARCHITECTURE.md §5, NIST SP 800-63B rev. 4)."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
 from identity.domain import passwords

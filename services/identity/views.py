@@ -1,4 +1,5 @@
-"""Reading accounts and security trails: the ASL's company only, support staff any company."""
+"""Reads for the console and support staff (List/Get/Search users, the audit trail): queries straight to the
+read model, no domain objects changed. An ASL sees its company only, support staff any company."""
 from __future__ import annotations
 
 import datetime as dt
@@ -10,13 +11,17 @@ from kit.errors import FieldViolation, InvalidArgument, PermissionDenied, Violat
 from kit.paging import page_of
 
 from identity.adapters.orm import accounts, audit_events
+from identity.adapters.repository import account_from_row
 from identity.domain.accounts import Account, MalformedIdentifier, parse_identifier
-from identity.service_layer.console_base import Actor, ConsoleBase
-from identity.service_layer.recovery import _cofor_root
-from identity.service_layer.unit_of_work import account_from_row
+from identity.domain.states import parse_cofor_root
+from identity.service_layer.common import UnitOfWorkFactory
+from identity.service_layer.console_access import Actor, target
 
 
-class ConsoleReads(ConsoleBase):
+class Views:
+    def __init__(self, uow: UnitOfWorkFactory) -> None:
+        self.uow = uow
+
     async def list_users(self, actor: Actor, state: str, page_size: int, page_token: str) -> tuple[list[Account], str]:
         page = page_of(page_size, page_token, state=state, company=actor.cofor_root)
         order = (accounts.c.family_name, accounts.c.given_name, accounts.c.identifier)
@@ -25,14 +30,13 @@ class ConsoleReads(ConsoleBase):
             query = query.where(accounts.c.state == state)
         if page.after:
             query = query.where(tuple_(*order) > tuple_(*page.after))
-        async with self.uow(readonly=True) as uow:
-            rows = [account_from_row(r) for r in (await uow.session.execute(query.limit(page.size))).mappings()]
+        rows = await self._accounts(query.limit(page.size))
         last = [rows[-1].family_name, rows[-1].given_name, rows[-1].identifier] if rows else None
         return rows, page.next_token(last, len(rows))
 
     async def get_user(self, actor: Actor, identifier: str) -> Account:
         async with self.uow(readonly=True) as uow:
-            return await self._target(uow, actor, identifier)
+            return await target(uow, actor, identifier)
 
     async def search(self, identifier: str, email: str, cofor: str, page_size: int,
                      page_token: str) -> tuple[list[Account], str]:
@@ -48,7 +52,7 @@ class ConsoleReads(ConsoleBase):
         if email.strip():
             query = query.where(func.lower(accounts.c.email) == email.strip().lower())
         if cofor.strip():
-            root = _cofor_root(cofor)
+            root = parse_cofor_root(cofor)
             if root is None:
                 v.add("cofor", "a COFOR is 6 letters or digits")
             query = query.where(accounts.c.cofor_root == root)
@@ -56,8 +60,7 @@ class ConsoleReads(ConsoleBase):
         page = page_of(page_size, page_token, identifier=identifier, email=email, cofor=cofor)
         if page.after:
             query = query.where(accounts.c.identifier > page.after)
-        async with self.uow(readonly=True) as uow:
-            rows = [account_from_row(r) for r in (await uow.session.execute(query.limit(page.size))).mappings()]
+        rows = await self._accounts(query.limit(page.size))
         return rows, page.next_token(rows[-1].identifier if rows else None, len(rows))
 
     async def audit_trail(self, actor: Actor, identifier: str, cofor_root: str, page_size: int,
@@ -65,10 +68,10 @@ class ConsoleReads(ConsoleBase):
         query = select(audit_events).order_by(audit_events.c.occurred_at.desc(), audit_events.c.id.desc())
         if identifier:
             async with self.uow(readonly=True) as uow:
-                account = await self._target(uow, actor, identifier)
+                account = await target(uow, actor, identifier)
             query = query.where(audit_events.c.subject == account.identifier)
         elif cofor_root:
-            root = _cofor_root(cofor_root)
+            root = parse_cofor_root(cofor_root)
             if root is None:
                 raise InvalidArgument([FieldViolation("cofor_root", "a COFOR is 6 letters or digits")])
             if not actor.is_support and root != actor.cofor_root:
@@ -86,3 +89,7 @@ class ConsoleReads(ConsoleBase):
             rows = list((await uow.session.execute(query.limit(page.size))).mappings())
         last = [rows[-1]["occurred_at"].isoformat(), rows[-1]["id"]] if rows else None
         return rows, page.next_token(last, len(rows))
+
+    async def _accounts(self, query: Any) -> list[Account]:
+        async with self.uow(readonly=True) as uow:
+            return [account_from_row(r) for r in (await uow.session.execute(query)).mappings()]

@@ -1,0 +1,251 @@
+"""identity's repositories: every statement the use cases need, on the unit of work's session (SQLite and
+PostgreSQL alike). Accounts loaded here are remembered, so their recorded events leave at commit."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import fields
+from typing import Any, cast
+
+from sqlalchemy import Boolean, Table, bindparam, case, func, literal_column, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit import ratelimit
+from kit.clock import utcnow
+from kit.dialect_upsert import upsert
+from kit.messaging.tables import OutboxMessage
+
+from identity.adapters.orm import accounts, audit_events, companies, sessions
+from identity.domain.accounts import Account
+
+_ACCOUNT_COLUMNS = {f.name for f in fields(Account)} - {"roles", "events"}
+# The company gate, read in the same statement as the attempt reservation (one round-trip on the login path).
+_COMPANY_OPEN = literal_column(
+    "(SELECT companies.supplier_active AND companies.access_open FROM companies "
+    "WHERE companies.cofor_root = accounts.cofor_root)", Boolean).label("company_open")
+
+
+# The login path's statements, built once: building a statement costs more CPU than running it on SQLite.
+_RESERVE = (update(accounts).where(accounts.c.identifier == bindparam("b_identifier"),
+                                   accounts.c.failed_attempts < bindparam("b_threshold"))
+            .values(failed_attempts=accounts.c.failed_attempts + 1).returning(*accounts.c, _COMPANY_OPEN))
+_LOGGED_IN = update(accounts).where(accounts.c.identifier == bindparam("b_identifier")).values(
+    failed_attempts=0, last_login_at=bindparam("b_now"))
+_REHASHED = _LOGGED_IN.values(password_hash=case(
+    (accounts.c.password_hash == bindparam("b_old_hash"), bindparam("b_new_hash")), else_=accounts.c.password_hash))
+_NEW_SESSION = sessions.insert()
+_NEW_AUDIT = audit_events.insert()
+_OUTBOX = cast(Table, OutboxMessage.__table__)
+OUTBOX_COLUMNS = ("event_id", "subject", "payload", "headers", "created_at", "published_at")
+_NEW_OUTBOX = _OUTBOX.insert()
+
+
+def account_from_row(row: Any) -> Account:
+    return Account(**{k: row[k] for k in _ACCOUNT_COLUMNS})
+
+
+def account_values(account: Account) -> dict[str, Any]:
+    values = {k: getattr(account, k) for k in _ACCOUNT_COLUMNS}
+    for k in ("state", "disabled_cause", "lock_cause"):
+        values[k] = values[k].value
+    return values
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession, postgres: bool) -> None:
+        self.session = session
+        self.postgres = postgres
+        self.seen: dict[str, Account] = {}
+
+    def _seen(self, account: Account) -> Account:
+        """One object per account in a unit of work: a re-read (under a lock, say) refreshes the object already
+        loaded, keeping the events it recorded."""
+        known = self.seen.get(account.identifier)
+        if known is None or known is account:
+            self.seen[account.identifier] = account
+            return account
+        events = known.events
+        known.__dict__.update(account.__dict__)
+        known.events = events
+        return known
+
+    async def get(self, identifier: str, *, for_update: bool = False) -> Account | None:
+        query = select(accounts).where(accounts.c.identifier == identifier)
+        if for_update and self.postgres:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return self._seen(account_from_row(row)) if row else None
+
+    async def of_company(self, cofor_root: str) -> list[Account]:
+        rows = (await self.session.execute(select(accounts).where(accounts.c.cofor_root == cofor_root)
+                                           .order_by(accounts.c.identifier))).mappings().all()
+        return [self._seen(account_from_row(r)) for r in rows]
+
+    async def identifier_taken(self, identifier: str) -> bool:
+        return bool(await self.session.scalar(select(func.count()).select_from(accounts).where(
+            accounts.c.identifier == identifier)))
+
+    async def of_access_request(self, access_request_id: str) -> str | None:
+        return await self.session.scalar(select(accounts.c.identifier).where(
+            accounts.c.origin_access_request_id == access_request_id))
+
+    async def add(self, account: Account) -> None:
+        await self.session.execute(accounts.insert().values(**account_values(account)))
+        self._seen(account)
+
+    async def save(self, account: Account, now: dt.datetime) -> None:
+        account.updated_at = now
+        values = account_values(account)
+        values.pop("identifier")
+        await self.session.execute(update(accounts).where(accounts.c.identifier == account.identifier)
+                                   .values(**values))
+        self._seen(account)
+
+    # ---- the login path: one statement each ---------------------------------------------------------------
+
+    async def reserve_attempt(self, identifier: str, threshold: int) -> tuple[Account | None, bool]:
+        """One atomic step: count the attempt unless the threshold is reached (Account.may_try, applied by the
+        database so that parallel guesses and replicas never check more than ``threshold`` passwords). Returns the
+        account (None: unknown, or at the threshold) and whether its company's gate is open."""
+        row = (await self.session.execute(_RESERVE, {"b_identifier": identifier, "b_threshold": threshold})
+               ).mappings().first()
+        if row is None:
+            return None, False
+        return self._seen(account_from_row(row)), bool(row["company_open"])
+
+    async def give_back_attempt(self, identifier: str) -> None:
+        await self.session.execute(update(accounts).where(accounts.c.identifier == identifier,
+                                                          accounts.c.failed_attempts > 0)
+                                   .values(failed_attempts=accounts.c.failed_attempts - 1))
+
+    async def logged_in(self, account: Account, now: dt.datetime, new_hash: str | None) -> None:
+        """Attempts given back, the login time, and a hash made with new parameters if nobody changed it meanwhile:
+        one targeted statement."""
+        params = {"b_identifier": account.identifier, "b_now": now}
+        if new_hash:
+            params.update(b_old_hash=account.password_hash, b_new_hash=new_hash)
+        await self.session.execute(_REHASHED if new_hash else _LOGGED_IN, params)
+        self._seen(account)
+
+
+class AuditTrail:
+    """The audit rows, and the outbox rows that publish them (and every other event of the transaction)."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, rows: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(_NEW_AUDIT, rows)
+        if outbox:
+            await self.session.execute(_NEW_OUTBOX, outbox)
+
+
+class RateLimits:
+    """Calls counted in the database (every replica sees the same counts), each batch in one round-trip."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def enforce(self, calls: list[tuple[ratelimit.Limit, str]]) -> None:
+        """Refuses with RESOURCE_EXHAUSTED when any call is past its limit."""
+        await ratelimit.enforce_all(self.session, calls)
+
+    async def within(self, calls: list[tuple[ratelimit.Limit, str]]) -> bool:
+        """Counts every call; True while all are within their limits. Never refuses."""
+        used = await ratelimit.hit_many(self.session, calls)
+        return all(count <= limit.max_calls for (limit, _), count in zip(calls, used, strict=True))
+
+
+class SessionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.opened: set[bytes] = set()  # never revoked by the changes of the unit of work that opened them
+
+    async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime,
+                  expires: dt.datetime, idle: dt.datetime) -> None:
+        await self.session.execute(_NEW_SESSION, dict(
+            token_digest=digest, identifier=identifier, must_change_password=must_change, created_at=now,
+            expires_at=expires, idle_expires_at=idle, revoked_at=None))
+        self.opened.add(digest)
+
+    async def with_account(self, digest: bytes) -> dict[str, Any] | None:
+        query = select(sessions, accounts).join(accounts, accounts.c.identifier == sessions.c.identifier).where(
+            sessions.c.token_digest == digest)
+        found = (await self.session.execute(query)).mappings().first()
+        return dict(found) if found else None
+
+    async def holder(self, digest: bytes) -> tuple[str, bool] | None:
+        """(identifier, revoked) of a session, None when unknown."""
+        row = (await self.session.execute(select(sessions.c.identifier, sessions.c.revoked_at).where(
+            sessions.c.token_digest == digest))).first()
+        return (row.identifier, row.revoked_at is not None) if row else None
+
+    async def touch(self, digest: bytes, idle: dt.datetime) -> None:
+        await self.session.execute(update(sessions).where(sessions.c.token_digest == digest,
+                                                          sessions.c.revoked_at.is_(None))
+                                   .values(idle_expires_at=idle))
+
+    async def revoke(self, digest: bytes, now: dt.datetime) -> None:
+        await self.session.execute(update(sessions).where(sessions.c.token_digest == digest).values(revoked_at=now))
+
+    async def revoke_all(self, identifiers: list[str], now: dt.datetime) -> None:
+        if not identifiers:
+            return
+        stmt = update(sessions).where(sessions.c.identifier.in_(identifiers), sessions.c.revoked_at.is_(None))
+        if self.opened:
+            stmt = stmt.where(sessions.c.token_digest.not_in(self.opened))
+        await self.session.execute(stmt.values(revoked_at=now))
+
+
+class CompanyRepository:
+    """The local projection of cofor's events: the company gate and the administrators' snapshot revision."""
+
+    def __init__(self, session: AsyncSession, postgres: bool) -> None:
+        self.session = session
+        self.postgres = postgres
+
+    async def get(self, cofor_root: str, *, for_update: bool = False) -> Any:
+        query = select(companies).where(companies.c.cofor_root == cofor_root)
+        if for_update and self.postgres:
+            query = query.with_for_update()
+        return (await self.session.execute(query)).mappings().first()
+
+    async def is_open(self, cofor_root: str) -> bool:
+        row = (await self.session.execute(select(companies.c.supplier_active, companies.c.access_open).where(
+            companies.c.cofor_root == cofor_root))).first()
+        return bool(row and row.supplier_active and row.access_open)
+
+    async def ensure(self, cofor_root: str, legal_name: str, now: dt.datetime, **values: Any) -> None:
+        """Create the company row if missing, then apply ``values`` (and the legal name when given)."""
+        await self.session.execute(upsert(self.session, companies, {
+            "cofor_root": cofor_root, "legal_name": legal_name, "supplier_active": True, "access_open": False,
+            "administrators_revision": 0, "updated_at": now}, keys=["cofor_root"], update={"updated_at": now}))
+        if values or legal_name:
+            changes = dict(values, updated_at=now)
+            if legal_name:
+                changes["legal_name"] = legal_name
+            await self.set(cofor_root, **changes)
+
+    async def set(self, cofor_root: str, **values: Any) -> None:
+        await self.session.execute(update(companies).where(companies.c.cofor_root == cofor_root).values(**values))
+
+    async def lock(self, cofor_root: str) -> None:
+        """Serialise every change of the company's accounts that can lower its number of active ASLs: the rule
+        "at least one active ASL" reads all of them, so locking only the target account would let two removals
+        each see the other ASL still active. Always taken before any account row lock (the consumers of cofor's
+        events do the same), so two callers never wait on each other in opposite orders. SQLite serialises
+        writers already (BEGIN IMMEDIATE)."""
+        if not self.postgres:
+            return
+        if await self.get(cofor_root, for_update=True) is None:  # accounts seeded without cofor's events
+            await self.session.execute(upsert(self.session, companies, {
+                "cofor_root": cofor_root, "legal_name": "", "supplier_active": True, "access_open": False,
+                "administrators_revision": 0, "updated_at": utcnow()}, keys=["cofor_root"]))
+            await self.get(cofor_root, for_update=True)
+
+    async def next_administrators_revision(self, cofor_root: str) -> int:
+        company = await self.get(cofor_root, for_update=True)
+        revision = (company["administrators_revision"] if company else 0) + 1
+        if company is not None:
+            await self.set(cofor_root, administrators_revision=revision)
+        return int(revision)

@@ -1,0 +1,79 @@
+"""Sessions: validation (the hot path of every page view, answered from a per-process cache) and logout."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from kit.digests import token_digest
+from kit.errors import Unauthenticated
+
+from identity.adapters.repository import account_from_row
+from identity.adapters.session_cache import SessionCache
+from identity.domain import events as ev
+from identity.domain.accounts import Account
+from identity.service_layer.common import Tools
+
+
+@dataclass(frozen=True)
+class ValidSession:
+    account: Account
+    must_change_password: bool
+    expires_at: dt.datetime
+    idle_expires_at: dt.datetime
+    digest: bytes
+    cache_slot: dict[str, Any]  # per-session scratch space that lives as long as the cached row
+
+
+def session_required() -> Unauthenticated:
+    return Unauthenticated("SESSION_REQUIRED", "a session is required")
+
+
+class Sessions:
+    def __init__(self, tools: Tools, cache: SessionCache) -> None:
+        self.tools = tools
+        self.cache = cache
+
+    async def validate(self, token: str | None, *, touch: bool = True) -> ValidSession:
+        if not token:
+            raise session_required()
+        digest = token_digest(token)
+        now = self.tools.clock()
+        row = self.cache.get(digest)
+        if row is None:
+            async with self.tools.uow(readonly=True) as uow:
+                row = await uow.sessions.with_account(digest)
+            if row is not None:
+                self.cache.put(digest, row)
+        if (row is None or row["revoked_at"] is not None or now >= row["expires_at"]
+                or now >= row["idle_expires_at"]):
+            raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
+        idle = row["idle_expires_at"]
+        # Activity pushes the idle expiry; written at most once a minute per session, not on every call.
+        if touch and idle - now < self.tools.idle - dt.timedelta(minutes=1):
+            idle = min(now + self.tools.idle, row["expires_at"])
+            async with self.tools.uow() as uow:
+                await uow.sessions.touch(digest, idle)
+                await uow.commit()
+            row["idle_expires_at"] = idle
+        account = row.get("_account")
+        if account is None:  # built once per cached row: this is the hot path of every page view
+            account = row["_account"] = account_from_row(row)
+        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row)
+
+    async def logout(self, token: str | None, client: str = "") -> None:
+        if not token:
+            raise session_required()
+        now = self.tools.clock()
+        digest = token_digest(token)
+        async with self.tools.uow(client=client) as uow:
+            holder = await uow.sessions.holder(digest)
+            if holder is None or holder[1]:
+                self.cache.evict(digest)
+                return  # logging out twice, or an expired session, succeeds
+            identifier = holder[0]
+            uow.on_commit(lambda: self.cache.revoked([identifier]))
+            await uow.sessions.revoke(digest, now)
+            account = await uow.accounts.get(identifier)
+            uow.record(ev.LoggedOut(identifier=identifier, cofor_root=account.cofor_root if account else "", at=now))
+            await uow.commit()
