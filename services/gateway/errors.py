@@ -132,7 +132,8 @@ async def domain_error(_: Request, error: Exception) -> Response:
 async def bad_request(request: Request, error: Exception) -> Response:
     assert isinstance(error, RequestValidationError)
     if not request.url.path.startswith("/api/"):
-        return _refusal_page(request.url.path, "error.generic", 400)
+        too_long = any(e["type"] == "string_too_long" for e in error.errors())
+        return _refusal_page(request.url.path, "error.too_long" if too_long else "error.generic", 400)
     violations = [{"field": ".".join(str(p) for p in e["loc"] if p != "body"), "description": e["msg"],
                    "reason": ""} for e in error.errors()]
     return error_body(grpc.StatusCode.INVALID_ARGUMENT, "INVALID_REQUEST", "invalid request", violations, {})

@@ -1,8 +1,9 @@
 """What clients send: the JSON API's bodies, and the pages' forms read through the same models.
 
-The API refuses a value over a limit (400). A page form is the API's model behind ``PageForm``: it cuts each
-value to the model's limit and strips it instead, so the page comes back with what was typed and the services'
-own field errors."""
+A value over a limit is refused (400), by the API and by the pages alike: cutting it could turn a wrong value into
+a right one ("en   zzzz" cut to "en   ") or make two different passwords match. A page form is the API's model
+behind ``PageForm``: it strips each value, so the page comes back with what was typed and the services' own field
+errors."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -125,7 +126,7 @@ def _limit(metadata: list[Any]) -> int | None:
 
 
 class PageForm(BaseModel):
-    """A page's form: every value stripped and cut to its field's limit, a missing one empty, a checkbox on when
+    """A page's form: every value stripped, a missing one empty, a checkbox on when
     sent with any value. ``raw`` names the fields kept exactly as typed (passwords)."""
     model_config = ConfigDict(populate_by_name=True)
     raw: ClassVar[frozenset[str]] = frozenset()
@@ -147,7 +148,7 @@ class PageForm(BaseModel):
             elif field.annotation in (str, "str"):
                 text = value if isinstance(value, str) else ""
                 text = text if name in cls.raw else text.strip()
-                cleaned[key] = text[:_limit(field.metadata) or len(text)]
+                cleaned[key] = text  # over its limit it is refused whole: a cut could make it valid ("en   zzzz")
         return cleaned
 
     def values(self) -> dict[str, str]:

@@ -8,13 +8,14 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 from starlette.datastructures import UploadFile
 
 from gateway.api import CONSOLE_ACTIONS
 from gateway.app import create_app
-from gateway.forms import ContactForm, CreateUserForm, LoginForm
+from gateway.forms import ContactForm, CreateUserForm, LoginForm, PasswordForm
 from gateway.replies import as_json, reply
 from gateway.settings import GatewaySettings
 
@@ -84,12 +85,26 @@ async def test_a_405_names_every_method_the_path_serves() -> None:
         assert refused.json()["error"]["reason"] == "METHOD_NOT_ALLOWED"
 
 
-def test_a_page_form_is_the_apis_model_cut_to_its_limits_not_refused() -> None:
-    typed = LoginForm.model_validate({"identifier": f"  {'V' * 50} ", "password": " secret ", "csrf_token": "x"})
+def test_a_page_form_is_the_apis_model_stripped_and_refused_past_its_limits() -> None:
+    typed = LoginForm.model_validate({"identifier": f"  {'V' * 40} ", "password": " secret ", "csrf_token": "x"})
     assert typed.identifier == "V" * 40 and typed.password == " secret "  # a password is kept as typed
     assert typed.values() == {"identifier": "V" * 40}  # and never shown again
+    with pytest.raises(ValidationError):  # never cut: "en   zzzz" cut to five would be a valid "en"
+        CreateUserForm.model_validate({"given_name": "Emma", "language": "en   zzzz"})
+    with pytest.raises(ValidationError):  # two passwords differing past the limit never match by being cut
+        PasswordForm.model_validate({"new_password": "p" * 1025, "confirm_password": "p" * 1024 + "q"})
     shot = UploadFile(io.BytesIO(b"png"), filename="error.png")
-    assert ContactForm.model_validate({"screenshot": shot, "subject": "x" * 400}).screenshot is shot
+    assert ContactForm.model_validate({"screenshot": shot, "subject": "x" * 300}).screenshot is shot
     assert ContactForm.model_validate({"screenshot": "not a file"}).screenshot is None
     created = CreateUserForm.model_validate({"given_name": "Emma", "administrator": "1"})
     assert created.administrator and created.family_name == "" and created.values()["administrator"] == "1"
+
+
+async def test_a_page_refuses_a_value_past_its_limit_in_the_pages_language() -> None:
+    app = create_app(GatewaySettings())  # its channels open lazily: the refusal comes before any call
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="https://gateway") as web:
+        for lang, words in (("fr", "trop longue"), ("en", "too long")):
+            answer = await web.post(f"/{lang}/login", headers={"cookie": CSRF["cookie"]},
+                                    data={"identifier": "V" * 41, "password": "x", "csrf_token": "token"})
+            assert answer.status_code == 400 and words in answer.text
