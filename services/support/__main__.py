@@ -5,4 +5,4 @@ from support.bootstrap import MIGRATIONS, build_app
 from support.settings import SupportSettings
 
 if __name__ == "__main__":
-    service_main(settings_cls=SupportSettings, build=build_app, migrations_dir=MIGRATIONS)  # type: ignore[arg-type]
+    service_main(settings_cls=SupportSettings, build=build_app, migrations_dir=MIGRATIONS)

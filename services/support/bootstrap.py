@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from support.service_layer.intake import TicketIntake
 from support.service_layer.mailer import Mailer
 from support.service_layer.screenshots import ScreenshotDecoder
 from support.service_layer.tickets import Tickets
+from support.service_layer.unit_of_work import SupportUnitOfWork
 from support.settings import SupportSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -33,7 +35,8 @@ def build_app(settings: SupportSettings, clock: Callable[[], dt.datetime] = utcn
                     seal_private_key=settings.mail_seal_private_key.get_secret_value(), mail_from=settings.mail_from,
                     concurrency=settings.smtp_connections, poll_seconds=settings.mail_poll_seconds,
                     max_backoff=settings.mail_max_backoff_seconds, clock=clock)
-    tickets = Tickets(database, support_mailbox=settings.support_mailbox, clock=clock)
+    tickets = Tickets(functools.partial(SupportUnitOfWork, database), support_mailbox=settings.support_mailbox,
+                      clock=clock)
     intake = TicketIntake(tickets, ScreenshotDecoder(settings.screenshot_decoders, settings.screenshot_queue),
                           max_open_per_email=settings.max_open_tickets_per_email,
                           max_open_per_identifier=settings.max_open_tickets_per_identifier)

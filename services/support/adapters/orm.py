@@ -1,18 +1,46 @@
-"""Tables of the support database: tickets (with replies, status changes, screenshot) and the mail spool."""
+"""Tables of the support database: tickets (with replies, status changes, screenshot) and the mail spool, and
+their mapping onto the pure domain classes (imperative mapping, as in cofor)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, ForeignKey, Index, Integer, LargeBinary, MetaData, String, \
-    Table, Text
+import enum
 
-from kit.db import timestamp_column as _ts
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy.orm import column_property, composite, deferred, registry, relationship
+
+from kit.columns import timestamp_column as _ts
+
+from support.domain.mail import SpooledMail
+from support.domain.tickets import Category, Contact, Reply, Screenshot, Status, StatusChange, Ticket
 
 metadata = MetaData()
+mapper_registry = registry(metadata=metadata)
+
+
+def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
+    # Stored as plain VARCHAR holding the value (the schema the migrations made); loaded back as the domain enum.
+    return Enum(cls, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda e: [m.value for m in e])
 
 tickets = Table(
     "tickets", metadata,
     Column("reference", String(20), primary_key=True),
-    Column("category", String(30), nullable=False),
-    Column("status", String(30), nullable=False),
+    Column("category", _enum(Category), nullable=False),
+    Column("status", _enum(Status), nullable=False),
     Column("subject", String(200), nullable=False),
     Column("text", Text, nullable=False),
     Column("contact_name", String(200), nullable=False),
@@ -55,8 +83,8 @@ ticket_status_changes = Table(
     "ticket_status_changes", metadata,
     Column("id", String(36), primary_key=True),
     Column("reference", String(20), ForeignKey("tickets.reference"), nullable=False, index=True),
-    Column("previous_status", String(30), nullable=False),
-    Column("status", String(30), nullable=False),
+    Column("previous_status", _enum(Status), nullable=False),
+    Column("status", _enum(Status), nullable=False),
     Column("note", Text, nullable=False),
     Column("author", String(200), nullable=False),
     _ts("changed_at"),
@@ -86,3 +114,27 @@ mail_spool = Table(
     _ts("created_at"), _ts("next_attempt_at"), _ts("sent_at", True),
     Index("ix_mail_spool_due", "status", "next_attempt_at"),
 )
+
+
+def start_mappers() -> None:
+    if mapper_registry.mappers:
+        return
+    contact = composite(Contact, tickets.c.contact_name, tickets.c.contact_email, tickets.c.contact_phone,
+                        tickets.c.contact_company, tickets.c.contact_identifier, tickets.c.contact_cofor,
+                        tickets.c.language)
+    # The image stays in the database until a mail attaches it; its size is read there. Not expired on flush: a
+    # new ticket's screenshot already knows its size, and an async session cannot lazy-load it again.
+    shot = mapper_registry.map_imperatively(Screenshot, ticket_screenshots, properties={
+        "data": deferred(ticket_screenshots.c.data),
+        "size": column_property(func.length(ticket_screenshots.c.data), expire_on_flush=False),
+    })
+    reply = mapper_registry.map_imperatively(Reply, ticket_replies)
+    change = mapper_registry.map_imperatively(StatusChange, ticket_status_changes)
+    mapper_registry.map_imperatively(Ticket, tickets, properties={
+        "contact": contact,
+        "screenshot": relationship(shot, uselist=False, lazy="selectin", cascade="all"),
+        "replies": relationship(reply, lazy="selectin", order_by=ticket_replies.c.created_at, cascade="all"),
+        "status_changes": relationship(change, lazy="selectin", order_by=ticket_status_changes.c.changed_at,
+                                       cascade="all"),
+    })
+    mapper_registry.map_imperatively(SpooledMail, mail_spool)

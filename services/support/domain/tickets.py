@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import uuid
 from dataclasses import dataclass, field
 
-from kit.errors import FailedPrecondition
+from kit.errors import FailedPrecondition, ResourceExhausted
 
 
 class Category(enum.StrEnum):
@@ -79,7 +80,44 @@ class Contact:
     language: str = "fr"
 
 
-@dataclass
+def refuse_if_too_many_open(open_count: int, limit: int, requester: Requester) -> None:
+    """The cap on open tickets per flood key: a requester's earlier requests are answered before new ones."""
+    if open_count >= limit:
+        raise ResourceExhausted("TOO_MANY_OPEN_TICKETS", "this requester already has the maximum number of "
+                                "open requests; we will answer them first",
+                                metadata={"maxOpenTickets": str(limit),
+                                          "countedBy": "identifier" if requester.proven else "email"})
+
+
+@dataclass(eq=False)
+class Screenshot:
+    filename: str
+    content_type: str
+    width: int
+    height: int
+    size: int  # bytes; read from the stored image, never sent twice
+    data: bytes = field(default=b"", repr=False)  # loaded only when a mail attaches it
+
+
+@dataclass(eq=False)
+class Reply:
+    id: str
+    author: str
+    text: str
+    created_at: dt.datetime
+
+
+@dataclass(eq=False)
+class StatusChange:
+    id: str
+    previous_status: Status
+    status: Status
+    note: str
+    author: str
+    changed_at: dt.datetime
+
+
+@dataclass(eq=False)
 class Ticket:
     reference: str
     category: Category
@@ -89,18 +127,36 @@ class Ticket:
     contact: Contact
     created_at: dt.datetime
     updated_at: dt.datetime
-    screenshot: dict[str, object] | None = None  # filename, content_type, size, width, height
+    screenshot: Screenshot | None = None
     identity_proven: bool = False  # contact.identifier and .cofor are a live session's, not typed
-    replies: list[dict[str, object]] = field(default_factory=list)
-    status_changes: list[dict[str, object]] = field(default_factory=list)
+    replies: list[Reply] = field(default_factory=list)
+    status_changes: list[StatusChange] = field(default_factory=list)
+    flood_key: str = ""  # which open tickets this one counts against (flood_key())
 
-    def move_to(self, target: Status, now: dt.datetime) -> Status:
+    @classmethod
+    def open(cls, ref: str, category: Category, subject: str, text: str, contact: Contact, requester: Requester,
+             now: dt.datetime, screenshot: Screenshot | None = None) -> Ticket:
+        return cls(reference=ref, category=category, status=Status.NEW, subject=subject, text=text, contact=contact,
+                   created_at=now, updated_at=now, screenshot=screenshot, identity_proven=requester.proven,
+                   flood_key=flood_key(contact.email, requester))
+
+    def move_to(self, target: Status, now: dt.datetime, *, note: str = "", author: str = "") -> Status:
+        """Moves along the allowed transitions (can_move) and keeps the change in the ticket's history."""
         if not can_move(self.status, target):
             raise FailedPrecondition("INVALID_STATUS_TRANSITION", f"a {self.status.value} ticket cannot become "
                                      f"{target.value}", metadata={"from": self.status.value, "to": target.value})
         previous, self.status, self.updated_at = self.status, target, now
+        self.status_changes.append(StatusChange(str(uuid.uuid4()), previous, target, note, author, now))
         return previous
 
     def require_open_for_reply(self) -> None:
         if self.status == Status.CLOSED:
             raise FailedPrecondition("TICKET_CLOSED", "the ticket is closed")
+
+    def reply(self, author: str, text: str, now: dt.datetime) -> Reply:
+        """An agent's answer; a closed ticket takes none."""
+        self.require_open_for_reply()
+        added = Reply(str(uuid.uuid4()), author, text, now)
+        self.replies.append(added)
+        self.updated_at = now
+        return added

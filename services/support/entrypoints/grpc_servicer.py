@@ -43,19 +43,18 @@ def ticket_message(t: Ticket) -> pb.Ticket:
         contact=pb.TicketContact(name=t.contact.name, email=t.contact.email, phone=t.contact.phone,
                                  company=t.contact.company, identifier=t.contact.identifier, cofor=t.contact.cofor,
                                  language=t.contact.language),
-        replies=[pb.TicketReply(reply_id=r["id"], author=r["author"], text=r["text"],
-                                create_time=to_timestamp(r["created_at"])) for r in t.replies],
+        replies=[pb.TicketReply(reply_id=r.id, author=r.author, text=r.text, create_time=to_timestamp(r.created_at))
+                 for r in t.replies],
         status_changes=[pb.TicketStatusChange(
-            previous_status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['previous_status']}"),
-            status=pb.TicketStatus.Value(f"TICKET_STATUS_{c['status']}"), note=c["note"], author=c["author"],
-            change_time=to_timestamp(c["changed_at"])) for c in t.status_changes],
+            previous_status=pb.TicketStatus.Value(f"TICKET_STATUS_{c.previous_status.value}"),
+            status=pb.TicketStatus.Value(f"TICKET_STATUS_{c.status.value}"), note=c.note, author=c.author,
+            change_time=to_timestamp(c.changed_at)) for c in t.status_changes],
         create_time=to_timestamp(t.created_at), update_time=to_timestamp(t.updated_at),
         identity_proven=t.identity_proven)
     if t.screenshot:
         s = t.screenshot
-        message.screenshot.CopyFrom(pb.ScreenshotInfo(filename=str(s["filename"]), content_type=str(s["content_type"]),
-                                                      size_bytes=int(s["size"]), width_px=int(s["width"]),
-                                                      height_px=int(s["height"])))
+        message.screenshot.CopyFrom(pb.ScreenshotInfo(filename=s.filename, content_type=s.content_type,
+                                                      size_bytes=s.size, width_px=s.width, height_px=s.height))
     return message
 
 

@@ -13,15 +13,22 @@ from dataclasses import dataclass
 
 from portal.support.v1 import events_pb2 as ev
 from portal.support.v1 import ticket_pb2 as pb
-from sqlalchemy import func, select
 
 from kit import ratelimit, validation
-from kit.errors import FieldViolation, InvalidArgument, ResourceExhausted, Violations
-from kit.notify import Template, request_email
+from kit.errors import FieldViolation, InvalidArgument, Violations
+from notify import mails, send_mail
 
-from support.adapters.orm import ticket_screenshots, tickets
 from support.domain.screenshots import MAX_BYTES, CleanScreenshot, ScreenshotRejected
-from support.domain.tickets import OPEN_STATUSES, Category, Contact, Requester, Status, Ticket, flood_key, reference
+from support.domain.tickets import (
+    Category,
+    Contact,
+    Requester,
+    Screenshot,
+    Ticket,
+    flood_key,
+    reference,
+    refuse_if_too_many_open,
+)
 from support.service_layer.screenshots import ScreenshotDecoder
 from support.service_layer.tickets import Tickets
 from support.service_layer.unit_of_work import SupportUnitOfWork
@@ -53,38 +60,31 @@ class TicketIntake:
         if new.screenshot is not None:
             async with self.tickets.uow() as uow:
                 if done := await uow.remembered("CreateTicket", new.request_id, owner=owner):
-                    return await self.tickets.load(uow, done)
+                    return await uow.tickets.require(done)
                 await self._admit(uow, key, requester)
                 await uow.commit()  # counted even if the screenshot turns out bad: decoding is what costs
             shot = await self._screenshot(new.screenshot, requester)
         async with self.tickets.uow() as uow:
             if done := await uow.remembered("CreateTicket", new.request_id, owner=owner):
-                return await self.tickets.load(uow, done)
+                return await uow.tickets.require(done)
             if shot is None:
                 await self._admit(uow, key, requester)
             else:  # again: other tickets may have been opened during the decode
                 await self._refuse_if_too_many_open(uow, key, requester)
-            ticket = await self._insert(uow, new.category, subject, text, contact, requester, key, shot)
+            ticket = await self._open(uow, Category(new.category), subject, text, contact, requester, shot)
             uow.remember("CreateTicket", new.request_id, ticket.reference, owner=owner)
             await uow.commit()
             return ticket
 
     async def _admit(self, uow: SupportUnitOfWork, key: str, requester: Requester) -> None:
         if requester.proven:
-            await ratelimit.enforce(uow.session, CREATE_LIMIT, f"id:{requester.identifier}")
+            await uow.rate_limits.enforce(CREATE_LIMIT, f"id:{requester.identifier}")
         elif requester.client:
-            await ratelimit.enforce(uow.session, CREATE_LIMIT, requester.client)
+            await uow.rate_limits.enforce(CREATE_LIMIT, requester.client)
         await self._refuse_if_too_many_open(uow, key, requester)
 
     async def _refuse_if_too_many_open(self, uow: SupportUnitOfWork, key: str, requester: Requester) -> None:
-        limit = self.max_open[requester.proven]
-        open_count = await uow.session.scalar(select(func.count()).select_from(tickets).where(
-            tickets.c.flood_key == key, tickets.c.status.in_([s.value for s in OPEN_STATUSES])))
-        if (open_count or 0) >= limit:
-            raise ResourceExhausted("TOO_MANY_OPEN_TICKETS", "this requester already has the maximum number of "
-                                    "open requests; we will answer them first",
-                                    metadata={"maxOpenTickets": str(limit),
-                                              "countedBy": "identifier" if requester.proven else "email"})
+        refuse_if_too_many_open(await uow.tickets.open_count(key), self.max_open[requester.proven], requester)
 
     async def _screenshot(self, screenshot: tuple[str, str, bytes], requester: Requester) -> CleanScreenshot:
         filename, declared, data = screenshot
@@ -98,39 +98,30 @@ class TicketIntake:
                                                   f"{shot.content_type}", "SCREENSHOT_INVALID")])
         return shot
 
-    async def _insert(self, uow: SupportUnitOfWork, category: str, subject: str, text: str, contact: Contact,
-                      requester: Requester, key: str, shot: CleanScreenshot | None) -> Ticket:
+    async def _open(self, uow: SupportUnitOfWork, category: Category, subject: str, text: str, contact: Contact,
+                    requester: Requester, shot: CleanScreenshot | None) -> Ticket:
         now = self.tickets.now()
-        ref = reference(now.year, await self.tickets.next_number(uow, now.year))
-        await uow.session.execute(tickets.insert().values(
-            reference=ref, category=category, status=Status.NEW.value, subject=subject, text=text,
-            contact_name=contact.name, contact_email=contact.email, contact_phone=contact.phone,
-            contact_company=contact.company, contact_identifier=contact.identifier, contact_cofor=contact.cofor,
-            language=contact.language, identity_proven=requester.proven, flood_key=key, created_at=now,
-            updated_at=now))
-        if shot is not None:
-            await uow.session.execute(ticket_screenshots.insert().values(
-                reference=ref, filename=shot.filename, content_type=shot.content_type, width=shot.width,
-                height=shot.height, data=shot.data))
-        ticket = await self.tickets.load(uow, ref)
+        ref = reference(now.year, await uow.tickets.next_number(now.year))
+        image = None if shot is None else Screenshot(shot.filename, shot.content_type, shot.width, shot.height,
+                                                     len(shot.data), shot.data)
+        ticket = Ticket.open(ref, category, subject, text, contact, requester, now, image)
+        uow.tickets.add(ticket)
+        kind = pb.TicketCategory.Value(f"TICKET_CATEGORY_{category.value}")
         uow.publish("support.ticket.created", ev.TicketCreated(
-            reference=ref, category=pb.TicketCategory.Value(f"TICKET_CATEGORY_{category}"), subject=subject,
+            reference=ref, category=kind, subject=subject,
             has_screenshot=shot is not None, contact=pb.TicketContact(
                 name=contact.name, email=contact.email, phone=contact.phone, company=contact.company,
                 identifier=contact.identifier, cofor=contact.cofor, language=contact.language)))
         mailbox = self.tickets.support_mailbox
-        request_email(uow, template=Template.EMAIL_TEMPLATE_TICKET_TO_SUPPORT, to=[(mailbox, "")], language="fr",
-                      reply_to=(contact.email, contact.name), params={
-                          "reference": ref, "category": category, "subject": subject, "text": text,
-                          "contact_name": contact.name, "contact_email": contact.email,
-                          "contact_phone": contact.phone, "contact_company": contact.company,
-                          "contact_identifier": contact.identifier, "contact_cofor": contact.cofor,
-                          "identity_proven": "true" if requester.proven else "false"},
-                      attachments=[("TICKET_SCREENSHOT", ref)] if shot is not None else [])
+        send_mail(uow, mails.ticket_to_support(
+            reference=ref, category=kind, subject=subject, text=text, contact_name=contact.name,
+            contact_email=contact.email, contact_phone=contact.phone, contact_company=contact.company,
+            contact_identifier=contact.identifier, contact_cofor=contact.cofor, identity_proven=requester.proven),
+            to=[(mailbox, "")], language="fr", reply_to=(contact.email, contact.name),
+            attachments=[("TICKET_SCREENSHOT", ref)] if shot is not None else [])
         # To an address nobody proved: the reference and category only, no name (ARCHITECTURE §8).
-        request_email(uow, template=Template.EMAIL_TEMPLATE_TICKET_ACKNOWLEDGEMENT, to=[(contact.email, "")],
-                      language=contact.language, reply_to=(mailbox, ""),
-                      params={"reference": ref, "category": category})
+        send_mail(uow, mails.ticket_acknowledgement(reference=ref, category=kind), to=[(contact.email, "")],
+                  language=contact.language, reply_to=(mailbox, ""))
         return ticket
 
 

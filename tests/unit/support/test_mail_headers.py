@@ -13,6 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.unit.support.builders import spooled
+
 from support.adapters.mail_message import MailAddressError, address, display_name
 from support.adapters.mail_renderer import MailRenderer
 from support.service_layer.mailer import Mailer
@@ -36,7 +38,7 @@ def compose(recipients: list[tuple[str, str]], reply_to: tuple[str, str]) -> Ema
         "event_id": "3f6c2a4e-1b7d-4c8e-9a0f-2d5e6b7c8d9e", "template": "ticket_to_support", "language": "en",
         "recipients": [list(r) for r in recipients], "reply_to": list(reply_to), "sealed_secrets": b"",
         "params": {"reference": "B2B-2026-000001", "category": "OTHER", "subject": "Help", "text": "Hello"}}
-    data = mailer._compose(row, []).data
+    data = mailer._compose(spooled(row), []).data
     assert all(len(line) <= 998 for line in data.split(b"\r\n"))  # RFC 5322's hard limit
     message = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(message, EmailMessage)

@@ -17,8 +17,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kit.validation import single_line
-from support.adapters.mail_message import SEND_POLICY, HeaderCheckError, address, check_headers, \
-    set_address_header, unstructured_header
+from tests.unit.support.builders import spooled
+
+from support.adapters.mail_message import (
+    SEND_POLICY,
+    HeaderCheckError,
+    address,
+    check_headers,
+    set_address_header,
+    unstructured_header,
+)
 from support.adapters.mail_renderer import MailRenderer
 from support.service_layer.mailer import Mailer
 
@@ -44,7 +52,7 @@ def compose(template: str, params: dict[str, str],
     row: dict[str, Any] = {"event_id": "3f6c2a4e-1b7d-4c8e-9a0f-2d5e6b7c8d9e", "template": template, "language": "fr",
                            "recipients": [["achats@forges.example", "Claire"]], "reply_to": reply_to and list(reply_to),
                            "sealed_secrets": b"", "params": params}
-    data = mailer._compose(row, []).data
+    data = mailer._compose(spooled(row), []).data
     mail = email.message_from_bytes(data, policy=email.policy.default)
     assert isinstance(mail, EmailMessage)
     return data, mail
