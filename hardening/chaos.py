@@ -412,7 +412,7 @@ def check_mails(db: Snapshot, sink: MailSink, effects: Effects) -> None:
                 event = support_events.EmailRequested.FromString(row.payload)
                 kind, to = _template(event.template), [r.address for r in event.to]
                 mails[row.event_id] = (kind, to)
-                requested[(kind, event.params["reference"] if kind == "ticket_to_support" else to[0])] += 1
+                requested[(kind, event.ticket_to_support.reference if kind == "ticket_to_support" else to[0])] += 1
     email_of = {a.identifier: a.email for a in db.accounts}
     wanted: Counter[tuple[str, str]] = Counter()
     for account in db.accounts:

@@ -17,16 +17,18 @@ import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address, HeaderRegistry
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.parser import BytesHeaderParser
+from typing import Any, cast
 
 from kit.validation import single_line
 
 # Our address headers and subject go out exactly as written (refold_source="none"); the others are folded as usual.
 # Where this Python can check the headers it generates (3.11.10 and later), it does; check_headers does anyway.
-SEND_POLICY = email.policy.SMTP.clone(refold_source="none", **(
-    {"verify_generated_headers": True} if hasattr(email.policy.SMTP, "verify_generated_headers") else {}))
+_VERIFY: dict[str, Any] = ({"verify_generated_headers": True} if hasattr(email.policy.SMTP, "verify_generated_headers")
+                           else {})
+SEND_POLICY = email.policy.SMTP.clone(refold_source="none", **_VERIFY)
 MAX_NAME_CHARS, MAX_NAME_BYTES = 200, 600  # 600 UTF-8 bytes: an encoded name always fits in a 998-octet line
 _LINE = 78
 # atext (RFC 5322) but "=" and "?", which could open an encoded word: such a word needs no quoting and no encoding.
@@ -77,7 +79,7 @@ def address(addr_spec: str, name: str = "") -> Address:
 
 def parse_address(value: str) -> Address:
     """Exactly one address from configuration text such as ``Portail B2B <no-reply@portal.example>``."""
-    found = _REGISTRY("From", value).addresses
+    found = cast(AddressHeader, _REGISTRY("From", value)).addresses  # the registry makes "From" an address header
     if len(found) != 1:
         raise MailAddressError(f"must be exactly one address, got {len(found)}")
     return address(found[0].addr_spec, found[0].display_name)

@@ -1,6 +1,7 @@
 """Mail templates: one Jinja2 template per mail (services/support/templates/mail/<key>.j2), its words in
 ``{% trans %}`` blocks, rendered in the recipient's language from the gettext catalogues
-services/support/locale/<lang>/LC_MESSAGES/mail.po (msgids are the English text). Subject and plain-text body."""
+services/support/locale/<lang>/LC_MESSAGES/mail.po (msgids are the English text). Subject and plain-text body.
+The values a template reads as ``params`` are made from the request by adapters/mail_values.py alone."""
 from __future__ import annotations
 
 import json

@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
-from pydantic import ValidationError
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
+from pydantic import ValidationError
 from starlette.datastructures import UploadFile
 
 from gateway.api import CONSOLE_ACTIONS
