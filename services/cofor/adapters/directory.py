@@ -11,13 +11,11 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from kit.aio import wait_any
 from kit.clock import utcnow
 from kit.db import Database
 
-from cofor.adapters.orm import sites, suppliers
+from cofor.adapters.repository import directory_rows
 
 log = logging.getLogger(__name__)
 # Rows are re-read from a little before the last refresh, so clock skew between replicas loses nothing.
@@ -70,19 +68,9 @@ class SupplierDirectory:
         """Read suppliers changed since the last refresh (all of them the first time); returns how many."""
         started = utcnow()
         target = self._requested
-        query = select(suppliers.c.cofor_root, suppliers.c.legal_name, suppliers.c.status, suppliers.c.access_state,
-                       suppliers.c.head_office_site_code)
-        if self._since is not None:
-            query = query.where(suppliers.c.updated_at >= self._since - OVERLAP)
+        since = None if self._since is None else self._since - OVERLAP
         async with self._db.session(readonly=True) as session, session.begin():
-            rows = (await session.execute(query)).all()
-            codes: dict[str, set[str]] = {}
-            if rows:
-                site_query = select(sites.c.cofor_root, sites.c.site_code)
-                if self._since is not None:
-                    site_query = site_query.where(sites.c.cofor_root.in_([r.cofor_root for r in rows]))
-                for root, code in (await session.execute(site_query)).all():
-                    codes.setdefault(root, set()).add(code)
+            rows, codes = await directory_rows(session, since)
         for r in rows:
             self._entries[r.cofor_root] = Entry(r.legal_name, str(r.status), str(r.access_state),
                                                 r.head_office_site_code, frozenset(codes.get(r.cofor_root, ())))

@@ -10,6 +10,7 @@ last request of its kind.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kit.errors import FailedPrecondition
@@ -128,7 +129,7 @@ class AccessRules:
         self._settle(waiting, now)
 
     def record_signatory(self, signatory: dict[str, str], now: dt.datetime,
-                         waiting: Waiting = ()) -> Waiting:  # type: ignore[assignment]
+                         waiting: Sequence[AccessRequest] = ()) -> Waiting:
         """A new signatory of record. Pending links sent to another address go back to review: returns those
         requests (the caller voids their links)."""
         moved = [r for r in waiting if r.status == RequestStatus.TERMS_PENDING

@@ -15,6 +15,7 @@ from kit.validation import enum_name
 from cofor.adapters import protos
 from cofor.domain.access import ContactDetails
 from cofor.service_layer.registry import AddressInput, Registry, Validation
+from cofor.views import Views
 
 ANY = ("public", "purchasing", "internal", "support")
 PURCHASING = ("purchasing",)
@@ -45,8 +46,9 @@ def _validation(v: Validation) -> api.CoforValidation:
 
 
 class CoforServicer(api_grpc.CoforServiceServicer):
-    def __init__(self, registry: Registry, credentials: ServiceCredentials) -> None:
+    def __init__(self, registry: Registry, views: Views, credentials: ServiceCredentials) -> None:
         self.registry = registry
+        self.views = views
         self.credentials = credentials
 
     def _caller(self, context: Ctx, roles: tuple[str, ...]) -> ServiceCaller:
@@ -98,8 +100,7 @@ class CoforServicer(api_grpc.CoforServiceServicer):
                                 context: Ctx) -> api.ListPresentationsResponse:
         self._caller(context, PURCHASING)
         state = enum_name(pb.PresentationState, request.state, "PRESENTATION_STATE_", "state")
-        rows, token = await self.registry.list_presentations(state, request.duns, request.page_size,
-                                                             request.page_token)
+        rows, token = await self.views.list_presentations(state, request.duns, request.page_size, request.page_token)
         now = self.registry.now()
         return api.ListPresentationsResponse(presentations=[protos.presentation(p, now) for p in rows],
                                              next_page_token=token)
@@ -155,7 +156,7 @@ class CoforServicer(api_grpc.CoforServiceServicer):
         status = enum_name(pb.SupplierStatus, request.status, "SUPPLIER_STATUS_", "status")
         access = enum_name(pb.PortalAccessState, request.portal_access_state, "PORTAL_ACCESS_STATE_",
                             "portal_access_state")
-        rows, token = await self.registry.list_suppliers(status, access, request.page_size, request.page_token)
+        rows, token = await self.views.list_suppliers(status, access, request.page_size, request.page_token)
         return api.ListSuppliersResponse(suppliers=[protos.supplier(s) for s in rows], next_page_token=token)
 
     async def ReviewAccessRequest(self, request: api.ReviewAccessRequestRequest,

@@ -14,7 +14,7 @@ from kit import ratelimit, validation
 from kit.clock import to_timestamp
 from kit.digests import token_digest
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
-from notify import Template, request_email
+from notify import mails, send_mail
 
 from cofor.adapters import protos
 from cofor.domain.access import (
@@ -76,21 +76,21 @@ class Access(RegistryBase):
         replay_owner = f"{cofor.strip().upper()} {signatory.email.lower()} {administrator.email.lower()}"
         async with self.uow() as uow:
             if done := await uow.remembered("RequestPortalAccess", request_id, owner=replay_owner):
-                request = await uow.access_request(done)
+                request = await uow.requests.get(done)
                 assert request is not None
                 return await self._supplier(uow, request.cofor_root), request
             if client:
-                await ratelimit.enforce(uow.session, REQUEST_LIMIT, client)
+                await uow.rate_limits.enforce(REQUEST_LIMIT, client)
             s = await self._head_office_supplier(uow, cofor)
             waiting = await self._waiting(uow, s, now)
             request = AccessRequest(id=str(uuid.uuid4()), cofor_root=s.cofor_root,
                                     signatory=contact_record(signatory), administrator=contact_record(administrator),
                                     terms_version=self.terms_version, created_at=now, requested_from=client[:100])
             # Every mail to the signatory of record, link or notice, is counted against the company's daily budget.
-            may_mail = bool(s.signatory) and await ratelimit.within(uow.session, SIGNATORY_MAILS, s.cofor_root)
+            may_mail = bool(s.signatory) and await uow.rate_limits.within(SIGNATORY_MAILS, s.cofor_root)
             s.request_access(request, waiting, now, may_mail_signatory=may_mail)
-            uow.session.add(request)
-            await uow.session.flush()  # the request row first: its links refer to it
+            uow.requests.add(request)
+            await uow.flush()  # the request row first: its links refer to it
             if request.status == RequestStatus.TERMS_PENDING:
                 await self._issue_link(uow, s, request, waiting + [request], now)
             elif may_mail:
@@ -108,13 +108,13 @@ class Access(RegistryBase):
 
     async def _waiting(self, uow: CoforUnitOfWork, s: Supplier, now: dt.datetime) -> list[AccessRequest]:
         """The company's waiting requests, those past their expiry lapsed (and their links voided) on the way."""
-        waiting = await uow.waiting_requests(s.cofor_root)
+        waiting = await uow.requests.waiting(s.cofor_root)
         for lapsed in s.lapse(waiting, now):
             await self._void_links(uow, lapsed.id, now)
         return [r for r in waiting if r.waiting]
 
     async def _void_links(self, uow: CoforUnitOfWork, access_request_id: str, now: dt.datetime) -> None:
-        for old in await uow.open_links(access_request_id):
+        for old in await uow.links.open_of_request(access_request_id):
             old.voided_at = now
 
     async def _issue_link(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest,
@@ -125,30 +125,28 @@ class Access(RegistryBase):
         await self._void_links(uow, request.id, now)
         token = secrets.token_urlsafe(32)
         expires = now + TERMS_LINK_LIFETIME
-        uow.session.add(AcceptanceLink(token_digest=token_digest(token), access_request_id=request.id,
+        uow.links.add(AcceptanceLink(token_digest=token_digest(token), access_request_id=request.id,
                                        cofor_root=s.cofor_root, issued_at=now, expires_at=expires))
         s.links_reissued(request, waiting, now)
         signatory, admin = request.contact("signatory"), request.contact("administrator")
-        request_email(uow, template=Template.EMAIL_TEMPLATE_TERMS_ACCEPTANCE,
-                      to=[(signatory.email, signatory.display_name)], language=signatory.language,
-                      params={"legal_name": s.legal_name, "cofor": s.head_office_cofor,
-                              "signatory_name": signatory.display_name, "administrator_name": admin.display_name,
-                              "administrator_email": admin.email, "requested_from": request.requested_from,
-                              "request_time": request.created_at.isoformat(), "expire_time": expires.isoformat()},
-                      secrets={"acceptance_token": token}, seal_key=self.seal_key)
+        send_mail(uow, mails.terms_acceptance(
+            legal_name=s.legal_name, cofor=s.head_office_cofor, signatory_name=signatory.display_name,
+            administrator_name=admin.display_name, administrator_email=admin.email,
+            requested_from=request.requested_from, request_time=request.created_at, expire_time=expires,
+            acceptance_token=token), to=[(signatory.email, signatory.display_name)], language=signatory.language,
+            seal_key=self.seal_key)
         return expires
 
     def _tell_signatory_of_review(self, uow: CoforUnitOfWork, s: Supplier, request: AccessRequest) -> None:
         """A request naming someone else: the signatory of record hears of it before purchasing decides. Only the
         nominee's address and where it came from: no text a stranger typed is relayed."""
         record = s.signatory
-        request_email(uow, template=Template.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW,
-                      to=[(record["email"], f"{record['given_name']} {record['family_name']}")],
-                      language=record.get("language") or "fr",
-                      params={"legal_name": s.legal_name, "cofor": s.head_office_cofor,
-                              "administrator_email": request.administrator.get("email", ""),
-                              "requested_from": request.requested_from,
-                              "request_time": request.created_at.isoformat()})
+        send_mail(uow, mails.access_request_under_review(
+            legal_name=s.legal_name, cofor=s.head_office_cofor,
+            administrator_email=request.administrator.get("email", ""), requested_from=request.requested_from,
+            request_time=request.created_at),
+            to=[(record["email"], f"{record['given_name']} {record['family_name']}")],
+            language=record.get("language") or "fr")
 
     # ---- the signatory's link -------------------------------------------------------------------------------------
 
@@ -160,14 +158,14 @@ class Access(RegistryBase):
         now = self.now()
         async with self.uow() as uow:
             if client:
-                await ratelimit.enforce(uow.session, RESEND_CLIENT_LIMIT, client)
+                await uow.rate_limits.enforce(RESEND_CLIENT_LIMIT, client)
             s = await self._head_office_supplier(uow, cofor)
             waiting = await self._waiting(uow, s, now)
             pending = [r for r in waiting if r.status == RequestStatus.TERMS_PENDING]
             if not pending:
                 raise FailedPrecondition("TERMS_NOT_PENDING", f"portal access is {s.access_state_at(now).value}",
                                          metadata={"accessState": s.access_state_at(now).value})
-            await ratelimit.enforce(uow.session, RESEND_COMPANY_LIMIT, s.cofor_root)
+            await uow.rate_limits.enforce(RESEND_COMPANY_LIMIT, s.cofor_root)
             expires = await self._issue_link(uow, s, pending[-1], waiting, now)
             await uow.commit()
             return expires
@@ -176,11 +174,11 @@ class Access(RegistryBase):
         """What the acceptance page shows. The nominee and the request's origin only while the link is usable: a
         used, voided or expired link tells nobody who was nominated."""
         async with self.uow(readonly=True) as uow:
-            link = await uow.acceptance_link(token_digest(token)) if token else None
+            link = await uow.links.get(token_digest(token)) if token else None
             if link is None:
                 raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")
-            request = await uow.access_request(link.access_request_id)
-            s = await uow.supplier(link.cofor_root)
+            request = await uow.requests.get(link.access_request_id)
+            s = await uow.suppliers.get(link.cofor_root)
             assert request is not None and s is not None
             signatory, state = request.contact("signatory"), link.state(self.now())
             valid = state == LinkState.VALID
@@ -198,8 +196,8 @@ class Access(RegistryBase):
         now = self.now()
         async with self.uow() as uow:
             if client:
-                await ratelimit.enforce(uow.session, ACCEPT_LIMIT, client)
-            link = await uow.acceptance_link(token_digest(token), for_update=True)
+                await uow.rate_limits.enforce(ACCEPT_LIMIT, client)
+            link = await uow.links.get(token_digest(token), for_update=True)
             if link is None:
                 await uow.commit()  # keep the rate-limit count: guessing tokens costs attempts
                 raise NotFound("ACCEPTANCE_TOKEN_NOT_FOUND", "this acceptance link does not exist")
@@ -209,10 +207,10 @@ class Access(RegistryBase):
             if terms_version != self.terms_version:
                 raise FailedPrecondition("TERMS_VERSION_MISMATCH", "these terms are no longer the ones in force",
                                          metadata={"termsVersion": self.terms_version})
-            s = await uow.supplier(link.cofor_root, for_update=True)
-            request = await uow.access_request(link.access_request_id)
+            s = await uow.suppliers.get(link.cofor_root, for_update=True)
+            request = await uow.requests.get(link.access_request_id)
             assert s is not None and request is not None
-            for other in s.accept_terms(request, await uow.waiting_requests(s.cofor_root), now):
+            for other in s.accept_terms(request, await uow.requests.waiting(s.cofor_root), now):
                 await self._void_links(uow, other.id, now)  # the other requests close with their links
             link.used_at = now
             request.terms_version = terms_version

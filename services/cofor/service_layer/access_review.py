@@ -69,11 +69,11 @@ class AccessReview(Access):
         now = self.now()
         async with self.uow() as uow:
             s = await self._supplier(uow, cofor, field="cofor")
-            current = await uow.access_request(s.access_request_id)
-            ending = await uow.waiting_requests(s.cofor_root)
+            current = await uow.requests.get(s.access_request_id)
+            ending = await uow.requests.waiting(s.cofor_root)
             s.reset_access([*ending, *([current] if current is not None and current not in ending else [])], reason,
                            agent, now)
-            for link in await uow.open_links_of(s.cofor_root):
+            for link in await uow.links.open_of_company(s.cofor_root):
                 link.voided_at = now
             uow.publish("cofor.access.reset", ev.AccessReset(cofor_root=s.cofor_root, legal_name=s.legal_name,
                                                              reason=reason, actor=agent, revision=s.revision))
@@ -84,11 +84,11 @@ class AccessReview(Access):
         """Housekeeping: waiting requests past their expiry lapse (every path that meets one lapses it too)."""
         now, lapsed = self.now(), 0
         async with self.uow(readonly=True) as uow:
-            roots = await uow.waiting_past(now)
+            roots = await uow.requests.companies_waiting_past(now)
         for root in roots:
             async with self.uow() as uow:
                 s = await self._supplier(uow, root)
-                for request in s.lapse(await uow.waiting_requests(root), now):
+                for request in s.lapse(await uow.requests.waiting(root), now):
                     await self._void_links(uow, request.id, now)
                     lapsed += 1
                 await uow.commit()

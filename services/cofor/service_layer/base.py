@@ -1,10 +1,11 @@
-"""What every cofor use case shares: the database, the mail seal key, the clock, loading a supplier, and the
+"""What every cofor use case shares: the unit of work, the mail seal key, the clock, loading a supplier, and the
 field checks of addresses and contacts (each names the request field, so callers see every bad field at once)."""
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from kit import validation
 from kit.clock import utcnow
@@ -12,11 +13,10 @@ from kit.db import Database
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, NotFound, Violations
 
 from cofor.adapters.directory import SupplierDirectory
-from cofor.adapters.orm import start_mappers
 from cofor.domain.access import ContactDetails
 from cofor.domain.codes import MalformedCofor, parse_cofor
 from cofor.domain.model import Supplier
-from cofor.service_layer.unit_of_work import CoforUnitOfWork
+from cofor.service_layer.unit_of_work import CoforUnitOfWork, UnitOfWorkFactory
 
 
 @dataclass(frozen=True)
@@ -74,23 +74,23 @@ def require_agent(agent: str) -> str:
 
 class RegistryBase:
     def __init__(self, database: Database, *, seal_key: str, terms_version: str,
-                 clock: Callable[[], dt.datetime] = utcnow, directory: SupplierDirectory | None = None) -> None:
-        start_mappers()  # queries are built before any unit of work opens: the mapping must exist first
+                 clock: Callable[[], dt.datetime] = utcnow, directory: SupplierDirectory | None = None,
+                 uow: UnitOfWorkFactory | None = None) -> None:
+        """``uow``: how each use case opens its unit of work (``uow(readonly=False)``); a CoforUnitOfWork on
+        ``database`` unless given (the unit tests give fakes)."""
         self.db = database
         self.directory = directory or SupplierDirectory(database)
+        self.uow: UnitOfWorkFactory = uow or partial(CoforUnitOfWork, database)
         self.seal_key = seal_key
         self.terms_version = terms_version
         self.now = clock
-
-    def uow(self, *, readonly: bool = False) -> CoforUnitOfWork:
-        return CoforUnitOfWork(self.db, readonly=readonly)
 
     async def _supplier(self, uow: CoforUnitOfWork, cofor_root: str, field: str = "cofor_root") -> Supplier:
         try:
             wanted = parse_cofor(cofor_root)
         except MalformedCofor as exc:
             raise InvalidArgument([FieldViolation(field, str(exc))]) from None
-        supplier = await uow.supplier(wanted.root, for_update=not uow.readonly)
+        supplier = await uow.suppliers.get(wanted.root, for_update=not uow.readonly)
         if supplier is None:
             raise NotFound("SUPPLIER_NOT_FOUND", "no supplier with this COFOR", metadata={"cofor": wanted.root})
         return supplier

@@ -11,8 +11,6 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from portal.cofor.v1 import events_pb2 as ev
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from kit import ratelimit, validation
 from kit.digests import token_digest
@@ -23,9 +21,8 @@ from kit.errors import (
     Unauthenticated,
     Violations,
 )
-from notify import Template, request_email
+from notify import mails, send_mail
 
-from cofor.adapters.orm import suppliers
 from cofor.domain.codes import normalize_duns
 from cofor.domain.presentations import Presentation, PresentationState
 from cofor.service_layer.base import (
@@ -33,7 +30,7 @@ from cofor.service_layer.base import (
     request_id_violation,
 )
 from cofor.service_layer.presentation_fields import file_changes
-from cofor.service_layer.unit_of_work import CoforUnitOfWork
+from cofor.service_layer.unit_of_work import CoforUnitOfWork, KeyTaken
 
 START_LIMIT = ratelimit.Limit("start-presentation", 10, 3600)
 # The confirmed file's presenter hears of other attempts on the D-U-N-S, but at most once an hour.
@@ -67,9 +64,9 @@ class Presentations(RegistryBase):
         token, now, owner = secrets.token_urlsafe(32), self.now(), f"{duns} {email}"
         async with self.uow() as uow:
             if client:  # replays count too: each one mails a fresh link
-                await ratelimit.enforce(uow.session, START_LIMIT, client)
+                await uow.rate_limits.enforce(START_LIMIT, client)
             if existing_id := await uow.remembered("StartPresentation", request_id, owner=owner):
-                existing = await uow.presentation(existing_id, for_update=True)
+                existing = await uow.presentations.get(existing_id, for_update=True)
                 assert existing is not None
                 if existing.state == PresentationState.DRAFT and not existing.is_due(now):
                     existing.presenter_token_digest = token_digest(token)  # the retry's mail carries a fresh token
@@ -86,7 +83,7 @@ class Presentations(RegistryBase):
                                         created_at=now, updated_at=now, started_by=for_purchasing)
             if for_purchasing:
                 presentation.hold()
-            uow.session.add(presentation)
+            uow.presentations.add(presentation)
             uow.remember("StartPresentation", request_id, presentation.id, owner=owner)
             self._mail_started(uow, presentation, token)
             await uow.commit()
@@ -95,49 +92,45 @@ class Presentations(RegistryBase):
     async def _take_from_squatting_draft(self, uow: CoforUnitOfWork, duns: str, agent: str, now: dt.datetime) -> None:
         """Purchasing opens the file for the company whose D-U-N-S a draft holds: the draft is rejected in the same
         transaction, so the squatter cannot take the D-U-N-S again in between."""
-        claimant = await uow.claimant(duns)
+        claimant = await uow.presentations.claimant(duns)
         if claimant is not None and claimant.state == PresentationState.DRAFT:
             reason = f"purchasing ({agent}) opened the company's file with the company"
             claimant.reject(reason, now)
             self._rejected(uow, claimant, reason)
-            await uow.session.flush()
+            await uow.flush()
 
     def _rejected(self, uow: CoforUnitOfWork, p: Presentation, reason: str) -> None:
         uow.publish("cofor.presentation.rejected", ev.PresentationRejected(
             presentation_id=p.id, duns=p.duns, legal_name=p.legal_name, email=p.email, language=p.language,
             reason=reason))
-        request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_REJECTED, to=[(p.email, "")],
-                      language=p.language, params={"legal_name": p.legal_name, "duns": p.duns,
-                                                   "presentation_id": p.id, "reason": reason})
+        send_mail(uow, mails.presentation_rejected(legal_name=p.legal_name, duns=p.duns, presentation_id=p.id,
+                                                   reason=reason), to=[(p.email, "")], language=p.language)
 
     async def _duns_taken(self, uow: CoforUnitOfWork, duns: str, now: dt.datetime, *, mine: str = "") -> bool:
         """Whether the D-U-N-S belongs to another confirmed (or held) live file — a due one lapses here — or to a
         supplier. That file's presenter is told of the attempt (at most once an hour)."""
-        claimant = await uow.claimant(duns)
+        claimant = await uow.presentations.claimant(duns)
         if claimant is not None and claimant.id == mine:
             return False
         if claimant is not None and claimant.is_due(now):
             claimant.expire(now)
-            await uow.session.flush()
+            await uow.flush()
             claimant = None
         if claimant is None:
-            return await uow.session.scalar(select(suppliers.c.cofor_root).where(suppliers.c.duns == duns)) is not None
-        if await ratelimit.hit(uow.session, CLAIM_NOTICE_LIMIT, duns) <= CLAIM_NOTICE_LIMIT.max_calls:
-            request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_DUNS_CLAIMED,
-                          to=[(claimant.email, "")], language=claimant.language,
-                          params={"legal_name": claimant.legal_name, "duns": duns, "attempt_time": now.isoformat()})
+            return await uow.suppliers.holds_duns(duns)
+        if await uow.rate_limits.hit(CLAIM_NOTICE_LIMIT, duns) <= CLAIM_NOTICE_LIMIT.max_calls:
+            send_mail(uow, mails.presentation_duns_claimed(legal_name=claimant.legal_name, duns=duns, attempt_time=now),
+                      to=[(claimant.email, "")], language=claimant.language)
         return True
 
     def _mail_started(self, uow: CoforUnitOfWork, p: Presentation, token: str) -> None:
-        request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_STARTED, to=[(p.email, "")],
-                      language=p.language, params={"legal_name": p.legal_name, "duns": p.duns,
-                                                   "presentation_id": p.id,
-                                                   "expire_time": (p.expires_at() or p.created_at).isoformat()},
-                      secrets={"presenter_token": token}, seal_key=self.seal_key)
+        send_mail(uow, mails.presentation_started(
+            legal_name=p.legal_name, duns=p.duns, presentation_id=p.id, expire_time=p.expires_at() or p.created_at,
+            presenter_token=token), to=[(p.email, "")], language=p.language, seal_key=self.seal_key)
 
     async def _presenter_file(self, uow: CoforUnitOfWork, presentation_id: str, token: str | None,
                               *, purchasing: bool = False) -> Presentation:
-        presentation = await uow.presentation(presentation_id, for_update=not uow.readonly) \
+        presentation = await uow.presentations.get(presentation_id, for_update=not uow.readonly) \
             if validation.is_uuid(presentation_id) else None
         if not purchasing:
             # Same answer for an unknown file and a wrong token: the token is the only proof.
@@ -164,7 +157,7 @@ class Presentations(RegistryBase):
             await uow.commit()
             raise duns_taken(p.duns)
         p.confirm(now)
-        await uow.session.flush()  # a racing confirmation of another file fails here (unique duns_claim)
+        await uow.flush()  # a racing confirmation of another file fails here (unique duns_claim)
 
     async def update_presentation(self, presentation_id: str, token: str | None, values: dict[str, Any],
                                   paths: list[str]) -> Presentation:
@@ -182,7 +175,7 @@ class Presentations(RegistryBase):
         try:
             async with self.uow() as uow:
                 yield uow, await self._presenter_file(uow, presentation_id, token)
-        except IntegrityError:  # two files of one D-U-N-S confirmed at once: the other one won
+        except KeyTaken:  # two files of one D-U-N-S confirmed at once: the other one won
             raise AlreadyExists("DUNS_ALREADY_PRESENTED", "another file of this D-U-N-S was confirmed first",
                                 metadata={}) from None
 
@@ -192,9 +185,9 @@ class Presentations(RegistryBase):
                 uow.publish("cofor.presentation.submitted", ev.PresentationSubmitted(
                     presentation_id=p.id, duns=p.duns, legal_name=p.legal_name, email=p.email,
                     language=p.language, country_code=p.country_code))
-                request_email(uow, template=Template.EMAIL_TEMPLATE_PRESENTATION_SUBMITTED, to=[(p.email, "")],
-                              language=p.language,
-                              params={"legal_name": p.legal_name, "duns": p.duns, "presentation_id": p.id})
+                send_mail(uow, mails.presentation_submitted(legal_name=p.legal_name, duns=p.duns,
+                                                            presentation_id=p.id),
+                          to=[(p.email, "")], language=p.language)
             await uow.commit()
             return p
 

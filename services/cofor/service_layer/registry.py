@@ -3,8 +3,9 @@
 - presentations.py: present your company (the presenter's steps); referencing.py: purchasing's decision on a file;
 - access.py: portal-access requests, the signatory's link and terms; access_review.py: purchasing's review,
   signatory of record and reset;
-- suppliers.py: sites, status, suspension, reads, validation, analysis, reactions to identity's events.
-Each use case opens one unit of work: rules from the domain, state and events committed together.
+- suppliers.py: sites, status, suspension, reading a supplier, validation, analysis, reactions to identity's events.
+Each use case opens one unit of work: rules from the domain, state and events committed together; the database is
+reached only through the unit of work's repositories (adapters/repository.py). The List RPCs are reads: cofor/views.py.
 """
 from __future__ import annotations
 

@@ -1,12 +1,12 @@
-"""The supplier registry for purchasing and internal systems: sites, status, suspension, reads, COFOR
-validation and the get-access analysis; and cofor's reactions to identity's administrator events."""
+"""The supplier registry for purchasing and internal systems: sites, status, suspension, reading one supplier
+(listing them is in cofor/views.py), COFOR validation and the get-access analysis; and cofor's reactions to
+identity's administrator events."""
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
 
 from portal.cofor.v1 import events_pb2 as ev
-from sqlalchemy import select
 
 from kit import validation
 from kit.errors import (
@@ -18,11 +18,9 @@ from kit.errors import (
     Unavailable,
     Violations,
 )
-from kit.paging import page_of
 
 from cofor.adapters import protos
 from cofor.adapters.directory import Entry
-from cofor.adapters.orm import suppliers
 from cofor.domain.access import AccessRequest, SuspensionCause
 from cofor.domain.analysis import Analysis, analyze, parse_analysis_input
 from cofor.domain.codes import HEAD_OFFICE_SITE, MalformedCofor, canonical, parse_cofor, parse_site_code, site_codes
@@ -152,22 +150,8 @@ class Suppliers(RegistryBase):
             if wanted.site and s.site(wanted.site) is None:
                 raise NotFound("SITE_NOT_FOUND", "the supplier has no site with this code",
                                metadata={"siteCode": wanted.site})
-            pending = [r for r in await uow.waiting_requests(s.cofor_root, for_update=False) if not r.due(self.now())]
-            return s, await uow.access_request(s.access_request_id), pending
-
-    async def list_suppliers(self, status: str, access_state: str, page_size: int,
-                             page_token: str) -> tuple[list[Supplier], str]:
-        page = page_of(page_size, page_token, status=status, access_state=access_state)
-        query = select(Supplier).order_by(suppliers.c.cofor_root)
-        if status:
-            query = query.where(suppliers.c.status == status)
-        if access_state:
-            query = query.where(suppliers.c.access_state == access_state)
-        if page.after:
-            query = query.where(suppliers.c.cofor_root > page.after)
-        async with self.uow(readonly=True) as uow:
-            rows = list((await uow.session.scalars(query.limit(page.size))).all())
-        return rows, page.next_token(rows[-1].cofor_root if rows else None, len(rows))
+            pending = [r for r in await uow.requests.waiting(s.cofor_root, for_update=False) if not r.due(self.now())]
+            return s, await uow.requests.get(s.access_request_id), pending
 
     # ---- validation and analysis ------------------------------------------------------------------------
 
@@ -202,14 +186,14 @@ class Suppliers(RegistryBase):
         supplier = None
         if wanted is not None:
             async with self.uow(readonly=True) as uow:
-                supplier = await uow.supplier(wanted.root)
+                supplier = await uow.suppliers.get(wanted.root)
         return analyze(wanted, supplier, self.now())
 
     # ---- reactions to identity's events -----------------------------------------------------------------
 
     async def on_administrator_created(self, uow: CoforUnitOfWork, cofor_root: str, identifier: str,
                                        display_name: str) -> None:
-        s = await uow.supplier(cofor_root, for_update=True)
+        s = await uow.suppliers.get(cofor_root, for_update=True)
         if s is None:
             return
         if not any(a["identifier"] == identifier for a in s.administrators):
@@ -221,10 +205,8 @@ class Suppliers(RegistryBase):
 
     async def on_administrators_changed(self, uow: CoforUnitOfWork, cofor_root: str,
                                         administrators: list[dict[str, str]], revision: int) -> None:
-        s = await uow.supplier(cofor_root, for_update=True)
+        s = await uow.suppliers.get(cofor_root, for_update=True)
         if s is None:
             return
         if s.administrators_changed(administrators, revision, self.now()) == "suspended":
             self._publish_suspended(uow, s, "no active administrator left")
-
-

@@ -44,7 +44,7 @@ async def start(cofor: Cofor, duns: str | None = None, email: str | None = None)
     assert not reply.presenter_token
     mails = await cofor.mails_to(email, mail_events.EMAIL_TEMPLATE_PRESENTATION_STARTED)
     mine = reply.presentation.presentation_id
-    [token] = [s["presenter_token"] for e, s in mails if e.params["presentation_id"] == mine]
+    [token] = [s["presenter_token"] for e, s in mails if e.presentation_started.presentation_id == mine]
     return reply.presentation, token
 
 

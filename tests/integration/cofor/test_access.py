@@ -64,8 +64,8 @@ async def test_request_access_is_refused_for_a_site_a_deactivated_supplier_or_a_
 async def test_request_publishes_the_event_and_mails_a_link_whose_token_is_stored_only_hashed(cofor: Cofor) -> None:
     s, signatory, administrator, token = await requested(cofor)
     [(mail, _)] = await cofor.mails_to(signatory.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
-    assert mail.params["cofor"] == f"{s.cofor_root}  01" and mail.language == "fr"
-    assert mail.params["administrator_name"] == f"{administrator.given_name} {administrator.family_name}"
+    assert mail.terms_acceptance.cofor == f"{s.cofor_root}  01" and mail.language == "fr"
+    assert mail.terms_acceptance.administrator_name == f"{administrator.given_name} {administrator.family_name}"
     msgs = await wait_for(lambda: _events(cofor, "cofor.access.requested", ev.AccessRequested, s.cofor_root))
     assert msgs[0].administrator.email == administrator.email
     for m in await read_subject(cofor.js, "COFOR", "cofor.>"):

@@ -80,3 +80,22 @@ async def test_purchasing_opens_the_file_for_a_company_whose_duns_a_draft_squats
     opened = await cofor.client.GetPresentation(api.GetPresentationRequest(presentation_id=held.presentation_id),
                                                 bearer=secrets["presenter_token"])
     assert opened.presentation.HasField("confirm_time")  # its presenter still proves the address
+
+
+async def test_housekeeping_keeps_a_file_purchasing_opened_for_its_week(cofor: Cofor) -> None:
+    duns = new_duns()
+    held = (await cofor.client.StartPresentation(api.StartPresentationRequest(
+        duns=duns, email=unique_email("company"), legal_name="Forges de Lorraine"), as_="purchasing",
+        agent=AGENT)).presentation
+    cofor.clock.offset = dt.timedelta(days=2)  # past the public's 24 hours, within the company's week
+    try:
+        await registry(cofor).expire_due_presentations()
+        kept = (await cofor.client.GetPresentation(api.GetPresentationRequest(
+            presentation_id=held.presentation_id), as_="purchasing")).presentation
+        assert kept.state == pb.PRESENTATION_STATE_DRAFT
+        assert (await failure(start(cofor, duns=duns))).reason == "DUNS_ALREADY_PRESENTED"
+        cofor.clock.offset = dt.timedelta(days=7, seconds=1)
+        assert await registry(cofor).expire_due_presentations() >= 1
+        await start(cofor, duns=duns)  # free again after the week
+    finally:
+        cofor.clock.offset = dt.timedelta()

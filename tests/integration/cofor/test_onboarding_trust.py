@@ -65,7 +65,8 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     # The review's repro: signatory = administrator = an outside address.
     assert await ask(cofor, s.cofor_root, eve, eve) == pb.PORTAL_ACCESS_STATE_UNDER_REVIEW
     [(notice, _)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_ACCESS_REQUEST_UNDER_REVIEW)
-    assert notice.params["administrator_email"] == eve.email and notice.params["requested_from"] == "203.0.113.9"
+    review = notice.access_request_under_review
+    assert review.administrator_email == eve.email and review.requested_from == "203.0.113.9"
     analysis = await cofor.client.AnalyzeAccess(api.AnalyzeAccessRequest(cofor=s.cofor_root))
     assert analysis.outcome == api.ANALYSIS_OUTCOME_ACCESS_REQUEST_UNDER_REVIEW
     assert analysis.next_step == api.NEXT_STEP_WAIT
@@ -83,7 +84,8 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     assert filed.portal_access_state == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
     assert filed.access_request.signatory.email == typed.email  # what was typed back, never the record's details
     [(mail, secrets)] = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE)
-    assert mail.params["administrator_email"] == admin.email and mail.params["requested_from"] == "203.0.113.9"
+    terms = mail.terms_acceptance
+    assert terms.administrator_email == admin.email and terms.requested_from == "203.0.113.9"
     view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(
         acceptance_token=secrets["acceptance_token"]))
     assert view.administrator.email == admin.email and view.requested_from == "203.0.113.9"
@@ -91,7 +93,7 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     # mail names the nominee; the company's own link stays valid beside it, and the signatory accepts that one.
     assert await ask(cofor, s.cofor_root, record, eve) == pb.PORTAL_ACCESS_STATE_TERMS_PENDING
     mails = await cofor.mails_to(record.email, mail_events.EMAIL_TEMPLATE_TERMS_ACCEPTANCE, count=2)
-    assert mails[-1][0].params["administrator_email"] == eve.email
+    assert mails[-1][0].terms_acceptance.administrator_email == eve.email
     assert not [m for m in await terms_mails(cofor, eve.email)]  # no link ever went to the stranger
     waiting = (await supplier(cofor, s.cofor_root)).pending_access_requests
     assert len(waiting) == 3 and stranger_request in {r.access_request_id for r in waiting}

@@ -200,7 +200,7 @@ async def test_reject_is_final_and_mails_the_reason(cofor: Cofor) -> None:
         presentation_id=p.presentation_id, reason="Outside our purchasing scope"), as_="purchasing")
     assert reply.presentation.state == pb.PRESENTATION_STATE_REJECTED
     [(mail, _)] = await cofor.mails_to(p.email, mail_events.EMAIL_TEMPLATE_PRESENTATION_REJECTED)
-    assert mail.params["reason"] == "Outside our purchasing scope"
+    assert mail.presentation_rejected.reason == "Outside our purchasing scope"
     for call, request in ((cofor.client.ReferenceSupplier, api.ReferenceSupplierRequest(
             presentation_id=p.presentation_id)), (cofor.client.RejectPresentation, api.RejectPresentationRequest(
             presentation_id=p.presentation_id, reason="again"))):

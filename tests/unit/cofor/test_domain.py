@@ -8,10 +8,17 @@ import pytest
 
 from kit.errors import FailedPrecondition
 
-from cofor.domain.access import REVIEW_LIFETIME, TERMS_LINK_LIFETIME, AccessRequest, RequestStatus
+from cofor.domain.access import (
+    REVIEW_LIFETIME,
+    TERMS_LINK_LIFETIME,
+    AccessRequest,
+    AccessState,
+    RequestStatus,
+    SuspensionCause,
+)
 from cofor.domain.analysis import Outcome, analyze, parse_analysis_input
 from cofor.domain.codes import MalformedCofor, normalize_duns, parse_cofor, random_root, site_codes
-from cofor.domain.model import AccessState, Site, Supplier, SupplierStatus, SuspensionCause
+from cofor.domain.model import Site, Supplier, SupplierStatus
 from cofor.domain.presentations import Presentation, PresentationState
 
 NOW = dt.datetime(2026, 11, 26, tzinfo=dt.UTC)
@@ -165,7 +172,8 @@ def test_a_strangers_request_never_voids_or_blocks_the_companys() -> None:
 
 def test_who_may_request_access() -> None:
     for state, admins, allowed in ((AccessState.NOT_REQUESTED, [], True), (AccessState.UNDER_REVIEW, [], True),
-                                   (AccessState.TERMS_PENDING, [], True), (AccessState.ADMINISTRATOR_PENDING, [], False),
+                                   (AccessState.TERMS_PENDING, [], True),
+                                   (AccessState.ADMINISTRATOR_PENDING, [], False),
                                    (AccessState.OPEN, [{"identifier": "V1"}], False),
                                    (AccessState.SUSPENDED, [{"identifier": "V1"}], False),
                                    (AccessState.SUSPENDED, [], True)):
