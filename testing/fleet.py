@@ -177,7 +177,7 @@ class Replicas:
             process.stop()
 
 
-async def query(url: str, sql: str, **params: Any) -> list[Row[Any]]:
+async def query(url: str, sql: str, **params: Any) -> list[Row[*tuple[Any, ...]]]:
     """Rows of one SQL statement, read straight from a service's database."""
     engine = create_async_engine(url)
     try:

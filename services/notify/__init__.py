@@ -5,8 +5,8 @@ that sends mail. It lives beside the services, not in the kit: the kit knows onl
 service's messages.
 
 A mail is built by one typed function per kind (notify.mails: every value required, times as datetimes, choices as
-enums, secrets included) and queued with ``send_mail``. ``request_email`` (a template and free ``params``) remains
-for senders not converted yet."""
+enums, secrets included) and queued with ``send_mail``. Every sender now asks this way: the untyped ``params`` of
+EmailRequested are never set here any more, and support still renders them only for requests queued before."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -19,7 +19,7 @@ from kit.db import UnitOfWork
 from kit.messaging.streams import EMAIL_SUBJECT
 from kit.sealed import seal
 
-__all__ = ["EMAIL_SUBJECT", "Mail", "Template", "request_email", "send_mail"]
+__all__ = ["EMAIL_SUBJECT", "Mail", "Template", "send_mail"]
 
 Template = events_pb2.EmailTemplate
 
@@ -52,32 +52,15 @@ def send_mail(uow: UnitOfWork, mail: Mail, *, to: list[tuple[str, str]], languag
               reply_to: tuple[str, str] | None = None, attachments: list[tuple[str, str]] | None = None) -> str:
     """Queue ``mail`` in this transaction, to ``to`` ([(address, display name)]) in ``language``; its secrets are
     sealed to the mailer's key (``seal_key``) before they are stored."""
-    message = _request(mail.template, to, language, mail.secrets, seal_key, reply_to, attachments)
-    getattr(message, mail.kind).CopyFrom(mail.values)
-    return uow.publish(EMAIL_SUBJECT, message)
-
-
-def request_email(uow: UnitOfWork, *, template: int, to: list[tuple[str, str]], language: str,
-                  params: Mapping[str, str] | None = None, secrets: Mapping[str, str] | None = None,
-                  seal_key: str = "", reply_to: tuple[str, str] | None = None,
-                  attachments: list[tuple[str, str]] | None = None) -> str:
-    """Queue a mail with untyped ``params`` (keys per template: see EmailTemplate). Prefer ``send_mail``."""
-    message = _request(template, to, language, secrets, seal_key, reply_to, attachments)
-    message.params.update(params or {})
-    return uow.publish(EMAIL_SUBJECT, message)
-
-
-def _request(template: int, to: list[tuple[str, str]], language: str, secrets: Mapping[str, str] | None,
-             seal_key: str, reply_to: tuple[str, str] | None,
-             attachments: list[tuple[str, str]] | None) -> events_pb2.EmailRequested:
     message = events_pb2.EmailRequested(
-        template=template,  # type: ignore[arg-type]
+        template=mail.template,
         language=language,
         to=[events_pb2.EmailRecipient(address=address, display_name=name) for address, name in to],
-        sealed_secrets=seal(seal_key, dict(secrets)) if secrets else b"",
+        sealed_secrets=seal(seal_key, dict(mail.secrets)) if mail.secrets else b"",
         attachments=[events_pb2.EmailAttachmentRef(kind=events_pb2.EmailAttachmentKind.Value(
             f"EMAIL_ATTACHMENT_KIND_{kind}"), id=ident) for kind, ident in attachments or ()],
     )
     if reply_to:
         message.reply_to.CopyFrom(events_pb2.EmailRecipient(address=reply_to[0], display_name=reply_to[1]))
-    return message
+    getattr(message, mail.kind).CopyFrom(mail.values)
+    return uow.publish(EMAIL_SUBJECT, message)

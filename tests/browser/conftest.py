@@ -12,8 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from kit.testing.processes import NatsServer
-
+from testing.processes import NatsServer
 from tests.e2e.stack import Stack, running_stack
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -20,10 +20,10 @@ from sqlalchemy import select
 
 from kit import migrations
 from kit.app import ServiceApp
-from kit.messaging.outbox import outbox_row
+from kit.messaging.tables import outbox_row
 from kit.sealed import SealKeyPair
-from kit.testing.processes import NatsServer
-from kit.testing.streams import wait_for
+from testing.processes import NatsServer
+from testing.streams import wait_for
 
 from identity.adapters.orm import accounts
 from identity.bootstrap import MIGRATIONS, build_app

@@ -9,7 +9,7 @@ from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import events_pb2 as pe
 
 from kit.clock import to_timestamp
-from notify import Template, request_email
+from notify import Mail, mails, send_mail
 
 from identity.domain import events as ev
 from identity.domain.accounts import Account
@@ -22,6 +22,8 @@ _LOCK_CAUSES = {LockCause.FAILED_ATTEMPTS: pe.LOCK_CAUSE_FAILED_ATTEMPTS,
                 LockCause.PREVIOUS_PASSWORD: pe.LOCK_CAUSE_PREVIOUS_PASSWORD}
 _UNLOCK_METHODS = {"SELF_SERVICE_RESET": pe.UNLOCK_METHOD_SELF_SERVICE_RESET,
                    "ADMINISTRATOR": pe.UNLOCK_METHOD_ADMINISTRATOR, "SUPPORT": pe.UNLOCK_METHOD_SUPPORT}
+_MAILED_LOCK_CAUSES = {LockCause.FAILED_ATTEMPTS: mails.LockCause.CAUSE_FAILED_ATTEMPTS,
+                       LockCause.PREVIOUS_PASSWORD: mails.LockCause.CAUSE_PREVIOUS_PASSWORD}
 _DISABLED_CAUSES = {DisabledCause.ADMINISTRATOR: pe.ACCOUNT_STATE_CHANGE_CAUSE_ADMINISTRATOR,
                     DisabledCause.SUPPLIER_DEACTIVATED: pe.ACCOUNT_STATE_CHANGE_CAUSE_SUPPLIER_DEACTIVATED,
                     DisabledCause.ACCESS_RESET: pe.ACCOUNT_STATE_CHANGE_CAUSE_ACCESS_RESET}
@@ -29,13 +31,11 @@ _ENABLED_CAUSES = {DisabledCause.ADMINISTRATOR: pe.ACCOUNT_STATE_CHANGE_CAUSE_AD
                    DisabledCause.SUPPLIER_DEACTIVATED: pe.ACCOUNT_STATE_CHANGE_CAUSE_SUPPLIER_REACTIVATED}
 
 
-def mail(out: Outlet, template: int, account: Account, *, params: dict[str, str],
-         secrets: dict[str, str] | None = None, address: str | None = None,
+def mail(out: Outlet, mail: Mail, account: Account, *, address: str | None = None,
          reply_to: tuple[str, str] | None = None) -> None:
-    """To the account's holder, at its registered address unless ``address`` is given."""
-    request_email(out, template=template, to=[(address or account.email, account.display_name)],
-                  language=account.language, params=params, secrets=secrets, seal_key=out.seal_key,
-                  reply_to=reply_to)
+    """To the account's holder, at its registered address unless ``address`` is given; its secrets sealed."""
+    send_mail(out, mail, to=[(address or account.email, account.display_name)], language=account.language,
+              seal_key=out.seal_key, reply_to=reply_to)
 
 
 @functools.singledispatch
@@ -75,8 +75,8 @@ def _(event: ev.AccountLocked, out: Outlet, account: Account | None) -> None:
         identifier=event.identifier, cofor_root=event.cofor_root, failed_attempt_count=event.failed_attempts,
         cause=_LOCK_CAUSES[event.cause]))
     out.audit("ACCOUNT_LOCKED", event)
-    mail(out, Template.EMAIL_TEMPLATE_ACCOUNT_LOCKED_NOTICE, account, params={
-        "identifier": event.identifier, "lock_time": event.at.isoformat(), "cause": event.cause.value.lower()})
+    mail(out, mails.account_locked_notice(identifier=event.identifier, lock_time=event.at,
+                                          cause=_MAILED_LOCK_CAUSES[event.cause]), account)
 
 
 @emit.register(ev.AccountUnlocked)
@@ -94,19 +94,18 @@ def _(event: ev.PasswordChanged, out: Outlet, account: Account | None) -> None:
     out.publish("identity.password.changed", pe.PasswordChanged(
         identifier=event.identifier, cofor_root=event.cofor_root, was_temporary=event.was_temporary))
     out.audit("PASSWORD_CHANGED", event)
-    mail(out, Template.EMAIL_TEMPLATE_PASSWORD_CHANGED_NOTICE, account, params={
-        "identifier": event.identifier, "change_time": event.at.isoformat()})
+    mail(out, mails.password_changed_notice(identifier=event.identifier, change_time=event.at), account)
 
 
 @emit.register(ev.PasswordReset)
 def _(event: ev.PasswordReset, out: Outlet, account: Account | None) -> None:
     assert account is not None
     if event.by_administrator:
-        mail(out, Template.EMAIL_TEMPLATE_TEMPORARY_PASSWORD, account, secrets={"temporary_password": event.password},
-             params={"expire_time": event.expires_at.isoformat(), "context": "reset"})
+        mail(out, mails.temporary_password(expire_time=event.expires_at, context=mails.PasswordContext.CONTEXT_RESET,
+                                           temporary_password=event.password), account)
     else:
-        mail(out, Template.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD, account,
-             params={"expire_time": event.expires_at.isoformat()}, secrets={"temporary_password": event.password})
+        mail(out, mails.administrator_reset_password(expire_time=event.expires_at,
+                                                     temporary_password=event.password), account)
     out.publish("identity.password.reset", pe.PasswordReset(
         identifier=event.identifier, cofor_root=event.cofor_root, actor=event.actor or event.identifier,
         kind=pe.PASSWORD_RESET_KIND_BY_ADMINISTRATOR if event.by_administrator else pe.PASSWORD_RESET_KIND_SELF_SERVICE,
@@ -121,26 +120,25 @@ def _(event: ev.AccountCreated, out: Outlet, account: Account | None) -> None:
         out.publish("identity.administrator.created", pe.AdministratorCreated(
             identifier=event.identifier, cofor_root=event.cofor_root, access_request_id=event.access_request_id,
             display_name=account.display_name))
-        mail(out, Template.EMAIL_TEMPLATE_ADMINISTRATOR_WELCOME, account, params={
-            "identifier": event.identifier, "legal_name": event.legal_name, "cofor_root": event.cofor_root})
+        mail(out, mails.administrator_welcome(identifier=event.identifier, legal_name=event.legal_name,
+                                              cofor_root=event.cofor_root), account)
     else:
         out.publish("identity.account.created", pe.AccountCreated(
             identifier=event.identifier, cofor_root=event.cofor_root, display_name=account.display_name,
             actor=event.actor, roles=[pb.ROLE_USER, pb.ROLE_ADMINISTRATOR] if event.administrator else [pb.ROLE_USER]))
-        mail(out, Template.EMAIL_TEMPLATE_USER_WELCOME, account, params={
-            "identifier": event.identifier, "cofor_root": event.cofor_root, "legal_name": event.legal_name,
-            "administrator_name": event.administrator_name})
-    mail(out, Template.EMAIL_TEMPLATE_TEMPORARY_PASSWORD, account, secrets={"temporary_password": event.password},
-         params={"expire_time": event.expires_at.isoformat(), "context": "new_account"})
+        mail(out, mails.user_welcome(identifier=event.identifier, legal_name=event.legal_name,
+                                     cofor_root=event.cofor_root, administrator_name=event.administrator_name), account)
+    mail(out, mails.temporary_password(expire_time=event.expires_at, context=mails.PasswordContext.CONTEXT_NEW_ACCOUNT,
+                                       temporary_password=event.password), account)
     out.audit("ACCOUNT_CREATED", event)
 
 
 @emit.register(ev.EmailChanged)
 def _(event: ev.EmailChanged, out: Outlet, account: Account | None) -> None:
     assert account is not None
-    mail(out, Template.EMAIL_TEMPLATE_EMAIL_CHANGED_NOTICE, account, address=event.previous_email, params={
-        "identifier": event.identifier, "masked_new_email": event.new_email_masked,
-        "change_time": event.at.isoformat(), "actor_name": event.actor_name})
+    mail(out, mails.email_changed_notice(identifier=event.identifier, masked_new_email=event.new_email_masked,
+                                         change_time=event.at, actor_name=event.actor_name),
+         account, address=event.previous_email)
 
 
 @emit.register(ev.AccountDisabled)
@@ -176,5 +174,5 @@ def _(event: ev.AdministratorRevoked, out: Outlet, account: Account | None) -> N
 
 @emit.register(ev.Notice)
 def _(event: ev.Notice, out: Outlet, account: Account | None) -> None:
-    request_email(out, template=event.template, to=[(event.to_email, event.to_name)],
-                  language=event.language, params=event.params, seal_key=out.seal_key, reply_to=event.reply_to)
+    send_mail(out, event.mail, to=[(event.to_email, event.to_name)], language=event.language,
+              seal_key=out.seal_key, reply_to=event.reply_to)

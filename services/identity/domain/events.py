@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from identity.domain.states import DisabledCause, LockCause
+
+if TYPE_CHECKING:  # only its type: the domain never runs the mail contract's code
+    from notify import Mail
 
 _order = itertools.count()
 
@@ -157,10 +160,9 @@ class RecoveryRequested(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Notice(Event):
-    """A plain informational mail (recovery forms): ``template`` is a notify.Template value."""
-    template: int
+    """A plain informational mail (recovery forms), built by the service layer with notify.mails: never a secret."""
+    mail: Mail
     to_email: str
     to_name: str
     language: str
-    params: dict[str, str]
     reply_to: tuple[str, str] | None = None

@@ -12,11 +12,10 @@ therefore neither locks its holder out nor uses up the holder's mails.
 from __future__ import annotations
 
 import datetime as dt
-import json
 
 from kit import ratelimit, validation
 from kit.errors import Violations
-from notify import Template
+from notify import Mail, mails
 
 from identity.domain import events as ev
 from identity.domain.accounts import Account, MalformedIdentifier, State, parse_identifier
@@ -27,16 +26,14 @@ from identity.service_layer.unit_of_work import IdentityUnitOfWork, active_admin
 ACCEPTED = "recovery.accepted"
 
 
-def _contacts(admins: list[Account]) -> str:
-    return json.dumps([{"name": a.display_name, "email": a.email, "phone": a.phone} for a in admins],
-                      ensure_ascii=False)
+def _contacts(admins: list[Account]) -> list[mails.AdministratorContact]:
+    return [mails.AdministratorContact(a.display_name, a.email, a.phone) for a in admins]
 
 
-def _notice(account: Account, template: int, now: dt.datetime, params: dict[str, str],
-            reply_to: tuple[str, str] | None = None) -> ev.Notice:
-    return ev.Notice(identifier=account.identifier, cofor_root=account.cofor_root, at=now, template=template,
+def _notice(account: Account, mail: Mail, now: dt.datetime, reply_to: tuple[str, str] | None = None) -> ev.Notice:
+    return ev.Notice(identifier=account.identifier, cofor_root=account.cofor_root, at=now, mail=mail,
                      to_email=account.email, to_name=account.display_name, language=account.language,
-                     params=params, reply_to=reply_to)
+                     reply_to=reply_to)
 
 
 def _requested(uow: IdentityUnitOfWork, identifier: str, root: str, now: dt.datetime, detail: str) -> None:
@@ -98,9 +95,9 @@ class Recovery:
                 _quiet(uow, matches, root, now)
             elif matches:
                 company = await uow.companies.get(root)
-                uow.record(_notice(matches[0], Template.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY, now, {
-                    "identifiers": json.dumps([a.identifier for a in matches]), "cofor_root": root,
-                    "legal_name": company["legal_name"] if company else ""}))
+                uow.record(_notice(matches[0], mails.identifier_recovery(
+                    identifiers=[a.identifier for a in matches], legal_name=company["legal_name"] if company else "",
+                    cofor_root=root), now))
                 for a in matches:
                     _requested(uow, a.identifier, root, now, "lost identifier")
             await uow.commit()
@@ -124,8 +121,8 @@ class Recovery:
             elif target is not None:
                 company = await uow.companies.get(root)
                 admins = active_administrators(await uow.accounts.of_company(root))
-                uow.record(_notice(target, Template.EMAIL_TEMPLATE_RESET_BY_ADMINISTRATOR_NOTICE, now, {
-                    "administrators": _contacts(admins), "legal_name": company["legal_name"] if company else ""}))
+                uow.record(_notice(target, mails.reset_by_administrator_notice(
+                    administrators=_contacts(admins), legal_name=company["legal_name"] if company else ""), now))
                 _requested(uow, ident, root, now, "administrator reset form used by a user")
             await uow.commit()
         return ACCEPTED
@@ -146,12 +143,12 @@ class Recovery:
                 company = await uow.companies.get(root)
                 admins = [a for a in active_administrators(await uow.accounts.of_company(root))
                           if a.identifier != ident]
-                uow.record(_notice(target, Template.EMAIL_TEMPLATE_ADMINISTRATOR_CONTACT, now, {
-                    "administrators": _contacts(admins), "legal_name": company["legal_name"] if company else ""}))
+                uow.record(_notice(target, mails.administrator_contact(
+                    administrators=_contacts(admins), legal_name=company["legal_name"] if company else ""), now))
                 for admin in admins:
-                    uow.record(_notice(admin, Template.EMAIL_TEMPLATE_USER_MESSAGE_TO_ADMINISTRATOR, now, {
-                        "user_name": target.display_name, "user_identifier": ident, "user_email": target.email,
-                        "message": message}, reply_to=(target.email, target.display_name)))
+                    uow.record(_notice(admin, mails.user_message_to_administrator(
+                        user_name=target.display_name, user_identifier=ident, user_email=target.email,
+                        message=message), now, reply_to=(target.email, target.display_name)))
                 _requested(uow, ident, root, now, "message to the administrators")
             await uow.commit()
         return ACCEPTED

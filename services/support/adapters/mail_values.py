@@ -40,7 +40,8 @@ CHOICES: dict[str, dict[int, str]] = dict([
 
 
 def template_values(event: ev.EmailRequested) -> dict[str, str]:
-    """The values ``event``'s template renders with: its typed ``values`` when set, else its ``params``."""
+    """The values ``event``'s template renders with: its typed ``values`` when set, else its ``params`` (kept for
+    requests queued before every sender used typed values: notify no longer sets ``params``)."""
     kind = event.WhichOneof("values")
     if kind is None:
         return dict(event.params)

@@ -91,7 +91,7 @@ class Identity:
         password = await self.temporary_password(email)
         if open_access:
             await self.open(root)
-        return Company(root, welcome.params["identifier"], email, password)
+        return Company(root, welcome.administrator_welcome.identifier, email, password)
 
     async def open(self, root: str) -> None:
         await self.publish_cofor("cofor.access.opened", cofor_events.AccessOpened(cofor_root=root))

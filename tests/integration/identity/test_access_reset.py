@@ -54,7 +54,7 @@ async def new_request_accepted(identity: Identity, root: str, email: str) -> str
         cofor_root=root, legal_name=f"Company {root}", access_request_id=str(uuid.uuid4()),
         administrator=cofor_pb.Contact(given_name="Nina", family_name="Nouvelle", email=email, language="fr")))
     [(welcome, _)] = await identity.mails(email, mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_WELCOME)
-    return str(welcome.params["identifier"])
+    return str(welcome.administrator_welcome.identifier)
 
 
 async def test_an_access_reset_closes_every_account_for_good(identity: Identity) -> None:

@@ -47,7 +47,7 @@ async def test_create_user_mails_identifier_and_password_separately_and_the_asl_
         request_id="4f7c1a3e-1b2c-4d5e-8f90-123456789abc"), bearer=token)
     assert again.account.identifier == account.identifier  # idempotent: no second account, no second mail
     [(welcome, _)] = await identity.mails("Emma.Durand@supplier.example", mail_events.EMAIL_TEMPLATE_USER_WELCOME)
-    assert welcome.params["identifier"] == account.identifier and welcome.language == "en"
+    assert welcome.user_welcome.identifier == account.identifier and welcome.language == "en"
     temp = await identity.temporary_password("Emma.Durand@supplier.example")
     assert temp not in str(created)  # the ASL's answer never holds the password
     first = await identity.login(account.identifier, temp)

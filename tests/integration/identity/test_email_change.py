@@ -53,9 +53,9 @@ async def test_an_email_change_tells_the_old_address_and_ends_the_sessions(ident
     assert updated.account.email == NEW_ADDRESS
     [(notice, secrets)] = await identity.mails("bob@supplier.example", mail_events.EMAIL_TEMPLATE_EMAIL_CHANGED_NOTICE)
     assert [r.address for r in notice.to] == ["bob@supplier.example"] and notice.language == "en" and secrets == {}
-    assert {k: v for k, v in notice.params.items() if k != "change_time"} == {
-        "identifier": bob, "masked_new_email": "e***@attacker.example", "actor_name": "Alice Admin"}
-    assert notice.params["change_time"]
+    told = notice.email_changed_notice
+    assert (told.identifier, told.masked_new_email, told.actor_name) == (bob, "e***@attacker.example", "Alice Admin")
+    assert told.HasField("change_time") and told.change_time.seconds
     f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=bob_token), as_="erp"))
     assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]
     trail = await identity.client.ListAuditEvents(api.ListAuditEventsRequest(identifier=bob), bearer=token)
@@ -83,6 +83,6 @@ async def test_an_asl_changing_its_own_email_is_told_too(identity: Identity) -> 
     token = await identity.ready_asl(company)
     await identity.client.UpdateUser(new_email(company.asl, "alice@new.example"), bearer=token)
     [(notice, _)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_EMAIL_CHANGED_NOTICE)
-    assert notice.params["masked_new_email"] == "a***@new.example"
+    assert notice.email_changed_notice.masked_new_email == "a***@new.example"
     f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=token))
     assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]

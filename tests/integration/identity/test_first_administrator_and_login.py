@@ -100,7 +100,7 @@ async def test_the_policy_names_every_rule_the_new_password_breaks(identity: Ide
     again = await identity.client.ChangePassword(api.ChangePasswordRequest(
         current_password=STRONG, new_password=STRONG_2), bearer=changed.session_token)
     [(notice, _), *_] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_PASSWORD_CHANGED_NOTICE)
-    assert notice.params["identifier"] == company.asl and again.session_token
+    assert notice.password_changed_notice.identifier == company.asl and again.session_token
 
 
 async def test_the_company_gate_opens_only_with_access_open_and_the_supplier_active(identity: Identity) -> None:

@@ -11,6 +11,7 @@ import pytest
 from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc
+from portal.support.v1 import email_values_pb2 as mail_values
 from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
@@ -55,7 +56,7 @@ async def test_five_wrong_passwords_block_and_then_even_the_right_one_is_refused
     assert f.code == grpc.StatusCode.UNAUTHENTICATED and f.reason == "INVALID_CREDENTIALS"  # type: ignore[attr-defined]
     assert await checked_attempts(identity, company.asl) == 5
     [(notice, _)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_ACCOUNT_LOCKED_NOTICE)
-    assert notice.params["cause"] == "failed_attempts"
+    assert notice.account_locked_notice.cause == mail_values.AccountLockedNoticeMail.CAUSE_FAILED_ATTEMPTS
 
 
 async def test_parallel_guesses_never_check_more_than_the_threshold(identity: Identity) -> None:
@@ -105,7 +106,7 @@ async def test_recover_identifier_answers_the_same_and_mails_only_an_exact_match
         same.append(reply.message_key)
     assert same == ["recovery.accepted"] * 3
     [(mail, _)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY)
-    assert company.asl in mail.params["identifiers"]
+    assert company.asl in mail.identifier_recovery.identifiers
     await asyncio.sleep(0.5)
     assert len(await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_IDENTIFIER_RECOVERY)) == 1
 
@@ -139,7 +140,8 @@ async def test_plain_users_using_the_asl_form_are_told_to_ask_their_asl(identity
         identifier=user.identifier, cofor=company.root, email="paul.user@supplier.example"))
     [(mail, secrets)] = await identity.mails("paul.user@supplier.example",
                                              mail_events.EMAIL_TEMPLATE_RESET_BY_ADMINISTRATOR_NOTICE)
-    assert secrets == {} and company.asl_email in mail.params["administrators"]
+    assert secrets == {} and company.asl_email in [
+        a.email for a in mail.reset_by_administrator_notice.administrators]
 
 
 async def test_contact_administrator_mails_the_user_and_every_asl(identity: Identity) -> None:
@@ -152,9 +154,9 @@ async def test_contact_administrator_mails_the_user_and_every_asl(identity: Iden
         message="J'ai perdu mon mot de passe"))
     assert reply.message_key == "recovery.accepted"
     [(to_user, _)] = await identity.mails("zoe@supplier.example", mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_CONTACT)
-    assert "Alice Admin" in to_user.params["administrators"]
+    assert "Alice Admin" in [a.name for a in to_user.administrator_contact.administrators]
     [(to_asl, _)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_USER_MESSAGE_TO_ADMINISTRATOR)
-    assert to_asl.params["message"] == "J'ai perdu mon mot de passe"
+    assert to_asl.user_message_to_administrator.message == "J'ai perdu mon mot de passe"
     assert to_asl.reply_to.address == "zoe@supplier.example"
     # A wrong e-mail: same answer, nothing sent.
     await identity.client.ContactAdministrator(api.ContactAdministratorRequest(
