@@ -11,6 +11,7 @@ from typing import Any
 import grpc
 from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
+from portal.cofor.v1 import cofor_service_pb2_grpc
 
 from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import failure_of
@@ -45,6 +46,12 @@ async def call(service: str, stub_class: type, method: str, request: Message, *,
     async with grpc.aio.insecure_channel(target(service)) as channel:
         rpc: Callable[..., Awaitable[Message]] = getattr(stub_class(channel), method)
         return await rpc(request, metadata=metadata, timeout=30)
+
+
+async def call_cofor(method: str, request: Any, agent: str = "") -> Any:
+    """A call to the supplier registry, for ``portalctl cofor``'s commands (cofor_commands.py and
+    cofor_access_commands.py)."""
+    return await call("cofor", cofor_service_pb2_grpc.CoforServiceStub, method, request, agent=agent)
 
 
 def show(message: Message | dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ the tests (nothing is skipped)."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -69,6 +69,9 @@ class Visitor:
 
     async def cookies(self) -> dict[str, str]:
         return {c["name"]: c["value"] for c in await self.context.cookies()}
+
+
+NewVisitor = Callable[..., Awaitable[Visitor]]  # the ``visitors`` fixture: a new visitor at each call
 
 
 @pytest.fixture

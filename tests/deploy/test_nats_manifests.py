@@ -17,7 +17,7 @@ from kit.messaging.provision import ProvisionerSettings
 from kit.messaging.trust import PROVISIONER, deployed_authorization
 from testing.processes import nats_server_binary
 
-from .test_manifests import (
+from .manifests import (
     K8S,
     OVERLAYS,
     SERVICES,
