@@ -1,7 +1,8 @@
 """Async SQLAlchemy engine for SQLite (embedded default) and PostgreSQL, and the unit of work.
 
-SQLite runs in WAL mode; write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the
-busy timeout instead of failing on a lock upgrade. Read-only units of work use a deferred ``BEGIN``.
+SQLite runs in WAL mode (synchronous=NORMAL: a commit survives a crash of the process, not necessarily of the
+machine); write transactions start with ``BEGIN IMMEDIATE`` so two writers queue on the busy timeout instead of
+failing on a lock upgrade. Read-only units of work use a deferred ``BEGIN``; a lone read (``read_rows``) none.
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from kit.messaging.tables import InboxEntry, outbox_row
 from kit.tables import IdempotencyKey
 
 _READONLY = "portal_readonly"
+_ONE_STATEMENT = "portal_one_statement"  # SQLite: no BEGIN/COMMIT around it (a lone statement is atomic)
 
 
 class Database:
@@ -44,6 +46,7 @@ class Database:
         self._write_sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         self._read_sessions = async_sessionmaker(self.engine.execution_options(**{_READONLY: True}),
                                                  expire_on_commit=False, autoflush=False)
+        self._lone_reads = self.engine.execution_options(**{_READONLY: True, _ONE_STATEMENT: True})
         # SQLite has one writer at a time. Queue this process's writers here, in order, instead of letting them
         # collide on the file lock and back off in SQLite's busy handler (sleeps of up to 100 ms).
         self.write_lock: asyncio.Lock | None = asyncio.Lock() if self.is_sqlite else None
@@ -52,6 +55,13 @@ class Database:
 
     def session(self, *, readonly: bool = False) -> AsyncSession:
         return (self._read_sessions if readonly else self._write_sessions)()
+
+    async def read_rows(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[Any]:
+        """The rows of one read statement, outside any unit of work: on SQLite a single trip to the database (no
+        transaction around it; one statement sees one snapshot anyway). For the relay, which reads after every
+        commit."""
+        async with self._lone_reads.connect() as connection:
+            return list((await connection.execute(statement, parameters)).all())
 
     @contextlib.asynccontextmanager
     async def write_transaction(self) -> AsyncIterator[AsyncSession]:
@@ -99,8 +109,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
-        readonly = conn.get_execution_options().get(_READONLY, False)
-        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+        options = conn.get_execution_options()
+        if not options.get(_ONE_STATEMENT, False):  # a lone statement is atomic without BEGIN
+            conn.exec_driver_sql("BEGIN" if options.get(_READONLY, False) else "BEGIN IMMEDIATE")
 
 
 class UnitOfWork:

@@ -98,6 +98,7 @@ def _(event: ev.PasswordChanged, out: Outlet, account: Account | None) -> None:
 
 
 @emit.register(ev.PasswordReset)
+@emit.register(ev.SelfServiceResetOffered)  # the same messages; its difference (sessions kept) is on the event
 def _(event: ev.PasswordReset, out: Outlet, account: Account | None) -> None:
     assert account is not None
     if event.by_administrator:

@@ -35,7 +35,6 @@ _REHASHED = _LOGGED_IN.values(password_hash=case(
 _NEW_SESSION = sessions.insert()
 _NEW_AUDIT = audit_events.insert()
 _OUTBOX = cast(Table, OutboxMessage.__table__)
-OUTBOX_COLUMNS = ("event_id", "subject", "payload", "headers", "created_at", "published_at")
 _NEW_OUTBOX = _OUTBOX.insert()
 
 
@@ -57,15 +56,15 @@ class AccountRepository:
         self.seen: dict[str, Account] = {}
 
     def _seen(self, account: Account) -> Account:
-        """One object per account in a unit of work: a re-read (under a lock, say) refreshes the object already
-        loaded, keeping the events it recorded."""
+        """One object per account in a unit of work: a re-read (under a lock, say) or the save of another copy
+        refreshes the object already loaded, keeping the events both recorded."""
         known = self.seen.get(account.identifier)
         if known is None or known is account:
             self.seen[account.identifier] = account
             return account
-        events = known.events
+        events = known.events + account.events  # a second copy's events are kept, never dropped
         known.__dict__.update(account.__dict__)
-        known.events = events
+        known.events, account.events = events, []
         return known
 
     async def get(self, identifier: str, *, for_update: bool = False) -> Account | None:
@@ -169,8 +168,8 @@ class SessionRepository:
         self.opened.add(digest)
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:
-        query = select(sessions, accounts).join(accounts, accounts.c.identifier == sessions.c.identifier).where(
-            sessions.c.token_digest == digest)
+        query = select(sessions, accounts, _COMPANY_OPEN).join(
+            accounts, accounts.c.identifier == sessions.c.identifier).where(sessions.c.token_digest == digest)
         found = (await self.session.execute(query)).mappings().first()
         return dict(found) if found else None
 

@@ -108,6 +108,13 @@ class Account:
             return "TEMPORARY_PASSWORD_EXPIRED"
         return None if company_open else "COMPANY_ACCESS_CLOSED"
 
+    def honours_session(self, *, must_change_password: bool, company_open: bool) -> bool:
+        """Whether a session still opens the portal: a login that raced a disable, a lock or the company's closing
+        may have opened one after its sessions were ended. A BLOCKED account keeps only a session that may do
+        nothing but change the password (an ASL's self-service reset)."""
+        active = self.state == State.ACTIVE or (self.state == State.BLOCKED and must_change_password)
+        return active and company_open
+
     def lock(self, cause: LockCause, now: dt.datetime) -> None:
         self.state, self.lock_cause, self.locked_at = State.BLOCKED, cause, now
         self.record(ev.AccountLocked, now, cause=cause, failed_attempts=self.failed_attempts, actor="system",

@@ -48,6 +48,12 @@ class Sessions:
         if (row is None or row["revoked_at"] is not None or now >= row["expires_at"]
                 or now >= row["idle_expires_at"]):
             raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
+        account = row.get("_account")
+        if account is None:  # built once per cached row: this is the hot path of every page view
+            account = row["_account"] = account_from_row(row)
+        if not account.honours_session(must_change_password=bool(row["must_change_password"]),
+                                       company_open=bool(row["company_open"])):
+            raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
         idle = row["idle_expires_at"]
         # Activity pushes the idle expiry; written at most once a minute per session, not on every call.
         if touch and idle - now < self.tools.idle - dt.timedelta(minutes=1):
@@ -56,9 +62,6 @@ class Sessions:
                 await uow.sessions.touch(digest, idle)
                 await uow.commit()
             row["idle_expires_at"] = idle
-        account = row.get("_account")
-        if account is None:  # built once per cached row: this is the hot path of every page view
-            account = row["_account"] = account_from_row(row)
         return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row)
 
     async def logout(self, token: str | None, client: str = "") -> None:

@@ -12,11 +12,10 @@ from portal.identity.v1 import events_pb2 as pe
 
 from kit.clock import to_timestamp
 from kit.db import Database, UnitOfWork
-from kit.messaging.tables import outbox_row
+from kit.messaging.tables import outbox_values
 
 from identity.adapters import messages
 from identity.adapters.repository import (
-    OUTBOX_COLUMNS,
     AccountRepository,
     AuditTrail,
     CompanyRepository,
@@ -50,10 +49,10 @@ class IdentityUnitOfWork(UnitOfWork):
 
     def publish(self, subject: str, message: Any) -> str:
         """As the kit's, but written with one prebuilt INSERT at commit instead of an ORM flush (the login path)."""
-        row = outbox_row(subject, message, producer=self.producer)
-        self._pending_outbox.append({column: getattr(row, column) for column in OUTBOX_COLUMNS})
+        row = outbox_values(subject, message, producer=self.producer)
+        self._pending_outbox.append(row)
         self._wrote_events = True
-        return row.event_id
+        return str(row["event_id"])
 
     def record(self, event: ev.Event) -> None:
         """An event about no loaded account (an unknown identifier, a company's snapshot)."""

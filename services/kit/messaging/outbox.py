@@ -6,15 +6,15 @@ harmless because the message id is the event id and the stream drops duplicates 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import time
 from typing import Any
 
 from nats.js import JetStreamContext
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
-from kit.aio import wait_any
 from kit.backoff import Backoff
 from kit.clock import utcnow
 from kit.db import Database
@@ -50,12 +50,27 @@ class OutboxRelay:
         self._published_upto = 0  # SQLite: every row up to this position is published (maybe not yet marked)
         self._unmarked: list[int] = []
         self._last_flush = time.monotonic()
+        # Built once, and only the columns publishing needs (no ORM objects): this runs after every commit.
+        self._pending_rows = (select(OutboxMessage.position, OutboxMessage.subject, OutboxMessage.payload,
+                                     OutboxMessage.headers).where(OutboxMessage.published_at.is_(None))
+                              .order_by(OutboxMessage.position).limit(batch_size))
+        self._claim = self._pending_rows.with_for_update(skip_locked=True)
+        self._pending_after = self._pending_rows.where(OutboxMessage.position > bindparam("after"))
 
     def wake(self) -> None:
         self._wake.set()
 
     async def run(self, js: JetStreamContext, stop: asyncio.Event) -> None:
         backoff = Backoff()
+        # Stopping wakes the relay too, so that each round waits on one event (no tasks made per round).
+        stopping = asyncio.ensure_future(stop.wait())
+        stopping.add_done_callback(lambda _: self._wake.set())
+        try:
+            await self._run(js, stop, backoff)
+        finally:
+            stopping.cancel()
+
+    async def _run(self, js: JetStreamContext, stop: asyncio.Event, backoff: Backoff) -> None:
         while not stop.is_set():
             # Cleared before reading, so a commit landing while this batch is read still wakes the next round.
             self._wake.clear()
@@ -70,7 +85,9 @@ class OutboxRelay:
                 continue
             if sent < self._batch_size:
                 pause = min(self._poll_seconds, self.MARK_EVERY_SECONDS) if self._unmarked else self._poll_seconds
-                await wait_any(stop, self._wake, pause)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._wake.wait()
         try:
             await self.flush_marks()
         except Exception as exc:  # unmarked rows are published again at the next start; JetStream dedupes
@@ -81,14 +98,12 @@ class OutboxRelay:
         if self._db.is_postgres:
             # Claim, publish and mark in one transaction: the row locks keep other relays off these rows.
             async with self._db.session() as session, session.begin():
-                rows = (await session.scalars(self._pending().with_for_update(skip_locked=True))).all()
+                rows = (await session.execute(self._claim)).all()
                 acked = await self._publish(js, rows)
                 await self._mark(session, acked)
             return len(acked)
         # SQLite: read past what this relay already published, publish, and mark later in bulk.
-        async with self._db.session(readonly=True) as session, session.begin():
-            rows = (await session.scalars(self._pending().where(
-                OutboxMessage.position > self._published_upto))).all()
+        rows = await self._db.read_rows(self._pending_after, {"after": self._published_upto})
         acked = await self._publish(js, rows)
         done = set(acked)
         for row in rows:  # advance over the acknowledged prefix; a failed row is retried from there
@@ -113,10 +128,6 @@ class OutboxRelay:
         except BaseException:
             self._unmarked = positions + self._unmarked
             raise
-
-    def _pending(self) -> Any:
-        return (select(OutboxMessage).where(OutboxMessage.published_at.is_(None))
-                .order_by(OutboxMessage.position).limit(self._batch_size))
 
     async def _publish(self, js: JetStreamContext, rows: Any) -> list[int]:
         if not rows:

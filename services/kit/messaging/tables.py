@@ -59,11 +59,12 @@ class DeadLetter(KitBase):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
-def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessage:
-    """The outbox row of one event: the event id doubles as the NATS message id (JetStream drops duplicates)."""
+def outbox_values(subject: str, message: Message, *, producer: str) -> dict[str, object]:
+    """The column values of one event's outbox row (no ORM object: for a prebuilt INSERT on a hot path). The event id
+    doubles as the NATS message id (JetStream drops duplicates)."""
     event_id = str(uuid.uuid4())
     now = utcnow()
-    return OutboxMessage(
+    return dict(
         event_id=event_id,
         subject=subject,
         payload=message.SerializeToString(),
@@ -75,4 +76,10 @@ def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessag
             envelope.CORRELATION_ID: current_correlation_id(),
         },
         created_at=now,
+        published_at=None,
     )
+
+
+def outbox_row(subject: str, message: Message, *, producer: str) -> OutboxMessage:
+    """The outbox row of one event, as an ORM object to add to a session."""
+    return OutboxMessage(**outbox_values(subject, message, producer=producer))

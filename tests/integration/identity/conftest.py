@@ -156,3 +156,16 @@ async def identity(database_url: str, nats_server: NatsServer) -> AsyncIterator[
         await channel.close()
         await app.stop()
         await nc.close()
+
+
+@pytest.fixture
+async def second_server(identity: Identity) -> AsyncIterator[ServiceClient]:
+    """Another identity server on the same database (its own connection pool)."""
+    other = build_app(identity.settings, clock=identity.clock)
+    await other.start()
+    channel = grpc.aio.insecure_channel(other.target)
+    try:
+        yield ServiceClient(identity_service_pb2_grpc.IdentityServiceStub(channel), TOKENS)
+    finally:
+        await channel.close()
+        await other.stop()

@@ -6,37 +6,21 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
-from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 from portal.identity.v1 import identity_service_pb2 as api
-from portal.identity.v1 import identity_service_pb2_grpc
 
 from kit.client import ServiceClient, failure_of
 
 from identity.adapters.hasher import Hasher
-from identity.bootstrap import build_app
 
-from .conftest import TOKENS, Identity
+from .conftest import Identity
 from .seeds import active_administrators, two_administrators
 
 PASSWORD = "a long password typed by both administrators"
 ROUNDS = 10
 _identifiers = itertools.count(random.randrange(100_000, 800_000, 1000))  # fresh ones every test
-
-
-@pytest.fixture
-async def second_server(identity: Identity) -> AsyncIterator[ServiceClient]:
-    """Another identity server on the same database (its own connection pool)."""
-    other = build_app(identity.settings, clock=identity.clock)
-    await other.start()
-    channel = grpc.aio.insecure_channel(other.target)
-    try:
-        yield ServiceClient(identity_service_pb2_grpc.IdentityServiceStub(channel), TOKENS)
-    finally:
-        await channel.close()
-        await other.stop()
 
 
 def removal(client: ServiceClient, action: str, identifier: str, token: str):  # type: ignore[no-untyped-def]
