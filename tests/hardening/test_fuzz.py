@@ -13,6 +13,7 @@ from portal.identity.v1 import identity_service_pb2 as identity_api
 
 from bench.report import Report
 from hardening import fuzz
+from hardening.fuzz_cases import Fuzzer
 from testing.processes import NatsServer
 from tests.e2e.stack import running_stack
 
@@ -32,7 +33,7 @@ async def test_generated_requests_never_fail_internally_nor_change_state_when_re
 
 async def test_what_the_fuzzer_found_stays_fixed(tmp_path: Path, nats_server: NatsServer) -> None:
     async with running_stack(tmp_path, nats_server) as stack:
-        fuzzer = fuzz.Fuzzer(stack, nats_server)
+        fuzzer = Fuzzer(stack, nats_server)
         await fuzzer.start()
         try:
             s = fuzzer.scenario

@@ -7,6 +7,7 @@ import pytest
 
 from bench.report import Report
 from hardening import isolation
+from hardening.isolation_methods import CONSOLE, METHODS, PRIVILEGED, PRIVILEGED_CALLERS, PUBLIC
 
 
 @pytest.mark.timeout(240)
@@ -15,10 +16,10 @@ async def test_every_console_and_privileged_call_on_someone_elses_data_is_refuse
     await isolation.run(report, quick=True)
     figures = {str(f["name"]): f["value"] for f in report.figures}
     assert report.missed() == [], [f for f in report.figures if f["met"] is False]
-    console = [kinds for kinds, _ in isolation.METHODS.values() if isolation.CONSOLE in kinds]
-    privileged = [kinds for kinds, _ in isolation.METHODS.values()
-                  if kinds & isolation.PRIVILEGED and isolation.PUBLIC not in kinds]
+    console = [kinds for kinds, _ in METHODS.values() if CONSOLE in kinds]
+    privileged = [kinds for kinds, _ in METHODS.values()
+                  if kinds & PRIVILEGED and PUBLIC not in kinds]
     # Not vacuous: each console RPC on each of the victim's four accounts, each privileged RPC with every caller.
     assert figures["isolation_console_calls_checked"] >= 4 * len(console)
-    assert figures["isolation_privileged_calls_checked"] >= len(isolation.PRIVILEGED_CALLERS) * len(privileged)
-    assert figures["isolation_anonymous_calls_checked"] >= 2 * (len(isolation.METHODS) - len(privileged))
+    assert figures["isolation_privileged_calls_checked"] >= len(PRIVILEGED_CALLERS) * len(privileged)
+    assert figures["isolation_anonymous_calls_checked"] >= 2 * (len(METHODS) - len(privileged))
