@@ -1,10 +1,11 @@
-"""The column type for timestamps: aware UTC datetimes on every database (the kit's tables and the services')."""
+"""Column types shared by the services' tables: aware UTC timestamps on every database, domain enums by value."""
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from typing import Any
 
-from sqlalchemy import Column, DateTime
+from sqlalchemy import Column, DateTime, Enum
 from sqlalchemy.types import TypeDecorator
 
 
@@ -28,3 +29,10 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 def timestamp_column(name: str, nullable: bool = False) -> Column[dt.datetime]:
     """An aware UTC timestamp column for a service's tables."""
     return Column(name, UtcDateTime(), nullable=nullable)
+
+
+def value_enum(cls: type[enum.Enum], length: int = 30) -> Enum:
+    """A domain enum stored as plain VARCHAR holding its value (the schema the migrations made), loaded back as the
+    enum."""
+    return Enum(cls, native_enum=False, create_constraint=False, length=length,
+                values_callable=lambda e: [m.value for m in e])

@@ -1,14 +1,11 @@
 """Tables of the cofor database and their mapping onto the pure domain classes (imperative mapping)."""
 from __future__ import annotations
 
-import enum
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    Enum,
     ForeignKey,
     Index,
     LargeBinary,
@@ -20,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import registry, relationship
 
 from kit.columns import timestamp_column as _ts
+from kit.columns import value_enum as _enum
 
 from cofor.domain.access import AcceptanceLink, AccessRequest, AccessState, RequestStatus, SuspensionCause
 from cofor.domain.model import Site, Supplier, SupplierStatus
@@ -28,10 +26,6 @@ from cofor.domain.presentations import Presentation, PresentationState
 metadata = MetaData()
 
 
-def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
-    # Stored as plain VARCHAR holding the value; loaded back as the domain enum.
-    return Enum(cls, native_enum=False, create_constraint=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
 mapper_registry = registry(metadata=metadata)
 
 

@@ -19,7 +19,6 @@ class Hasher:
         self._pool = ThreadPoolExecutor(max_workers=workers or os.cpu_count() or 2, thread_name_prefix="argon2")
         # A real hash of a random secret: checked against when there is no account, so the time is the same.
         self.dummy_hash = self._ph.hash(secrets.token_urlsafe(24))
-        self._rehash: dict[tuple[str, int, int], bool] = {}
 
     async def hash(self, password: str) -> str:
         return await asyncio.get_running_loop().run_in_executor(self._pool, self._ph.hash, password)
@@ -37,16 +36,7 @@ class Hasher:
         return ok and encoded is not None
 
     def needs_rehash(self, encoded: str) -> bool:
-        # Decided by the type, version and parameters ("$argon2id$v=19$m=…,t=…,p=…") and the salt's and hash's
-        # lengths, the same for nearly every stored hash: each combination is parsed once.
-        head, salt, digest = encoded.rsplit("$", 2) if encoded.count("$") >= 2 else (encoded, "", "")
-        key = (head, len(salt), len(digest))
-        known = self._rehash.get(key)
-        if known is None:
-            try:
-                known = self._ph.check_needs_rehash(encoded)
-            except InvalidHashError:
-                known = True
-            if len(self._rehash) < 64:
-                self._rehash[key] = known
-        return known
+        try:
+            return self._ph.check_needs_rehash(encoded)
+        except InvalidHashError:
+            return True

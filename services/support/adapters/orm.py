@@ -2,14 +2,11 @@
 their mapping onto the pure domain classes (imperative mapping, as in cofor)."""
 from __future__ import annotations
 
-import enum
-
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     Column,
-    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import column_property, composite, deferred, registry, relationship
 
 from kit.columns import timestamp_column as _ts
+from kit.columns import value_enum as _enum
 
 from support.domain.mail import SpooledMail
 from support.domain.tickets import Category, Contact, Reply, Screenshot, Status, StatusChange, Ticket
@@ -31,10 +29,6 @@ metadata = MetaData()
 mapper_registry = registry(metadata=metadata)
 
 
-def _enum(cls: type[enum.Enum], length: int = 30) -> Enum:
-    # Stored as plain VARCHAR holding the value (the schema the migrations made); loaded back as the domain enum.
-    return Enum(cls, native_enum=False, create_constraint=False, length=length,
-                values_callable=lambda e: [m.value for m in e])
 
 tickets = Table(
     "tickets", metadata,
