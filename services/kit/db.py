@@ -12,17 +12,18 @@ import hashlib
 import os
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Self, cast
 
-from sqlalchemy import event
+from sqlalchemy import Table, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 # The unit of work writes the kit's tables; they depend only on kit.columns, never on this module, so no cycle.
-from kit.messaging.tables import InboxEntry, outbox_row
+from kit.messaging.tables import InboxEntry, OutboxMessage, outbox_values
 from kit.tables import IdempotencyKey
 
 _READONLY = "portal_readonly"
+_NEW_OUTBOX_ROWS = cast(Table, OutboxMessage.__table__).insert()
 _ONE_STATEMENT = "portal_one_statement"  # SQLite: no BEGIN/COMMIT around it (a lone statement is atomic)
 
 
@@ -138,6 +139,7 @@ class UnitOfWork:
         await self.session.begin()
         self._committed = False
         self._wrote_events = False
+        self._outbox: list[dict[str, object]] = []
         self._after_commit: list[Callable[[], None]] = []
         self.on_begin()
         return self
@@ -157,6 +159,9 @@ class UnitOfWork:
     async def commit(self) -> None:
         if self.readonly:
             raise RuntimeError("a read-only unit of work cannot commit")
+        if self._outbox:  # one prebuilt INSERT for every event of the transaction, in the order published
+            await self.session.execute(_NEW_OUTBOX_ROWS, self._outbox)
+            self._outbox = []
         await self.session.commit()
         self._committed = True
         if self._wrote_events:
@@ -173,10 +178,10 @@ class UnitOfWork:
 
     def publish(self, subject: str, message: Any) -> str:
         """Record an event in the outbox, in this transaction. Returns the event id."""
-        row = outbox_row(subject, message, producer=self.producer)
-        self.session.add(row)
+        row = outbox_values(subject, message, producer=self.producer)
+        self._outbox.append(row)
         self._wrote_events = True
-        return row.event_id
+        return str(row["event_id"])
 
     async def record_processed(self, consumer: str, event_id: str) -> None:
         """Inbox entry for an event this transaction applies (idempotent consumers)."""

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import fields
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Boolean, Table, bindparam, case, func, literal_column, select, update
+from sqlalchemy import Boolean, bindparam, case, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit import ratelimit
 from kit.clock import utcnow
 from kit.dialect_upsert import upsert
-from kit.messaging.tables import OutboxMessage
 
 from identity.adapters.orm import accounts, audit_events, companies, sessions
 from identity.domain.accounts import Account
@@ -34,8 +33,6 @@ _REHASHED = _LOGGED_IN.values(password_hash=case(
     (accounts.c.password_hash == bindparam("b_old_hash"), bindparam("b_new_hash")), else_=accounts.c.password_hash))
 _NEW_SESSION = sessions.insert()
 _NEW_AUDIT = audit_events.insert()
-_OUTBOX = cast(Table, OutboxMessage.__table__)
-_NEW_OUTBOX = _OUTBOX.insert()
 
 
 def account_from_row(row: Any) -> Account:
@@ -132,11 +129,9 @@ class AuditTrail:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add(self, rows: list[dict[str, Any]], outbox: list[dict[str, Any]]) -> None:
+    async def add(self, rows: list[dict[str, Any]]) -> None:
         if rows:
             await self.session.execute(_NEW_AUDIT, rows)
-        if outbox:
-            await self.session.execute(_NEW_OUTBOX, outbox)
 
 
 class RateLimits:

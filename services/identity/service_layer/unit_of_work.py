@@ -12,7 +12,6 @@ from portal.identity.v1 import events_pb2 as pe
 
 from kit.clock import to_timestamp
 from kit.db import Database, UnitOfWork
-from kit.messaging.tables import outbox_values
 
 from identity.adapters import messages
 from identity.adapters.repository import (
@@ -45,14 +44,6 @@ class IdentityUnitOfWork(UnitOfWork):
         self.audit_trail = AuditTrail(self.session)
         self._events: list[ev.Event] = []
         self._pending_audit: list[dict[str, Any]] = []
-        self._pending_outbox: list[dict[str, Any]] = []
-
-    def publish(self, subject: str, message: Any) -> str:
-        """As the kit's, but written with one prebuilt INSERT at commit instead of an ORM flush (the login path)."""
-        row = outbox_values(subject, message, producer=self.producer)
-        self._pending_outbox.append(row)
-        self._wrote_events = True
-        return str(row["event_id"])
 
     def record(self, event: ev.Event) -> None:
         """An event about no loaded account (an unknown identifier, a company's snapshot)."""
@@ -60,8 +51,8 @@ class IdentityUnitOfWork(UnitOfWork):
 
     async def commit(self) -> None:
         await self._dispatch()
-        await self.audit_trail.add(self._pending_audit, self._pending_outbox)
-        self._pending_audit, self._pending_outbox = [], []
+        await self.audit_trail.add(self._pending_audit)
+        self._pending_audit = []
         await super().commit()
 
     async def _dispatch(self) -> None:
