@@ -7,12 +7,13 @@ PIP := $(VENV)/bin/pip
 PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 SITE := $(VENV)/lib/python3.11/site-packages
 
-.PHONY: all install protos lint-protos breaking migrate run browser test test-unit test-integration bench hardening clean help
+.PHONY: all install protos lint-protos breaking migrate run browser image test test-unit test-integration bench hardening clean help
 
 help:
 	@echo "make run      - set up and start the whole system (SQLite, bundled NATS, local mail sink)"
 	@echo "make test     - set up and run every test (real NATS, SQLite, PostgreSQL, SMTP)"
 	@echo "make bench    - performance figures, each beside its target (JSON under var/bench/)"
+	@echo "make image    - the container image (podman, or docker), on a Debian-made base where no registry answers"
 	@echo "make protos   - generate Python code and typed stubs from protos/ into gen/"
 	@echo "make i18n     - bring the translation catalogues up to date; fail on a message missing in a language"
 	@echo "make lint-protos / breaking - buf lint (STANDARD) / buf breaking (FILE) against the previous commit"
@@ -75,6 +76,11 @@ browser:
 	else echo "make browser: /usr/bin/chromium is missing; run 'make browser' as root (apt-get install -y chromium)" >&2; exit 1; fi
 	@test -x /usr/bin/chromium || { echo "make browser: chromium did not install" >&2; exit 1; }
 
+# The container image (deploy/image/Dockerfile) with podman, or docker when its engine runs; cached by the engine.
+# As root it installs a missing podman; with no registry reachable it makes the base from Debian's packages once.
+image: install
+	$(PY) -m tools.image
+
 # Types and lint: ruff over all Python code, mypy (config in pyproject.toml) over MYPY_PATHS.
 .PHONY: lint
 MYPY_PATHS ?= services tests bench hardening testing tools
@@ -82,7 +88,7 @@ lint: protos
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(MYPY_PATHS)
 
-test: protos lint lint-protos breaking browser
+test: protos lint lint-protos breaking browser image
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: protos

@@ -25,7 +25,7 @@ from kit.messaging.credentials import connect_options
 from kit.messaging.outbox import OutboxRelay
 from kit.messaging.streams import wait_for_streams
 from kit.messaging.trust import Grant
-from kit.settings import ServiceSettings, load_settings
+from kit.settings import MigrationSettings, ServiceSettings, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +167,15 @@ def service_main(*, settings_cls: type[SettingsT], build: Callable[[SettingsT], 
     parser = argparse.ArgumentParser(prog=f"python -m {settings_cls.model_fields['service_name'].default}")
     parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
     args = parser.parse_args(argv)
+    name = str(settings_cls.model_fields["service_name"].default)
+    if args.command == "migrate":  # the database only: an initContainer has no NATS seed or service credentials
+        database = load_settings(MigrationSettings)
+        configure_logging(name, database.log_level)
+        asyncio.run(migrations.upgrade(database.database_url, migrations_dir))
+        log.info("%s database migrated", name)
+        return
     settings = load_settings(settings_cls)
     configure_logging(settings.service_name, settings.log_level)
-    if args.command == "migrate":
-        asyncio.run(migrations.upgrade(settings.database_url, migrations_dir))
-        log.info("%s database migrated", settings.service_name)
-        return
 
     async def serve() -> None:
         app = build(settings)

@@ -152,6 +152,24 @@ class ServiceSettings(NatsClientSettings):
         return problems
 
 
+class MigrationSettings(BaseSettings):
+    """What ``python -m <service> migrate`` reads: the database and nothing else, so that the Deployments'
+    initContainer (the ConfigMap and DATABASE_URL only, no NATS seed or service credentials) runs in production."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_file=None, frozen=True)
+
+    environment: Environment = "development"
+    log_level: str = "INFO"
+    database_url: str
+
+    @model_validator(mode="after")
+    def _refuse_in_production(self) -> MigrationSettings:
+        password = urlsplit(self.database_url).password
+        if password is not None and is_placeholder(password):
+            refuse_in_production(self.environment, ["DATABASE_URL: its password is a placeholder"])
+        return self
+
+
 S = TypeVar("S", bound=BaseSettings)
 
 

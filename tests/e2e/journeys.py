@@ -11,11 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
-from sqlalchemy import select
 
 from testing.streams import wait_for
-
-from identity.adapters.orm import companies
 
 from .stack import Browser, Stack
 
@@ -160,11 +157,8 @@ async def open_access(stack: Stack, root: str, keep: Keep = ignore, *, resend: b
     identifier, temporary = await credentials_mailed(stack, admin_email)
     keep("temporary_password", temporary)
 
-    async def opened() -> bool:  # cofor opens the access on identity's AdministratorCreated, identity hears it back
-        async with stack.apps[1].database.session(readonly=True) as s, s.begin():
-            return bool((await s.execute(select(companies.c.access_open).where(companies.c.cofor_root == root)))
-                        .scalar())
-    await wait_for(opened, timeout=30, interval=0.2)
+    # cofor opens the access on identity's AdministratorCreated, identity hears it back
+    await wait_for(lambda: stack.access_open(root), timeout=30, interval=0.2)
     return await first_login(stack, identifier, admin_email, temporary, keep)
 
 

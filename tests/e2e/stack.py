@@ -16,6 +16,7 @@ import httpx
 import nats
 import uvicorn
 from portal.cofor.v1 import cofor_service_pb2_grpc
+from sqlalchemy import select
 
 from kit import migrations
 from kit.app import ServiceApp
@@ -31,6 +32,7 @@ import support.bootstrap
 from cofor.settings import CoforSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from identity.adapters.orm import companies
 from identity.settings import IdentitySettings
 from support.settings import SupportSettings
 
@@ -97,6 +99,12 @@ class Stack:
                      if address in m.rcpt_tos and subject_part in str(m.message["Subject"])]
             return found if len(found) >= count else []
         return (await wait_for(probe, timeout=20))[-1]
+
+    async def access_open(self, cofor_root: str) -> bool:
+        """Whether identity has heard that the company's portal access is open (its local projection)."""
+        async with self.apps[1].database.session(readonly=True) as s, s.begin():
+            return bool((await s.execute(select(companies.c.access_open).where(
+                companies.c.cofor_root == cofor_root))).scalar())
 
     @staticmethod
     def find(pattern: str, mail: EmailMessage) -> str:

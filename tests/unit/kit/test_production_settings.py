@@ -11,7 +11,7 @@ import pytest
 from pydantic import ValidationError
 
 from kit.messaging.credentials import development_seed, new_seed
-from kit.settings import DEVELOPMENT_TOKENS, load_settings
+from kit.settings import DEVELOPMENT_TOKENS, MigrationSettings, load_settings
 
 from cofor.settings import CoforSettings
 from gateway.app import create_app
@@ -102,3 +102,11 @@ async def test_the_api_description_is_published_outside_production_only(environm
                                  follow_redirects=True) as web:  # /docs -> /docs/: a page path, unknown
         for path in ("/docs", "/openapi.json", "/redoc"):
             assert (await web.get(path)).status_code == status, path
+
+
+def test_migrations_need_the_database_only_and_refuse_a_placeholder_password() -> None:
+    """The Deployments' initContainer has the ConfigMap and DATABASE_URL, no NATS seed or service credentials."""
+    url = "postgresql+asyncpg://cofor:Zq8vR2mK9xLp4TnW@portal-db-rw:5432/cofor"
+    assert MigrationSettings(environment="production", database_url=url).database_url == url
+    with pytest.raises(ValidationError, match="DATABASE_URL: its password is a placeholder"):
+        MigrationSettings(environment="production", database_url=url.replace("Zq8vR2mK9xLp4TnW", "change-me"))
