@@ -106,6 +106,15 @@ class Presentation:
         the e-mail by opening the mailed link), so nobody can squat the D-U-N-S meanwhile."""
         self.duns_claim = self.duns
 
+    def reissue_token(self, digest: bytes, now: dt.datetime) -> bool:
+        """A replayed start (the presenter says the mail never came) mails a fresh token and voids the first; once
+        the link was opened the presenter has it, so a late duplicate of the start (a client retry still in
+        flight, a replay by whoever saw the request id) changes nothing and cannot void the link in use."""
+        if self.state != PresentationState.DRAFT or self.confirmed or self.is_due(now):
+            return False
+        self.presenter_token_digest = digest
+        return True
+
     def confirm(self, now: dt.datetime) -> None:
         """The mailed token was presented: the e-mail is proven and the file claims its D-U-N-S."""
         self._require(PresentationState.DRAFT, reason="PRESENTATION_NOT_EDITABLE")

@@ -68,8 +68,7 @@ class Presentations(RegistryBase):
             if existing_id := await uow.remembered("StartPresentation", request_id, owner=owner):
                 existing = await uow.presentations.get(existing_id, for_update=True)
                 assert existing is not None
-                if existing.state == PresentationState.DRAFT and not existing.is_due(now):
-                    existing.presenter_token_digest = token_digest(token)  # the retry's mail carries a fresh token
+                if existing.reissue_token(token_digest(token), now):  # the retry's mail carries a fresh token
                     self._mail_started(uow, existing, token)
                     await uow.commit()
                 return existing

@@ -43,6 +43,21 @@ async def test_a_replayed_start_returns_the_same_file_with_a_fresh_token() -> No
     assert len(tokens) == 2 and tokens[0] != tokens[1]
 
 
+async def test_a_late_replay_of_the_start_never_voids_a_link_already_opened() -> None:
+    """Chaos found it: a retry still in flight after its client gave up replayed the start once the presenter had
+    opened the file, voiding the link in use (PRESENTER_TOKEN_INVALID on the next save)."""
+    w = world()
+    first = await w.registry.start_presentation(duns="123456789", email="ann@forges.example",
+                                                legal_name="Forges SA", language="fr", request_id=RID)
+    [mail] = w.store.mails(T.EMAIL_TEMPLATE_PRESENTATION_STARTED)
+    token = w.token_of(mail, "presenter_token")
+    await w.registry.get_presentation(first.id, token, purchasing=False)  # opened: confirmed
+    again = await w.registry.start_presentation(duns="123456789", email="ann@forges.example",
+                                                legal_name="Forges SA", language="fr", request_id=RID)
+    assert again.id == first.id and len(w.store.mails(T.EMAIL_TEMPLATE_PRESENTATION_STARTED)) == 1
+    assert (await w.registry.get_presentation(first.id, token, purchasing=False)).id == first.id
+
+
 async def test_the_first_visit_confirms_the_file_which_then_holds_its_duns() -> None:
     w = world()
     pid, token = await w.present()
