@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from typing import Any
 
 import grpc
+import pyotp
 from portal.cofor.v1 import cofor_service_pb2 as cofor
 from portal.cofor.v1 import cofor_service_pb2_grpc as cofor_grpc
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
@@ -44,6 +45,7 @@ class Seeder:
         self.meta = [(SERVICE_TOKEN_KEY, operator_token)]
         self.mailbox = mailbox
         self.duns = 730_000_000 + uuid.uuid4().int % 60_000_000
+        self.apps: dict[str, tuple[str, list[str]]] = {}  # V-identifier → (app key, recovery codes)
 
     async def close(self) -> None:
         for channel in self._channels:
@@ -123,7 +125,15 @@ class Seeder:
         changed = await self.identity.ChangePassword(identity.ChangePasswordRequest(
             current_password=temporary, new_password=password),
             metadata=[*self.meta, (AUTHORIZATION_KEY, f"Bearer {session.session_token}")])
-        return changed.session_token
+        if changed.principal.second_factor_step != identity_pb.SECOND_FACTOR_STEP_ENROL:
+            return changed.session_token
+        # Every ASL sets up an authenticator app: the demo's is a software one whose key is printed.
+        bearer = [*self.meta, (AUTHORIZATION_KEY, f"Bearer {changed.session_token}")]
+        started = await self.identity.BeginTotpEnrolment(identity.BeginTotpEnrolmentRequest(), metadata=bearer)
+        confirmed = await self.identity.ConfirmTotpEnrolment(identity.ConfirmTotpEnrolmentRequest(
+            code=pyotp.TOTP(started.secret).now()), metadata=bearer)
+        self.apps[identifier] = (started.secret, list(confirmed.recovery_codes))
+        return confirmed.session_token
 
 
 async def seed(cofor_target: str, identity_target: str, operator_token: str, mailbox: Mailbox,
@@ -157,9 +167,14 @@ async def seed(cofor_target: str, identity_target: str, operator_token: str, mai
         waiting = await s.submitted("Nouvelle Société", "dossier@nouvelle-societe.example")
     finally:
         await s.close()
+    secret, codes = s.apps[asl]
     return Demo([
         "Demo data (development only; passwords shown because they are demo passwords):",
         f"  access OPEN          {open_root}  Forges de Lorraine SA — ASL {asl} / {ASL_PASSWORD}",
+        f"                                   ASL's authenticator app key: {secret} (add it to a phone app, or get",
+        f"                                   the code now: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP("
+        f"'{secret}').now())\")",
+        f"                                   ASL's recovery codes: {', '.join(codes[:3])}, ...",
         f"                                   user {user} / {USER_PASSWORD}",
         f"  ACCESS_NOT_REQUESTED {not_requested}  Aciéries du Nord (site 02 = not eligible: {not_requested}02)",
         f"  TERMS_PENDING        {terms_pending}  Boulonnerie Picarde (GTU link mailed to {signatory}, the "

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 
+from kit.client import failure_of
 from kit.errors import Unauthenticated
 
 from gateway.clients import SESSION_COOKIE, Backends, call_metadata
@@ -66,17 +67,33 @@ async def principal_of(request: Request) -> identity_pb.Principal | None:
     expired or revoked, identity unreachable), never an error."""
     if hasattr(request.state, "principal"):
         return request.state.principal  # type: ignore[no-any-return]
-    principal = None
+    principal, request.state.unfinished = None, ""
     token = request.cookies.get(SESSION_COOKIE)
     if token:
         services = Services(request)
         try:
             principal = (await services.identity.ValidateSession(identity.ValidateSessionRequest(
                 session_token=token), **services.call())).principal
-        except grpc.aio.AioRpcError:
-            principal = None
+        except grpc.aio.AioRpcError as error:
+            principal, request.state.unfinished = None, _UNFINISHED.get(failure_of(error).reason, "")
     request.state.principal = principal
     return principal
+
+
+# A half-done login (ARCHITECTURE §15): identity refuses to name its person; the pages send it to its next step.
+_UNFINISHED = {"SECOND_FACTOR_REQUIRED": "verify", "SECOND_FACTOR_ENROLMENT_REQUIRED": "enrol"}
+_NEXT_STEP = {"verify": "/login/second-factor", "enrol": "/account/second-factor"}
+
+
+def unfinished_step(request: Request) -> str:
+    """"verify" or "enrol" when the visitor's session waits for its second factor (after ``principal_of``)."""
+    return str(getattr(request.state, "unfinished", ""))
+
+
+def sign_in_path(request: Request, lang: str) -> str:
+    """Where a page that needs a signed-in person sends a visitor who is not (yet): the login's next step."""
+    step = _NEXT_STEP.get(unfinished_step(request))
+    return f"/{lang}{step}" if step else f"/{lang}/login"
 
 
 Visitor = Annotated[identity_pb.Principal | None, Depends(principal_of)]

@@ -11,6 +11,7 @@ from kit.auth import ServiceCredentials
 from kit.clock import utcnow
 from kit.db import Database
 
+from identity.adapters.factor_box import FactorBox
 from identity.adapters.hasher import Hasher
 from identity.adapters.session_cache import SessionCache
 from identity.entrypoints.consumers import cofor_consumer
@@ -18,9 +19,11 @@ from identity.entrypoints.grpc_servicer import SERVICE_NAME, IdentityServicer, U
 from identity.service_layer.common import Tools
 from identity.service_layer.company_events import CompanyEvents
 from identity.service_layer.console import Console
+from identity.service_layer.factor_admin import FactorAdministration
 from identity.service_layer.login import Login
 from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
+from identity.service_layer.second_factor import SecondFactors
 from identity.service_layer.sessions import Sessions
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 from identity.settings import IdentitySettings
@@ -36,9 +39,10 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     sessions = SessionCache(settings.session_cache_seconds)  # one cache, shared by every use case
     uow = functools.partial(IdentityUnitOfWork, database, session_cache=sessions,
                             seal_key=settings.mail_seal_public_key)
-    tools = Tools(uow, hasher, settings, clock)
+    tools = Tools(uow, hasher, settings, clock, FactorBox(settings.factor_secret_key.get_secret_value()))
     cases = UseCases(login=Login(tools), sessions=Sessions(tools, sessions), password_change=PasswordChange(tools),
-                     recovery=Recovery(tools), console=Console(tools), views=Views(uow))
+                     recovery=Recovery(tools), console=Console(tools), views=Views(uow),
+                     second_factors=SecondFactors(tools), factor_administration=FactorAdministration(tools))
     servicer = IdentityServicer(cases, ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
                       consumers=[cofor_consumer(CompanyEvents(tools), **settings.consumer_options)],

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from kit.db import default_sqlite_url
 from kit.settings import ServiceSettings
+
+from identity.adapters.factor_box import DEVELOPMENT_KEY, key_problem
 
 
 class IdentitySettings(ServiceSettings):
@@ -37,6 +39,13 @@ class IdentitySettings(ServiceSettings):
     # this bounds the staleness if a broadcast is lost. 0 turns the cache off.
     session_cache_seconds: float = Field(default=30.0, ge=0, le=300)
 
+    # Second factors (ARCHITECTURE §15). TOTP secrets are encrypted at rest with this key (32 random bytes,
+    # base64; from a Secret). Changing it makes every enrolled app unusable: its holders need a factor reset.
+    factor_secret_key: SecretStr = SecretStr(DEVELOPMENT_KEY)
+    second_factor_attempts: int = Field(default=5, ge=1, le=20)  # wrong codes before a factor is locked
+    second_factor_minutes: int = Field(default=5, ge=1, le=30)  # how long a session waits for the factor
+    totp_issuer: str = "Portail B2B Fournisseurs"  # the name authenticator apps show
+
     # Public calls, counted in the database (every replica sees the same counts).
     login_limit_per_client_per_minute: int = Field(default=30, ge=1)
     login_limit_per_identifier_per_minute: int = Field(default=10, ge=1)
@@ -47,4 +56,6 @@ class IdentitySettings(ServiceSettings):
         problems = super().production_problems()
         if not self.mail_seal_public_key.strip():
             problems.append("MAIL_SEAL_PUBLIC_KEY: empty; temporary passwords could not be sealed to the mailer")
+        if problem := key_problem(self.factor_secret_key.get_secret_value()):
+            problems.append(problem)
         return problems

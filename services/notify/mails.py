@@ -15,6 +15,8 @@ from kit.clock import to_timestamp as _time
 from notify import Mail
 
 LockCause = v.AccountLockedNoticeMail.Cause
+FactorChange = v.SecondFactorNoticeMail.Change
+Factor = v.SecondFactorNoticeMail.Factor
 PasswordContext = v.TemporaryPasswordMail.Context
 TicketCategory = ticket_pb2.TicketCategory
 _Choice = TypeVar("_Choice", bound=int)
@@ -129,6 +131,15 @@ def account_locked_notice(*, identifier: str, lock_time: dt.datetime,
                           cause: v.AccountLockedNoticeMail.Cause.ValueType) -> Mail:
     return Mail(v.AccountLockedNoticeMail(identifier=identifier, lock_time=_time(lock_time),
                                           cause=_choice(LockCause.DESCRIPTOR, cause)))
+
+
+def second_factor_notice(*, identifier: str, change: v.SecondFactorNoticeMail.Change.ValueType,
+                         factor: v.SecondFactorNoticeMail.Factor.ValueType, change_time: dt.datetime,
+                         actor_name: str = "", recovery_codes_left: int = 0) -> Mail:
+    return Mail(v.SecondFactorNoticeMail(
+        identifier=identifier, change=_choice(v.SecondFactorNoticeMail.Change.DESCRIPTOR, change),
+        factor=_choice(v.SecondFactorNoticeMail.Factor.DESCRIPTOR, factor),
+        change_time=_time(change_time), actor_name=actor_name, recovery_codes_left=recovery_codes_left))
 
 
 def email_changed_notice(*, identifier: str, masked_new_email: str, change_time: dt.datetime,

@@ -9,6 +9,7 @@ import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
@@ -109,25 +110,49 @@ async def mailed_password(stack: Stack, address: str, count: int) -> str:
 
 
 async def log_in(stack: Stack, identifier: str, password: str) -> Browser:
+    """The whole login: the password, then a code of the person's app when the portal asks for it."""
     browser = stack.browser()
     reply = await browser.post("/api/v1/session:login", json={"identifier": identifier, "password": password})
     assert reply.status_code == 200, reply.text
+    if reply.json()["principal"].get("second_factor_step") == "SECOND_FACTOR_STEP_VERIFY":
+        verified = await browser.post("/api/v1/session:verify-second-factor",
+                                      json={"kind": "totp", "code": await stack.app_code(identifier)})
+        assert verified.status_code == 200, verified.text
     return browser
 
 
-async def change_password(browser: Browser, current: str, keep: Keep = ignore) -> str:
-    """A new password of the person's choosing; returns it."""
+async def change_password(browser: Browser, current: str, keep: Keep = ignore) -> tuple[str, dict[str, Any]]:
+    """A new password of the person's choosing; returns it and the new session's principal."""
     chosen = passphrase()
     keep("chosen_password", chosen)
     reply = await browser.post("/api/v1/password:change", json={"current_password": current, "new_password": chosen})
     assert reply.status_code == 200, reply.text
-    return chosen
+    return chosen, reply.json()["principal"]
+
+
+async def enrol_app(stack: Stack, browser: Browser, identifier: str, keep: Keep = ignore) -> list[str]:
+    """The person sets up an authenticator app (scanning the QR code); returns the recovery codes shown once."""
+    started = await browser.post("/api/v1/second-factors/totp:begin")
+    assert started.status_code == 200, started.text
+    keep("totp_secret", started.json()["secret"])
+    stack.app_codes.add(identifier, started.json()["secret"])
+    confirmed = await browser.post("/api/v1/second-factors/totp:confirm",
+                                   json={"code": await stack.app_code(identifier)})
+    assert confirmed.status_code == 200, confirmed.text
+    codes: list[str] = confirmed.json()["recovery_codes"]
+    for code in codes:
+        keep("recovery_code", code)
+    return codes
 
 
 async def first_login(stack: Stack, identifier: str, email: str, temporary: str, keep: Keep = ignore) -> Person:
-    """Log in with a mailed temporary password and change it, as the portal requires."""
+    """Log in with a mailed temporary password and change it, as the portal requires; then set up an app when the
+    portal asks for one (every ASL; a user of a company that requires it)."""
     browser = await log_in(stack, identifier, temporary)
-    return Person(identifier, email, await change_password(browser, temporary, keep), browser)
+    chosen, principal = await change_password(browser, temporary, keep)
+    if principal.get("second_factor_step") == "SECOND_FACTOR_STEP_ENROL":
+        await enrol_app(stack, browser, identifier, keep)
+    return Person(identifier, email, chosen, browser)
 
 
 async def open_access(stack: Stack, root: str, keep: Keep = ignore, *, resend: bool = False) -> Person:

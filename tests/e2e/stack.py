@@ -6,7 +6,8 @@ import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from kit import migrations
 from kit.app import ServiceApp
 from kit.client import ServiceClient
 from kit.sealed import SealKeyPair
+from testing.authenticator import Authenticator
 from testing.mailsink import MailSink
 from testing.processes import NatsServer, free_port
 from testing.streams import wait_for
@@ -89,6 +91,13 @@ class Stack:
     cofor: ServiceClient  # purchasing, through gRPC (as portalctl does)
     sink: MailSink
     apps: list[ServiceApp]
+    app_codes: Authenticator = field(default_factory=Authenticator)  # the people's authenticator apps
+
+    async def app_code(self, identifier: str) -> str:
+        """A code of the person's app the portal has not seen yet (waits for the next 30-second step if needed)."""
+        while (code := self.app_codes.code(identifier, dt.datetime.now(dt.UTC))) is None:
+            await asyncio.sleep(self.app_codes.seconds_to_next_code(dt.datetime.now(dt.UTC)))
+        return code
 
     def browser(self, address: str | None = None) -> Browser:
         return Browser(self.web, address)

@@ -28,8 +28,9 @@ async def stack(tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.Mon
 async def test_no_generated_request_gets_a_5xx_and_every_4xx_has_the_error_shape(stack: Stack) -> None:
     operations, sent, more, problems = await fuzz_gateway(stack)
     assert len(operations) >= 25, [o.label for o in operations]
-    # the console: users (list, create), one user (read, change), its six actions, audit events; the session: 2
-    assert len([o for o in operations if WITH_SESSION.match(o.path)]) == 13, [o.label for o in operations]
+    # the console: users (list, create), one user (read, change), its seven actions, audit events, the second-factor
+    # policy; the session: 3 (who am I, the password, the second step); my second factors: 5
+    assert len([o for o in operations if WITH_SESSION.match(o.path)]) == 21, [o.label for o in operations]
     assert not problems, "\n".join(problems)
     assert sum(sent.values()) + sum(more.values()) >= 600
     assert sent["GET /api/v1/users", 401] and not sent["GET /api/v1/users", 200]

@@ -13,7 +13,7 @@ from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
 from testing.processes import NatsServer
 
-from .journeys import credentials_mailed, referenced_supplier
+from .journeys import credentials_mailed, enrol_app, referenced_supplier
 from .stack import Stack, running_stack
 
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
@@ -67,6 +67,22 @@ async def test_a_supplier_from_its_first_file_to_its_users_first_login(stack: St
     assert weak.status_code == 400 and weak.json()["error"]["field_violations"][0]["reason"] == "PASSWORD_TOO_SHORT"
     changed = await asl.post("/api/v1/password:change", json={"current_password": temporary, "new_password": STRONG})
     assert changed.status_code == 200, changed.text
+    # Every ASL sets up an authenticator app right after: the console stays shut until then.
+    assert changed.json()["principal"]["second_factor_step"] == "SECOND_FACTOR_STEP_ENROL"
+    shut = await asl.get("/api/v1/users")
+    assert shut.status_code == 403 and shut.json()["error"]["reason"] == "SECOND_FACTOR_ENROLMENT_REQUIRED"
+    codes = await enrol_app(stack, asl, identifier)
+    assert len(codes) == 10 and (await asl.get("/api/v1/session")).json()["principal"]["acr"] == "mfa"
+    again = stack.browser()  # a later login: the password, then a code of the app
+    pending = await again.post("/api/v1/session:login", json={"identifier": identifier, "password": STRONG})
+    assert pending.json()["principal"]["second_factor_step"] == "SECOND_FACTOR_STEP_VERIFY"
+    assert (await again.get("/api/v1/session")).json()["error"]["reason"] == "SECOND_FACTOR_REQUIRED"
+    wrong = await again.post("/api/v1/session:verify-second-factor", json={"kind": "totp", "code": "000000"})
+    assert wrong.status_code == 401 and wrong.json()["error"]["reason"] == "SECOND_FACTOR_INVALID"
+    rescued = await again.post("/api/v1/session:verify-second-factor", json={"kind": "recovery_code",
+                                                                             "code": codes[0]})
+    assert rescued.status_code == 200 and rescued.json()["principal"]["amr"] == ["pwd", "rcode"]
+    assert (await again.get("/api/v1/second-factors")).json()["recovery_codes_left"] == 9
 
     created = await asl.post("/api/v1/users", json={"given_name": "Emma", "family_name": "Buyer",
                                                     "email": f"emma.{root}@supplier.example", "language": "en"})

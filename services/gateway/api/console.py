@@ -27,6 +27,7 @@ CONSOLE_ACTIONS = {
     "enable": ("EnableUser", identity.EnableUserRequest),
     "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
     "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
+    "reset-second-factors": ("ResetSecondFactors", identity.ResetSecondFactorsRequest),
 }
 
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from portal.identity.v1 import account_pb2 as identity_pb
 
-from gateway.dependencies import Lang, Visitor
+from gateway.dependencies import Lang, Visitor, sign_in_path
 from gateway.errors import redirect
 from gateway.pages.rendering import render
 
@@ -15,9 +15,10 @@ router = APIRouter()
 @router.get("/{lang}/account")
 async def account(request: Request, lang: Lang, principal: Visitor, done: str = "") -> Response:
     if principal is None:
-        return redirect(f"/{lang}/login")
+        return redirect(sign_in_path(request, lang))
     if principal.must_change_password:
         return redirect(f"/{lang}/password/change")
     roles = [identity_pb.Role.Name(r) for r in principal.roles]
     return await render(request, lang, "account.html", title_key="account.title", roles=roles,
-                        done=done == "password", is_admin="ROLE_ADMINISTRATOR" in roles)
+                        done=done == "password", is_admin="ROLE_ADMINISTRATOR" in roles,
+                        with_factor=principal.acr == "mfa")

@@ -12,8 +12,9 @@ from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 
 from gateway.api.console import CONSOLE_ACTIONS
-from gateway.dependencies import Lang, Svc, Visitor
+from gateway.dependencies import Lang, Svc, Visitor, sign_in_path
 from gateway.errors import Respond, redirect
+from gateway.factor_forms import FactorPolicyForm
 from gateway.forms import CreateUserForm, EmptyForm
 from gateway.i18n import has, translate
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, message, render
@@ -31,7 +32,7 @@ def console_action(action: str) -> str:
 async def administrator(request: Request, lang: Lang, principal: Visitor) -> identity_pb.Principal:
     """The signed-in ASL; anyone else is sent to log in, to change the password, or refused (403)."""
     if principal is None:
-        raise Respond(redirect(f"/{lang}/login"))
+        raise Respond(redirect(sign_in_path(request, lang)))
     if principal.must_change_password:
         raise Respond(redirect(f"/{lang}/password/change"))
     if identity_pb.ROLE_ADMINISTRATOR not in principal.roles:
@@ -43,13 +44,14 @@ Action = Annotated[str, Depends(console_action)]
 Administrator = Annotated[identity_pb.Principal, Depends(administrator)]
 
 
-def _row(account: identity_pb.Account) -> dict[str, object]:
+def _row(account: identity_pb.Account, me: str) -> dict[str, object]:
     state = identity_pb.AccountState.Name(account.state)
     roles = [identity_pb.Role.Name(r) for r in account.roles]
     actions = ["reset-password"]
     actions += ["unlock"] if state == "ACCOUNT_STATE_BLOCKED" else []
     actions += ["enable"] if state == "ACCOUNT_STATE_DISABLED" else ["disable"]
     actions += ["revoke-administrator"] if "ROLE_ADMINISTRATOR" in roles else ["grant-administrator"]
+    actions += ["reset-second-factors"] if account.identifier != me else []  # one's own: another ASL or support
     return {"account": account, "state": state, "roles": roles, "actions": actions}
 
 
@@ -57,8 +59,10 @@ async def _console(request: Request, lang: str, svc: Svc, principal: identity_pb
                    form: FormState | None = None, create_form: FormState | None = None, done: str = "",
                    status: int = 200) -> HTMLResponse:
     accounts = (await svc.identity.ListUsers(identity.ListUsersRequest(page_size=200), **svc.as_session())).accounts
+    policy = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
     return await render(request, lang, "admin.html", status=status, title_key="admin.title",
-                        rows=[_row(a) for a in accounts], form=form,
+                        rows=[_row(a, principal.identifier) for a in accounts], form=form,
+                        company_requires_factor=policy.company_requires,
                         create_form=create_form or FormState(values={"language": lang}), done=done,
                         cofor_root=principal.cofor_root, switch_path="/admin")
 
@@ -99,3 +103,16 @@ async def admin_action(request: Request, lang: Lang, svc: Svc, identifier: str, 
     except grpc.aio.AioRpcError as error:
         return await _console(request, lang, svc, principal, form=failure_form(lang, error, {}, set()), status=400)
     return redirect(f"/{lang}/admin?" + urlencode({"done": action, "user": identifier[:20]}))
+
+
+@router.post("/{lang}/admin/second-factor-policy")
+async def admin_policy(request: Request, lang: Lang, svc: Svc, principal: Administrator, csrf: CsrfChecked,
+                       typed: Annotated[FactorPolicyForm, Form()]) -> Response:
+    if not csrf:
+        return await _console(request, lang, svc, principal, form=csrf_failed(lang, {}), status=403)
+    try:
+        await svc.identity.SetSecondFactorPolicy(identity.SetSecondFactorPolicyRequest(required=typed.required),
+                                                 **svc.as_session())
+    except grpc.aio.AioRpcError as error:
+        return await _console(request, lang, svc, principal, form=failure_form(lang, error, {}, set()), status=400)
+    return redirect(f"/{lang}/admin?" + urlencode({"done": "policy-on" if typed.required else "policy-off"}))

@@ -6,6 +6,7 @@ from typing import Annotated
 import grpc
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
+from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 
 from kit.client import failure_of
@@ -15,6 +16,7 @@ from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.forms import EmptyForm, LoginForm, PasswordForm
 from gateway.i18n import language_or_default, translate
+from gateway.pages.factors import after_login
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, render
 
 router = APIRouter()
@@ -22,7 +24,8 @@ router = APIRouter()
 
 @router.get("/{lang}/login")
 async def login_form(request: Request, lang: Lang, done: str = "") -> Response:
-    return await render(request, lang, "login.html", title_key="login.title", done=done == "logout")
+    return await render(request, lang, "login.html", title_key="login.title", done=done == "logout",
+                        expired=done == "expired")
 
 
 @router.post("/{lang}/login")
@@ -38,7 +41,7 @@ async def login(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         form = failure_form(lang, error, typed.values(), {"identifier", "password"})
         return await render(request, lang, "login.html", status=401 if not form.errors else 400,
                             title_key="login.title", form=form)
-    response = redirect(f"/{lang}/password/change" if reply.must_change_password else f"/{lang}/account")
+    response = redirect(after_login(lang, reply.principal))
     set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
     return response
 
@@ -91,6 +94,7 @@ async def password_change(request: Request, lang: Lang, svc: Svc, csrf: CsrfChec
             return redirect(f"/{lang}/login")
         form = failure_form(lang, error, {}, {"current_password", "new_password"})
         return await render(request, lang, "password.html", status=400, title_key="password.title", form=form)
-    response = redirect(f"/{lang}/account?done=password")
+    enrol = reply.principal.second_factor_step == identity_pb.SECOND_FACTOR_STEP_ENROL
+    response = redirect(f"/{lang}/account/second-factor" if enrol else f"/{lang}/account?done=password")
     set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
     return response

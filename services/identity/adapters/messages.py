@@ -53,7 +53,9 @@ def _audit_only(action: str) -> None:
 _AUDIT_ONLY: dict[str, tuple[type[ev.Event], ...]] = {
     "LOGIN_FAILED": (ev.LoginFailed,), "LOGIN_SUCCEEDED": (ev.LoggedIn,), "LOGOUT": (ev.LoggedOut,),
     "PASSWORD_CHANGE_FAILED": (ev.PasswordChangeRefused,), "RECOVERY_REQUESTED": (ev.RecoveryRequested,),
-    "ACCOUNT_UPDATED": (ev.AccountUpdated,)}
+    "ACCOUNT_UPDATED": (ev.AccountUpdated,), "SECOND_FACTOR_CHALLENGED": (ev.SecondFactorChallenged,),
+    "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,)}
+_MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES}
 for _action in _AUDIT_ONLY:
     _audit_only(_action)
 
@@ -177,3 +179,52 @@ def _(event: ev.AdministratorRevoked, out: Outlet, account: Account | None) -> N
 def _(event: ev.Notice, out: Outlet, account: Account | None) -> None:
     send_mail(out, event.mail, to=[(event.to_email, event.to_name)], language=event.language,
               seal_key=out.seal_key, reply_to=event.reply_to)
+
+
+# ---- second factors: audited, and the holder told of every change (a stranger's change is noticed) -------------
+
+def _factor_notice(out: Outlet, account: Account | None, event: ev.Event, change: mails.FactorChange.ValueType,
+                   kind: str = "", *,
+                   actor_name: str = "", left: int = 0) -> None:
+    assert account is not None
+    mail(out, mails.second_factor_notice(identifier=event.identifier, change=change,
+                                         factor=_MAILED_FACTORS[kind] if kind else mails.Factor.FACTOR_ALL,
+                                         change_time=event.at, actor_name=actor_name, recovery_codes_left=left),
+         account)
+
+
+@emit.register(ev.SecondFactorLocked)
+def _(event: ev.SecondFactorLocked, out: Outlet, account: Account | None) -> None:
+    out.audit("SECOND_FACTOR_LOCKED", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_LOCKED, event.kind)
+
+
+@emit.register(ev.SecondFactorEnrolled)
+def _(event: ev.SecondFactorEnrolled, out: Outlet, account: Account | None) -> None:
+    out.audit("SECOND_FACTOR_ENROLLED", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_ENROLLED, event.kind)
+
+
+@emit.register(ev.SecondFactorRemoved)
+def _(event: ev.SecondFactorRemoved, out: Outlet, account: Account | None) -> None:
+    out.audit("SECOND_FACTOR_REMOVED", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_REMOVED, event.kind)
+
+
+@emit.register(ev.RecoveryCodeUsed)
+def _(event: ev.RecoveryCodeUsed, out: Outlet, account: Account | None) -> None:
+    out.audit("RECOVERY_CODE_USED", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RECOVERY_CODE_USED, "RECOVERY_CODE",
+                   left=event.left)
+
+
+@emit.register(ev.RecoveryCodesRegenerated)
+def _(event: ev.RecoveryCodesRegenerated, out: Outlet, account: Account | None) -> None:
+    out.audit("RECOVERY_CODES_REGENERATED", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RECOVERY_CODES_REGENERATED, "RECOVERY_CODE")
+
+
+@emit.register(ev.SecondFactorsReset)
+def _(event: ev.SecondFactorsReset, out: Outlet, account: Account | None) -> None:
+    out.audit("SECOND_FACTORS_RESET", event)
+    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RESET, actor_name=event.actor_name)

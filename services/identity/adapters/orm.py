@@ -1,7 +1,20 @@
 """Tables of the identity database (SQLAlchemy Core)."""
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, Index, Integer, LargeBinary, MetaData, String, Table, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    false,
+)
 
 from kit.columns import timestamp_column as _ts
 
@@ -46,6 +59,31 @@ sessions = Table(
     Column("identifier", String(7), nullable=False, index=True),
     Column("must_change_password", Boolean, nullable=False),
     _ts("created_at"), _ts("expires_at"), _ts("idle_expires_at"), _ts("revoked_at", True),
+    # What the session still needs before it opens anything: "" nothing, VERIFY a factor, ENROL one.
+    Column("second_factor_step", String(10), nullable=False, server_default=""),
+    Column("amr", String(20), nullable=False, server_default="pwd"),  # how it was opened: "pwd", "pwd otp"...
+)
+
+# One row per factor of an account (ARCHITECTURE §15), each with its own failure count. TOTP: the secret encrypted
+# (adapters/factor_box.py), confirmed once a code was given, the last accepted step (a code is accepted once).
+# RECOVERY_CODE: the failure count of the account's recovery codes (the codes are in recovery_codes).
+second_factors = Table(
+    "second_factors", metadata,
+    Column("identifier", String(7), primary_key=True),
+    Column("kind", String(20), primary_key=True),  # TOTP, RECOVERY_CODE
+    Column("secret_sealed", LargeBinary, nullable=True),
+    _ts("confirmed_at", True),
+    Column("failed_attempts", Integer, nullable=False),
+    Column("last_step", BigInteger, nullable=False),
+    _ts("created_at"),
+)
+
+recovery_codes = Table(
+    "recovery_codes", metadata,
+    Column("identifier", String(7), primary_key=True),
+    Column("digest", LargeBinary(32), primary_key=True),  # SHA-256 of the code (120 random bits); never the code
+    _ts("used_at", True),
+    _ts("created_at"),
 )
 
 companies = Table(
@@ -62,6 +100,8 @@ companies = Table(
     Column("supplier_status_revision", BigInteger, nullable=True), Column("access_state_revision", BigInteger,
                                                                          nullable=True),
     _ts("supplier_status_at", True), _ts("access_state_at", True),
+    # The ASL's policy: a second factor required of every user (ASLs always need one).
+    Column("second_factor_required", Boolean, nullable=False, server_default=false()),
 )
 
 audit_events = Table(

@@ -3,10 +3,10 @@ PostgreSQL alike). Accounts loaded here are remembered, so their recorded events
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import Boolean, bindparam, case, func, literal_column, select, update
+from sqlalchemy import Boolean, Integer, bindparam, case, func, literal_column, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit import ratelimit
@@ -17,16 +17,35 @@ from identity.adapters.orm import accounts, audit_events, companies, sessions
 from identity.domain.accounts import Account
 
 _ACCOUNT_COLUMNS = {f.name for f in fields(Account)} - {"roles", "events"}
-# The company gate, read in the same statement as the attempt reservation (one round-trip on the login path).
+# The company gate, read in the same statement as the attempt reservation (one round-trip on the login path), with
+# what the second factor needs: the company's policy, and whether the account has a factor at all.
 _COMPANY_OPEN = literal_column(
     "(SELECT companies.supplier_active AND companies.access_open FROM companies "
     "WHERE companies.cofor_root = accounts.cofor_root)", Boolean).label("company_open")
+_COMPANY_REQUIRES_FACTOR = literal_column(
+    "(SELECT companies.second_factor_required FROM companies WHERE companies.cofor_root = accounts.cofor_root)",
+    Boolean).label("company_requires_factor")
+_HAS_FACTOR = literal_column(
+    "(SELECT count(*) FROM second_factors WHERE second_factors.identifier = accounts.identifier "
+    "AND second_factors.confirmed_at IS NOT NULL)", Integer).label("factor_count")
+
+
+@dataclass(frozen=True)
+class Gate:
+    """Read with the reservation: the company's gate and policy, and whether the account has a factor."""
+    company_open: bool
+    company_requires_factor: bool = False
+    has_factor: bool = False
+
+
+CLOSED = Gate(False)
 
 
 # The login path's statements, built once: building a statement costs more CPU than running it on SQLite.
 _RESERVE = (update(accounts).where(accounts.c.identifier == bindparam("b_identifier"),
                                    accounts.c.failed_attempts < bindparam("b_threshold"))
-            .values(failed_attempts=accounts.c.failed_attempts + 1).returning(*accounts.c, _COMPANY_OPEN))
+            .values(failed_attempts=accounts.c.failed_attempts + 1)
+            .returning(*accounts.c, _COMPANY_OPEN, _COMPANY_REQUIRES_FACTOR, _HAS_FACTOR))
 _LOGGED_IN = update(accounts).where(accounts.c.identifier == bindparam("b_identifier")).values(
     failed_attempts=0, last_login_at=bindparam("b_now"))
 _REHASHED = _LOGGED_IN.values(password_hash=case(
@@ -98,15 +117,16 @@ class AccountRepository:
 
     # ---- the login path: one statement each ---------------------------------------------------------------
 
-    async def reserve_attempt(self, identifier: str, threshold: int) -> tuple[Account | None, bool]:
+    async def reserve_attempt(self, identifier: str, threshold: int) -> tuple[Account | None, Gate]:
         """One atomic step: count the attempt unless the threshold is reached (Account.may_try, applied by the
         database so that parallel guesses and replicas never check more than ``threshold`` passwords). Returns the
-        account (None: unknown, or at the threshold) and whether its company's gate is open."""
+        account (None: unknown, or at the threshold) and its company's gate."""
         row = (await self.session.execute(_RESERVE, {"b_identifier": identifier, "b_threshold": threshold})
                ).mappings().first()
         if row is None:
-            return None, False
-        return self._seen(account_from_row(row)), bool(row["company_open"])
+            return None, CLOSED
+        return self._seen(account_from_row(row)), Gate(bool(row["company_open"]), bool(row["company_requires_factor"]),
+                                                        bool(row["factor_count"]))
 
     async def give_back_attempt(self, identifier: str) -> None:
         await self.session.execute(update(accounts).where(accounts.c.identifier == identifier,
@@ -114,8 +134,8 @@ class AccountRepository:
                                    .values(failed_attempts=accounts.c.failed_attempts - 1))
 
     async def logged_in(self, account: Account, now: dt.datetime, new_hash: str | None) -> None:
-        """Attempts given back, the login time, and a hash made with new parameters if nobody changed it meanwhile:
-        one targeted statement."""
+        """Attempts given back, the login time (the password's, when a factor follows), and a hash made with new
+        parameters if nobody changed it meanwhile: one targeted statement."""
         params = {"b_identifier": account.identifier, "b_now": now}
         if new_hash:
             params.update(b_old_hash=account.password_hash, b_new_hash=new_hash)
@@ -156,10 +176,10 @@ class SessionRepository:
         self.opened: set[bytes] = set()  # never revoked by the changes of the unit of work that opened them
 
     async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime,
-                  expires: dt.datetime, idle: dt.datetime) -> None:
+                  expires: dt.datetime, idle: dt.datetime, *, step: str = "", amr: str = "pwd") -> None:
         await self.session.execute(_NEW_SESSION, dict(
             token_digest=digest, identifier=identifier, must_change_password=must_change, created_at=now,
-            expires_at=expires, idle_expires_at=idle, revoked_at=None))
+            expires_at=expires, idle_expires_at=idle, revoked_at=None, second_factor_step=step, amr=amr))
         self.opened.add(digest)
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:

@@ -166,3 +166,55 @@ class Notice(Event):
     to_name: str
     language: str
     reply_to: tuple[str, str] | None = None
+
+
+# ---- second factors (ARCHITECTURE §15) --------------------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorChallenged(Event):
+    """The password was right; the session waits for a factor."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorFailed(Event):
+    kind: str  # FactorKind's value
+    attempt: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorLocked(Event):
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorEnrolled(Event):
+    kind: str
+    ends_sessions: ClassVar[bool] = True  # sessions opened before it had no factor
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorRemoved(Event):
+    kind: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryCodeUsed(Event):
+    left: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class RecoveryCodesRegenerated(Event):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorsReset(Event):
+    """An ASL or support removed every factor of the account (actor set; the reason in ``detail``)."""
+    actor_name: str
+    ends_sessions: ClassVar[bool] = True
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecondFactorPolicyChanged(Event):
+    """About the company: ``identifier`` is the ASL who changed it."""
+    required: bool

@@ -17,12 +17,16 @@ from kit.grpc_server import Registrar
 from kit.validation import enum_name
 
 from identity.domain.accounts import Account, State
+from identity.domain.factors import Step, acr_of
+from identity.entrypoints.factor_rpcs import ENROLLING, KINDS, STEPS, FactorRpcs, refuse_unfinished
 from identity.service_layer.common import OpenedSession
 from identity.service_layer.console import Console
 from identity.service_layer.console_access import Actor, NewUser
+from identity.service_layer.factor_admin import FactorAdministration
 from identity.service_layer.login import Login
 from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
+from identity.service_layer.second_factor import SecondFactors
 from identity.service_layer.sessions import Sessions, ValidSession
 from identity.views import Views
 
@@ -31,10 +35,11 @@ ANY = ("public", "purchasing", "internal", "support")
 SERVICE_NAME = api.DESCRIPTOR.services_by_name["IdentityService"].full_name
 
 
-def principal(account: Account, must_change: bool) -> pb.Principal:
+def principal(account: Account, must_change: bool, amr: str = "pwd", step: Step = Step.NONE) -> pb.Principal:
     return pb.Principal(identifier=account.identifier, cofor_root=account.cofor_root,
                         roles=[pb.Role.Value(f"ROLE_{r}") for r in account.roles], display_name=account.display_name,
-                        must_change_password=must_change)
+                        must_change_password=must_change, amr=amr.split(), acr=acr_of(amr),
+                        second_factor_step=STEPS[step])
 
 
 def account_message(a: Account) -> pb.Account:
@@ -63,9 +68,11 @@ class UseCases:
     recovery: Recovery
     console: Console
     views: Views
+    second_factors: SecondFactors
+    factor_administration: FactorAdministration
 
 
-class IdentityServicer(api_grpc.IdentityServiceServicer):
+class IdentityServicer(FactorRpcs, api_grpc.IdentityServiceServicer):
     def __init__(self, cases: UseCases, credentials: ServiceCredentials) -> None:
         self.cases = cases
         self.recovery = cases.recovery
@@ -81,11 +88,17 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
     def _client(self, caller: ServiceCaller, context: Ctx) -> str:
         return client_address(context) if "public" in caller.roles else ""
 
-    async def _session(self, context: Ctx, *, allow_must_change: bool = False) -> tuple[ValidSession, str]:
+    async def _session(self, context: Ctx, *, allow_must_change: bool = False,
+                       allow: frozenset[Step] = frozenset()) -> tuple[ValidSession, str]:
+        """The caller's session, if it may call this: a half-done login only takes its next step (the factor, then
+        the password change, then the factor's enrolment)."""
         caller = self._service(context)
         session = await self.cases.sessions.validate(bearer_token(context))
+        if session.step == Step.VERIFY:
+            refuse_unfinished(session.step, allow)
         if session.must_change_password and not allow_must_change:
             raise PermissionDenied("PASSWORD_CHANGE_REQUIRED", "change your password first")
+        refuse_unfinished(session.step, allow)
         return session, self._client(caller, context)
 
     async def _asl(self, context: Ctx) -> Actor:
@@ -107,12 +120,13 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
     def _opened(o: OpenedSession) -> dict[str, Any]:
         return dict(session_token=o.token, expire_time=timestamp(o.expires_at),
                     idle_expire_time=timestamp(o.idle_expires_at),
-                    principal=principal(o.account, o.must_change_password))
+                    principal=principal(o.account, o.must_change_password, o.amr, o.step))
 
     async def Login(self, request: api.LoginRequest, context: Ctx) -> api.LoginResponse:
         caller = self._service(context)
         opened = await self.cases.login(request.identifier, request.password, self._client(caller, context))
-        return api.LoginResponse(must_change_password=opened.must_change_password, **self._opened(opened))
+        return api.LoginResponse(must_change_password=opened.must_change_password, **self._opened(opened),
+                                 available_factors=[KINDS[k] for k in opened.available])
 
     async def Logout(self, request: api.LogoutRequest, context: Ctx) -> api.LogoutResponse:
         caller = self._service(context)
@@ -124,10 +138,11 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
         if not request.session_token:
             raise InvalidArgument([FieldViolation("session_token", "is required")])
         s = await self.cases.sessions.validate(request.session_token)
+        refuse_unfinished(s.step)  # an application never takes a half-done login for a signed-in person
         # The hot path of every page view: the parts that do not change are built once per cached session.
         cached = s.cache_slot
         if cached.get("_principal") is None:
-            cached["_principal"] = principal(s.account, s.must_change_password)
+            cached["_principal"] = principal(s.account, s.must_change_password, s.amr)
             cached["_expire_time"] = timestamp(s.expires_at)
         if cached.get("_idle_for") != s.idle_expires_at:
             cached["_idle_for"], cached["_idle_time"] = s.idle_expires_at, timestamp(s.idle_expires_at)
@@ -135,7 +150,7 @@ class IdentityServicer(api_grpc.IdentityServiceServicer):
                                            idle_expire_time=cached["_idle_time"])
 
     async def ChangePassword(self, request: api.ChangePasswordRequest, context: Ctx) -> api.ChangePasswordResponse:
-        session, client = await self._session(context, allow_must_change=True)
+        session, client = await self._session(context, allow_must_change=True, allow=ENROLLING)
         opened = await self.cases.password_change(session, request.current_password, request.new_password, client)
         return api.ChangePasswordResponse(**self._opened(opened))
 

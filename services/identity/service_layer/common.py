@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from kit.clock import utcnow
 from kit.digests import token_digest
 from kit.errors import Unauthenticated
 
+from identity.adapters.factor_box import DEVELOPMENT_KEY, FactorBox
 from identity.adapters.hasher import Hasher
 from identity.domain.accounts import Account
+from identity.domain.factors import FactorKind, Step
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 from identity.settings import IdentitySettings
 
@@ -29,6 +31,7 @@ class Tools:
     hasher: Hasher
     settings: IdentitySettings
     clock: Callable[[], dt.datetime] = utcnow
+    factor_box: FactorBox = field(default_factory=lambda: FactorBox(DEVELOPMENT_KEY))  # TOTP secrets at rest
 
     @property
     def idle(self) -> dt.timedelta:
@@ -45,6 +48,9 @@ class OpenedSession:
     idle_expires_at: dt.datetime
     account: Account
     must_change_password: bool
+    step: Step = Step.NONE  # what the session still needs (a factor to give or to enrol)
+    amr: str = "pwd"
+    available: tuple[FactorKind, ...] = ()  # with step VERIFY: the factors that may be given
 
 
 def temporary_password() -> str:
@@ -56,9 +62,14 @@ def invalid_credentials() -> Unauthenticated:
 
 
 async def open_session(tools: Tools, uow: IdentityUnitOfWork, account: Account, must_change: bool,
-                       now: dt.datetime) -> OpenedSession:
+                       now: dt.datetime, *, step: Step = Step.NONE, amr: str = "pwd",
+                       available: tuple[FactorKind, ...] = ()) -> OpenedSession:
     token = secrets.token_urlsafe(32)  # 256 bits; only its digest is stored
-    expires = now + dt.timedelta(hours=tools.settings.session_absolute_hours)
+    if step == Step.VERIFY:  # a half-done login waits a few minutes for its factor, no more
+        expires = now + dt.timedelta(minutes=tools.settings.second_factor_minutes)
+    else:
+        expires = now + dt.timedelta(hours=tools.settings.session_absolute_hours)
     idle = min(now + tools.idle, expires)
-    await uow.sessions.add(token_digest(token), account.identifier, must_change, now, expires, idle)
-    return OpenedSession(token, expires, idle, account, must_change)
+    await uow.sessions.add(token_digest(token), account.identifier, must_change, now, expires, idle,
+                           step=step.value, amr=amr)
+    return OpenedSession(token, expires, idle, account, must_change, step, amr, available)

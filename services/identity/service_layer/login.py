@@ -14,10 +14,13 @@ from typing import NoReturn
 from kit import ratelimit
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 
+from identity.adapters.repository import Gate
 from identity.domain import events as ev
 from identity.domain.accounts import Account, MalformedIdentifier, State, parse_identifier
+from identity.domain.factors import Step
 from identity.domain.passwords import normalize
 from identity.service_layer.common import MAX_PASSWORD_INPUT, OpenedSession, Tools, invalid_credentials, open_session
+from identity.service_layer.second_factor import step_after
 
 REFUSALS = {
     "ACCOUNT_DISABLED": "this account is disabled",
@@ -42,7 +45,7 @@ class Login:
         limits = [(self.per_client, client)] if client else []
         async with self.tools.uow(client=client) as uow:
             await uow.rate_limits.enforce([*limits, (self.per_identifier, identifier)])
-            account, company_open = await uow.accounts.reserve_attempt(identifier, threshold)
+            account, gate = await uow.accounts.reserve_attempt(identifier, threshold)
             # Unknown, or at the threshold already: read (for an ASL's reset password only), never checked.
             known = await uow.accounts.get(identifier) if account is None else None
             await uow.commit()
@@ -51,7 +54,7 @@ class Login:
 
         hasher = self.tools.hasher
         if await hasher.verify(account.password_hash, password):
-            return await self._password_right(account, password, company_open, client, now)
+            return await self._password_right(account, password, gate, client, now)
         reset = account.reset_hash if account.reset_valid(now) and account.state != State.DISABLED else None
         previous = None if reset else account.previous_password_hash(
             now, self.tools.settings.previous_password_block_days)
@@ -81,24 +84,26 @@ class Login:
             await uow.commit()
         raise invalid_credentials()
 
-    async def _password_right(self, account: Account, password: str, company_open: bool, client: str,
+    async def _password_right(self, account: Account, password: str, gate: Gate, client: str,
                               now: dt.datetime) -> OpenedSession:
         # The password is right: only now is the real reason of a refusal given.
-        if reason := account.login_refusal(now, company_open=company_open):
+        if reason := account.login_refusal(now, company_open=gate.company_open):
             await self._refuse(account, reason, client, now)
         hasher = self.tools.hasher
         new_hash = await hasher.hash(password) if hasher.needs_rehash(account.password_hash) else None
         must_change = account.must_change_password or account.password_expired(
             now, self.tools.settings.password_max_age_days)
         async with self.tools.uow(client=client) as uow:
+            step, available = await step_after(self.tools, uow, account, gate)
             await uow.accounts.logged_in(account, now, new_hash)
-            opened = await open_session(self.tools, uow, account, must_change, now)
-            account.record(ev.LoggedIn, now)
+            opened = await open_session(self.tools, uow, account, must_change, now, step=step, available=available)
+            account.record(ev.SecondFactorChallenged if step == Step.VERIFY else ev.LoggedIn, now)
             await uow.commit()
             return opened
 
     async def _reset_password_used(self, account: Account, client: str, now: dt.datetime) -> OpenedSession:
-        """An ASL's self-service reset password: a session that may only change the password (even BLOCKED)."""
+        """An ASL's self-service reset password: a session that may only change the password (even BLOCKED), after
+        the second factor when the account has one (a reset never bypasses it)."""
         async with self.tools.uow(client=client) as uow:
             company_open = await uow.companies.is_open(account.cofor_root)
             if company_open:
@@ -106,8 +111,11 @@ class Login:
                 assert current is not None
                 current.failed_attempts = 0
                 await uow.accounts.save(current, now)
-                opened = await open_session(self.tools, uow, current, True, now)
-                current.record(ev.LoggedIn, now, detail="self-service reset password")
+                step, available = await step_after(self.tools, uow, current)
+                verify = step if step == Step.VERIFY else Step.NONE  # enrolment comes after the change
+                opened = await open_session(self.tools, uow, current, True, now, step=verify, available=available)
+                current.record(ev.SecondFactorChallenged if verify == Step.VERIFY else ev.LoggedIn, now,
+                               detail="self-service reset password")
                 await uow.commit()
                 return opened
         await self._refuse(account, "COMPANY_ACCESS_CLOSED", client, now)

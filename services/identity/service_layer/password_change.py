@@ -9,8 +9,10 @@ from kit.errors import FieldViolation, InvalidArgument, Unauthenticated
 
 from identity.domain import events as ev
 from identity.domain.accounts import Account
+from identity.domain.factors import Step
 from identity.domain.passwords import PolicyViolation, check_policy, normalize
 from identity.service_layer.common import MAX_PASSWORD_INPUT, OpenedSession, Tools, open_session
+from identity.service_layer.second_factor import step_after
 from identity.service_layer.sessions import ValidSession
 
 
@@ -59,7 +61,11 @@ class PasswordChange:
                 raise Unauthenticated("SESSION_INVALID", "the password changed meanwhile: log in again")
             current.change_password(new_hash, now, history=settings.password_history, via_reset=via_reset)
             await uow.accounts.save(current, now)
-            opened = await open_session(self.tools, uow, current, False, now)  # the others end at commit
+            # The factor given at login carries over; an account that must have one and has none enrols now.
+            step, _ = await step_after(self.tools, uow, current)
+            step = Step.ENROL if step == Step.ENROL else Step.NONE
+            opened = await open_session(self.tools, uow, current, False, now, step=step,
+                                        amr=session.amr)  # the others end at commit
             await uow.commit()
             return opened
 

@@ -12,6 +12,7 @@ from identity.adapters.repository import account_from_row
 from identity.adapters.session_cache import SessionCache
 from identity.domain import events as ev
 from identity.domain.accounts import Account
+from identity.domain.factors import Step, acr_of
 from identity.service_layer.common import Tools
 
 
@@ -23,6 +24,12 @@ class ValidSession:
     idle_expires_at: dt.datetime
     digest: bytes
     cache_slot: dict[str, Any]  # per-session scratch space that lives as long as the cached row
+    step: Step = Step.NONE  # what the session still needs before it opens anything (ARCHITECTURE §15)
+    amr: str = "pwd"
+
+    @property
+    def acr(self) -> str:
+        return acr_of(self.amr)
 
 
 def session_required() -> Unauthenticated:
@@ -62,7 +69,8 @@ class Sessions:
                 await uow.sessions.touch(digest, idle)
                 await uow.commit()
             row["idle_expires_at"] = idle
-        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row)
+        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row,
+                            Step(row["second_factor_step"]), row["amr"])
 
     async def logout(self, token: str | None, client: str = "") -> None:
         if not token:

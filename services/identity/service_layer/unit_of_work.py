@@ -14,6 +14,7 @@ from kit.clock import to_timestamp
 from kit.db import Database, UnitOfWork
 
 from identity.adapters import messages
+from identity.adapters.factor_repository import FactorRepository
 from identity.adapters.repository import (
     AccountRepository,
     AuditTrail,
@@ -41,6 +42,7 @@ class IdentityUnitOfWork(UnitOfWork):
         self.sessions = SessionRepository(self.session)
         self.companies = CompanyRepository(self.session, self.database.is_postgres)
         self.rate_limits = RateLimits(self.session)
+        self.factors = FactorRepository(self.session)
         self.audit_trail = AuditTrail(self.session)
         self._events: list[ev.Event] = []
         self._pending_audit: list[dict[str, Any]] = []
@@ -83,6 +85,14 @@ class IdentityUnitOfWork(UnitOfWork):
             cache.evict_identifiers(identifiers)
             self.on_commit(lambda: cache.revoked(identifiers))
         await self.sessions.revoke_all(identifiers, now)
+
+    async def end_session(self, digest: bytes, identifier: str, now: dt.datetime) -> None:
+        """One session revoked (a half-done login once completed), evicted from every replica's cache once committed."""
+        await self.sessions.revoke(digest, now)
+        if self.session_cache is not None:
+            cache = self.session_cache
+            cache.evict(digest)
+            self.on_commit(lambda: cache.revoked([identifier]))
 
     def audit(self, action: str, event: ev.Event) -> None:
         """Stored and published. Never a password, token or reset code in the detail."""

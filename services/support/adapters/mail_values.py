@@ -36,6 +36,13 @@ CHOICES: dict[str, dict[int, str]] = dict([
     _words(v.TemporaryPasswordMail.Context.DESCRIPTOR, {"CONTEXT_NEW_ACCOUNT": "new_account",
                                                         "CONTEXT_RESET": "reset"}),
     _words(_CATEGORY, {n.name: n.name.removeprefix("TICKET_CATEGORY_") for n in _CATEGORY.values if n.number}),
+    _words(v.SecondFactorNoticeMail.Change.DESCRIPTOR, {
+        "CHANGE_ENROLLED": "enrolled", "CHANGE_REMOVED": "removed", "CHANGE_RECOVERY_CODE_USED": "recovery_code_used",
+        "CHANGE_RESET": "reset", "CHANGE_RECOVERY_CODES_REGENERATED": "recovery_codes_regenerated",
+        "CHANGE_LOCKED": "locked"}),
+    _words(v.SecondFactorNoticeMail.Factor.DESCRIPTOR, {
+        "FACTOR_TOTP": "totp", "FACTOR_RECOVERY_CODES": "recovery_codes", "FACTOR_PASSKEY": "passkey",
+        "FACTOR_ALL": "all"}),
 ])
 
 

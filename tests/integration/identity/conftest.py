@@ -14,6 +14,7 @@ import pytest
 from nats.js import JetStreamContext
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
+from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc
 from portal.support.v1 import events_pb2 as mail_events
@@ -24,6 +25,7 @@ from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import ServiceClient
 from kit.messaging import envelope
 from kit.sealed import SealKeyPair, unseal
+from testing.authenticator import Authenticator
 from testing.clock import Clock
 from testing.processes import NatsServer
 from testing.streams import read_subject, wait_for
@@ -54,6 +56,7 @@ class Identity:
     clock: Clock
     settings: IdentitySettings
     secrets_seen: list[str] = field(default_factory=list)  # every secret the tests handled, for the leak scan
+    app_codes: Authenticator = field(default_factory=Authenticator)  # the ASLs' (and users') authenticator apps
 
     async def mails(self, address: str, template: int, count: int = 1) -> list[tuple[Any, dict[str, str]]]:
         async def probe() -> list[Any]:
@@ -114,18 +117,57 @@ class Identity:
         return await getattr(self.client.stub, method)(request, metadata=metadata, timeout=15)
 
     async def login(self, identifier: str, password: str, client: str | None = None) -> api.LoginResponse:
+        """The whole login: the password, then (for an account whose app this test holds) a code of the app."""
+        reply = await self.password_step(identifier, password, client)
+        if reply.principal.second_factor_step != pb.SECOND_FACTOR_STEP_VERIFY or not self.app_codes.holds(identifier):
+            return reply
+        verified = await self.client.VerifySecondFactor(api.VerifySecondFactorRequest(
+            kind=pb.SECOND_FACTOR_KIND_TOTP, code=self.app_code(identifier)), bearer=reply.session_token, client=client)
+        self.secrets_seen.append(verified.session_token)
+        return api.LoginResponse(session_token=verified.session_token, expire_time=verified.expire_time,
+                                 idle_expire_time=verified.idle_expire_time, principal=verified.principal,
+                                 must_change_password=verified.principal.must_change_password)
+
+    async def password_step(self, identifier: str, password: str, client: str | None = None) -> api.LoginResponse:
         self.secrets_seen.append(password)
         reply = await self.client.Login(api.LoginRequest(identifier=identifier, password=password), client=client)
         self.secrets_seen.append(reply.session_token)
         return reply
 
-    async def ready_asl(self, company: Company) -> str:
-        """The ASL logged in and changed the temporary password; returns a full session token."""
-        first = await self.login(company.asl, company.temporary_password)
+    def app_code(self, identifier: str) -> str:
+        """A fresh code of the account's app; past three in one 30-second step, the test clock moves on."""
+        code = self.app_codes.code(identifier, self.clock())
+        if code is None:
+            self.clock.offset += dt.timedelta(seconds=self.app_codes.seconds_to_next_code(self.clock()))
+            code = self.app_codes.code(identifier, self.clock())
+        assert code is not None
+        return code
+
+    async def enrol_app(self, identifier: str, token: str) -> str:
+        """The account sets up an authenticator app (the session must allow it); returns the complete session."""
+        started = await self.client.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(), bearer=token)
+        self.app_codes.add(identifier, started.secret)
+        confirmed = await self.client.ConfirmTotpEnrolment(api.ConfirmTotpEnrolmentRequest(
+            code=self.app_code(identifier)), bearer=token)
+        self.secrets_seen += [started.secret, confirmed.session_token, *confirmed.recovery_codes]
+        return confirmed.session_token
+
+    async def first_login(self, identifier: str, temporary: str, chosen: str) -> str:
+        """Logged in with a temporary password, changed it, and set up an app when the portal asks for one (every
+        ASL; a user of a company that requires it); returns a complete session token."""
+        first = await self.login(identifier, temporary)
         changed = await self.client.ChangePassword(api.ChangePasswordRequest(
-            current_password=company.temporary_password, new_password=STRONG), bearer=first.session_token)
-        self.secrets_seen += [STRONG, changed.session_token]
+            current_password=temporary, new_password=chosen), bearer=first.session_token)
+        self.secrets_seen += [chosen, changed.session_token]
+        if changed.principal.second_factor_step == pb.SECOND_FACTOR_STEP_ENROL:
+            return await self.enrol_app(identifier, changed.session_token)
         return changed.session_token
+
+    async def ready_asl(self, company: Company) -> str:
+        """The ASL logged in, changed the temporary password and set up its app; returns a complete session token."""
+        token = await self.first_login(company.asl, company.temporary_password, STRONG)
+        assert self.app_codes.holds(company.asl)  # every ASL, right after the change
+        return token
 
 
 @pytest.fixture

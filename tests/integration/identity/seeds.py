@@ -6,17 +6,22 @@ import datetime as dt
 import itertools
 import random
 
+import pyotp
 from sqlalchemy import func, select
 
 from kit.db import Database
+from testing.authenticator import Authenticator
 
-from identity.adapters.orm import accounts, companies
+from identity.adapters.factor_box import DEVELOPMENT_KEY, FactorBox
+from identity.adapters.orm import accounts, companies, second_factors
 
 _identifiers = itertools.count(random.randrange(100_000, 800_000, 1000))  # fresh ones every run
 
 
-async def two_administrators(database: Database, password_hash: str) -> tuple[str, str, str]:
-    """A company (access open) with two active ASLs, written straight to the database: (root, asl, co-asl)."""
+async def two_administrators(database: Database, password_hash: str,
+                             app_codes: Authenticator | None = None) -> tuple[str, str, str]:
+    """A company (access open) with two active ASLs, written straight to the database: (root, asl, co-asl). Every
+    ASL has a second factor: each gets an authenticator app, whose secret ``app_codes`` is given."""
     root = f"R{next(_identifiers) % 100_000:05d}"
     a, b = f"V{next(_identifiers):06d}", f"V{next(_identifiers):06d}"
     now = dt.datetime.now(dt.UTC)
@@ -29,6 +34,12 @@ async def two_administrators(database: Database, password_hash: str) -> tuple[st
                 phone="", job_title="", language="fr", is_administrator=True, state="ACTIVE", disabled_cause="",
                 lock_cause="", failed_attempts=0, password_hash=password_hash, must_change_password=False,
                 password_history=[], created_by="test", created_at=now, updated_at=now))
+            secret = pyotp.random_base32(32)
+            await s.execute(second_factors.insert().values(
+                identifier=ident, kind="TOTP", secret_sealed=FactorBox(DEVELOPMENT_KEY).seal(secret), confirmed_at=now,
+                failed_attempts=0, last_step=0, created_at=now))
+            if app_codes is not None:
+                app_codes.add(ident, secret)
     return root, a, b
 
 

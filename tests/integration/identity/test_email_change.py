@@ -28,10 +28,7 @@ async def logged_in_colleague(identity: Identity, token: str, email: str, *, adm
         given_name="Bob", family_name="Victim", email=email, language="en",
         role=pb.ROLE_ADMINISTRATOR if administrator else pb.ROLE_USER), bearer=token)).account
     temp = await identity.temporary_password(email)
-    first = await identity.login(created.identifier, temp)
-    changed = await identity.client.ChangePassword(api.ChangePasswordRequest(
-        current_password=temp, new_password=STRONG_2), bearer=first.session_token)
-    return created.identifier, changed.session_token
+    return created.identifier, await identity.first_login(created.identifier, temp, STRONG_2)
 
 
 def new_email(identifier: str, address: str = NEW_ADDRESS) -> api.UpdateUserRequest:

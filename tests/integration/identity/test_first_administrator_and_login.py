@@ -70,7 +70,15 @@ async def test_first_login_only_allows_the_password_change(identity: Identity) -
     assert not changed.principal.must_change_password
     f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=first.session_token))
     assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]  # the change revoked the old session
-    listed = await identity.client.ListUsers(api.ListUsersRequest(), bearer=changed.session_token)
+    # Every ASL sets up a second factor right after: until then the console stays shut, to applications too.
+    assert changed.principal.second_factor_step == pb.SECOND_FACTOR_STEP_ENROL
+    f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=changed.session_token))
+    assert f.reason == "SECOND_FACTOR_ENROLMENT_REQUIRED"  # type: ignore[attr-defined]
+    f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(
+        session_token=changed.session_token), as_="erp"))
+    assert f.reason == "SECOND_FACTOR_ENROLMENT_REQUIRED"  # type: ignore[attr-defined]
+    complete = await identity.enrol_app(company.asl, changed.session_token)
+    listed = await identity.client.ListUsers(api.ListUsersRequest(), bearer=complete)
     assert [a.identifier for a in listed.accounts] == [company.asl]
     again = await identity.login(company.asl, STRONG)
     assert not again.must_change_password

@@ -36,8 +36,8 @@ async def test_removing_the_co_asl_and_oneself_at_once_always_leaves_one_active_
     password_hash = await Hasher(memory_kib=1024, time_cost=1).hash(PASSWORD)
     outcomes = []
     for round_ in range(ROUNDS):
-        root, me, colleague = await two_administrators(identity.app.database, password_hash)
-        token = (await identity.client.Login(api.LoginRequest(identifier=me, password=PASSWORD))).session_token
+        root, me, colleague = await two_administrators(identity.app.database, password_hash, identity.app_codes)
+        token = (await identity.login(me, PASSWORD)).session_token
         servers = (identity.client, second_server) if round_ % 2 else (second_server, identity.client)
         results = await asyncio.gather(removal(servers[0], on_colleague, colleague, token),
                                        removal(servers[1], on_self, me, token), return_exceptions=True)

@@ -29,8 +29,8 @@ async def refused(server: ServiceClient, token: str) -> str:
 async def test_a_session_opened_while_the_account_or_company_was_closing_is_not_honoured(
         identity: Identity, second_server: ServiceClient, outcome: str) -> None:
     root, me, _ = await two_administrators(identity.app.database, await Hasher(memory_kib=1024, time_cost=1).hash(
-        PASSWORD))
-    token = (await identity.client.Login(api.LoginRequest(identifier=me, password=PASSWORD))).session_token
+        PASSWORD), identity.app_codes)
+    token = (await identity.login(me, PASSWORD)).session_token
     async with identity.app.database.write_transaction() as s:  # what the race leaves: the session outlived it
         if outcome == "company closed":
             await s.execute(update(companies).where(companies.c.cofor_root == root).values(access_open=False))
@@ -43,8 +43,8 @@ async def test_a_session_opened_while_the_account_or_company_was_closing_is_not_
 async def test_a_blocked_asl_keeps_the_session_that_may_only_change_the_password(
         identity: Identity, second_server: ServiceClient) -> None:
     _, me, _ = await two_administrators(identity.app.database, await Hasher(memory_kib=1024, time_cost=1).hash(
-        PASSWORD))
-    token = (await identity.client.Login(api.LoginRequest(identifier=me, password=PASSWORD))).session_token
+        PASSWORD), identity.app_codes)
+    token = (await identity.login(me, PASSWORD)).session_token
     async with identity.app.database.write_transaction() as s:  # an ASL's self-service reset: blocked, must change
         await s.execute(update(accounts).where(accounts.c.identifier == me).values(
             state="BLOCKED", lock_cause="FAILED_ATTEMPTS"))

@@ -10,6 +10,7 @@ from typing import Any
 from kit import ratelimit
 from kit.errors import ResourceExhausted
 
+from identity.adapters.repository import Gate
 from identity.domain import events as ev
 from identity.domain.accounts import Account
 
@@ -84,13 +85,14 @@ class FakeAccounts:
         account.updated_at = now
         self.store.accounts[account.identifier] = copy.deepcopy(replace_events(account))
 
-    async def reserve_attempt(self, identifier: str, threshold: int) -> tuple[Account | None, bool]:
+    async def reserve_attempt(self, identifier: str, threshold: int) -> tuple[Account | None, Gate]:
         stored = self.store.accounts.get(identifier)
         if stored is None or stored.failed_attempts >= threshold:
-            return None, False
+            return None, Gate(False)
         stored.failed_attempts += 1
         company = self.store.companies.get(stored.cofor_root)
-        return self._loaded(identifier), bool(company and company["supplier_active"] and company["access_open"])
+        return self._loaded(identifier), Gate(bool(company and company["supplier_active"] and company["access_open"]),
+                                              bool(company and company.get("second_factor_required")))
 
     async def give_back_attempt(self, identifier: str) -> None:
         stored = self.store.accounts[identifier]
@@ -114,15 +116,36 @@ class FakeSessions:
         self.opened: set[bytes] = set()
 
     async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime, expires: dt.datetime,
-                  idle: dt.datetime) -> None:
+                  idle: dt.datetime, *, step: str = "", amr: str = "pwd") -> None:
         self.store.sessions[digest] = {"identifier": identifier, "must_change_password": must_change,
-                                       "expires_at": expires, "idle_expires_at": idle, "revoked_at": None}
+                                       "expires_at": expires, "idle_expires_at": idle, "revoked_at": None,
+                                       "second_factor_step": step, "amr": amr}
         self.opened.add(digest)
+
+    async def revoke(self, digest: bytes, now: dt.datetime) -> None:
+        self.store.sessions[digest]["revoked_at"] = now
 
     async def revoke_all(self, identifiers: list[str], now: dt.datetime) -> None:
         for digest, row in self.store.sessions.items():
             if row["identifier"] in identifiers and digest not in self.opened and row["revoked_at"] is None:
                 row["revoked_at"] = now
+
+
+class FakeFactors:
+    """No factor is enrolled in the unit tests of the service layer (the factors run on both real databases in
+    tests/integration/identity/test_second_factor.py); the company's policy is read from the store."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def of(self, identifier: str) -> list[Any]:
+        return []
+
+    async def recovery_codes_left(self, identifier: str) -> int:
+        return 0
+
+    async def company_requires(self, cofor_root: str) -> bool:
+        return bool(self.store.companies.get(cofor_root, {}).get("second_factor_required"))
 
 
 class FakeCompanies:
@@ -161,6 +184,7 @@ class FakeUnitOfWork:
         self.sessions = FakeSessions(self.store)
         self.companies = FakeCompanies(self.store)
         self.rate_limits = FakeRateLimits(self.store)
+        self.factors = FakeFactors(self.store)
         self._events: list[ev.Event] = []
         self._remembered: list[tuple[tuple[str, str, str], str]] = []
         return self

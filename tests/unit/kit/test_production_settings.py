@@ -3,6 +3,7 @@ secrets, plaintext service credentials, an http public URL or NATS without TLS; 
 development defaults still start, and production hides the API description."""
 from __future__ import annotations
 
+import base64
 import hashlib
 from typing import Any
 
@@ -28,7 +29,8 @@ def production(**changes: Any) -> dict[str, Any]:
     good = {"environment": "production", "nats_url": NATS, "nats_nkey_seed": new_seed(),
             "service_credentials": f"gateway:public:{DIGEST}", "mail_seal_public_key": "public-half",
             "mail_seal_private_key": "private-half-of-the-pair", "portal_public_url": "https://suppliers.example",
-            "database_url": "postgresql+asyncpg://cofor:Zq8vR2mK9xLp4TnW@portal-db-rw:5432/cofor"}
+            "database_url": "postgresql+asyncpg://cofor:Zq8vR2mK9xLp4TnW@portal-db-rw:5432/cofor",
+            "factor_secret_key": base64.b64encode(b"k" * 31 + b"!").decode()}
     return {**good, **changes}
 
 

@@ -16,7 +16,7 @@ from portal.support.v1 import ticket_pb2 as pb
 
 from kit.messaging.envelope import EventContext
 from notify import Mail, mails
-from notify.mails import AdministratorContact, LockCause, PasswordContext
+from notify.mails import AdministratorContact, Factor, FactorChange, LockCause, PasswordContext
 from tests.unit.support.builders import world
 from tests.unit.support.fakes import unit_of_work
 
@@ -91,6 +91,19 @@ CASES: list[tuple[str, Mail, dict[str, str]]] = [  # (case, typed mail, the para
        {"identifier": "V1", "lock_time": AT.isoformat(), "cause": word})
       for cause, word in ((LockCause.CAUSE_FAILED_ATTEMPTS, "failed_attempts"),
                           (LockCause.CAUSE_PREVIOUS_PASSWORD, "previous_password"))),
+    *((f"factor-{word}", mails.second_factor_notice(identifier="V1", change=change, factor=factor, change_time=AT,
+                                                    actor_name=actor, recovery_codes_left=left),
+       {"identifier": "V1", "change": word, "factor": factor_word, "change_time": AT.isoformat(),
+        "actor_name": actor, "recovery_codes_left": str(left)})
+      for change, word, factor, factor_word, actor, left in (
+          (FactorChange.CHANGE_ENROLLED, "enrolled", Factor.FACTOR_TOTP, "totp", "", 0),
+          (FactorChange.CHANGE_REMOVED, "removed", Factor.FACTOR_TOTP, "totp", "", 0),
+          (FactorChange.CHANGE_RECOVERY_CODE_USED, "recovery_code_used", Factor.FACTOR_RECOVERY_CODES,
+           "recovery_codes", "", 9),
+          (FactorChange.CHANGE_RECOVERY_CODES_REGENERATED, "recovery_codes_regenerated", Factor.FACTOR_RECOVERY_CODES,
+           "recovery_codes", "", 0),
+          (FactorChange.CHANGE_LOCKED, "locked", Factor.FACTOR_TOTP, "totp", "", 0),
+          (FactorChange.CHANGE_RESET, "reset", Factor.FACTOR_ALL, "all", "Paul Durand", 0))),
     ("email-changed", mails.email_changed_notice(identifier="V1", masked_new_email="c***@x.example", change_time=AT,
                                                  actor_name="Paul Durand"),
      {"identifier": "V1", "masked_new_email": "c***@x.example", "change_time": AT.isoformat(),

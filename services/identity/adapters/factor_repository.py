@@ -1,0 +1,109 @@
+"""The second factors' statements (SQLite and PostgreSQL alike). A code is checked only after its attempt is counted
+in one atomic statement (``reserve``), as the password's are: parallel guesses across replicas never check more
+than the threshold. A TOTP step and a recovery code are each consumed by one conditional statement, so a code
+replayed in parallel is accepted once."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from kit.digests import token_digest
+
+from identity.adapters.orm import companies, recovery_codes, second_factors
+from identity.domain.factors import Factor, FactorKind, normalize_recovery_code
+
+
+def _factor(row: Any) -> Factor:
+    return Factor(identifier=row["identifier"], kind=row["kind"], secret_sealed=row["secret_sealed"],
+                  confirmed_at=row["confirmed_at"], failed_attempts=row["failed_attempts"],
+                  last_step=row["last_step"], created_at=row["created_at"])
+
+
+def _one(identifier: str, kind: FactorKind) -> Any:
+    return and_(second_factors.c.identifier == identifier, second_factors.c.kind == kind.value)
+
+
+class FactorRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def of(self, identifier: str) -> list[Factor]:
+        rows = (await self.session.execute(select(second_factors).where(
+            second_factors.c.identifier == identifier))).mappings().all()
+        return [_factor(r) for r in rows]
+
+    async def recovery_codes_left(self, identifier: str) -> int:
+        return int(await self.session.scalar(select(func.count()).select_from(recovery_codes).where(
+            recovery_codes.c.identifier == identifier, recovery_codes.c.used_at.is_(None))) or 0)
+
+    async def company_requires(self, cofor_root: str) -> bool:
+        return bool(await self.session.scalar(select(companies.c.second_factor_required).where(
+            companies.c.cofor_root == cofor_root)))
+
+    async def set_company_policy(self, cofor_root: str, required: bool, now: dt.datetime) -> None:
+        await self.session.execute(update(companies).where(companies.c.cofor_root == cofor_root).values(
+            second_factor_required=required, updated_at=now))
+
+    # ---- enrolment ------------------------------------------------------------------------------------------
+
+    async def start_totp(self, identifier: str, sealed: bytes, now: dt.datetime) -> None:
+        """An unconfirmed TOTP replaces any earlier unconfirmed one (a confirmed one is refused before this)."""
+        await self.session.execute(delete(second_factors).where(_one(identifier, FactorKind.TOTP)))
+        await self.session.execute(second_factors.insert().values(
+            identifier=identifier, kind=FactorKind.TOTP.value, secret_sealed=sealed, confirmed_at=None,
+            failed_attempts=0, last_step=0, created_at=now))
+
+    async def confirm_totp(self, identifier: str, step: int, now: dt.datetime) -> bool:
+        """Confirmed with the step of the code given (that code cannot log in afterwards)."""
+        return await self._changed(update(second_factors).where(
+            _one(identifier, FactorKind.TOTP), second_factors.c.confirmed_at.is_(None),
+            second_factors.c.last_step < step).values(confirmed_at=now, last_step=step, failed_attempts=0)
+            .returning(second_factors.c.identifier))
+
+    async def replace_recovery_codes(self, identifier: str, codes: list[str], now: dt.datetime) -> None:
+        await self.session.execute(delete(recovery_codes).where(recovery_codes.c.identifier == identifier))
+        await self.session.execute(recovery_codes.insert(), [
+            dict(identifier=identifier, digest=token_digest(normalize_recovery_code(c)), used_at=None,
+                 created_at=now) for c in codes])
+        await self.session.execute(delete(second_factors).where(_one(identifier, FactorKind.RECOVERY_CODE)))
+        await self.session.execute(second_factors.insert().values(
+            identifier=identifier, kind=FactorKind.RECOVERY_CODE.value, secret_sealed=None, confirmed_at=now,
+            failed_attempts=0, last_step=0, created_at=now))
+
+    async def remove_all(self, identifier: str) -> None:
+        await self.session.execute(delete(recovery_codes).where(recovery_codes.c.identifier == identifier))
+        await self.session.execute(delete(second_factors).where(second_factors.c.identifier == identifier))
+
+    # ---- a code given: counted first, then consumed at most once --------------------------------------------
+
+    async def reserve(self, identifier: str, kind: FactorKind, threshold: int, *,
+                      enrolled: bool = True) -> Factor | None:
+        """Count an attempt on this factor unless it is at its threshold; None: not there, or locked."""
+        confirmed = second_factors.c.confirmed_at.is_not(None) if enrolled else second_factors.c.confirmed_at.is_(None)
+        row = (await self.session.execute(update(second_factors).where(
+            _one(identifier, kind), confirmed, second_factors.c.failed_attempts < threshold).values(
+            failed_attempts=second_factors.c.failed_attempts + 1).returning(*second_factors.c))).mappings().first()
+        return _factor(row) if row else None
+
+    async def give_back(self, identifier: str, kind: FactorKind) -> None:
+        """A right code: the factor's failure count starts again."""
+        await self.session.execute(update(second_factors).where(_one(identifier, kind)).values(failed_attempts=0))
+
+    async def consume_step(self, identifier: str, step: int) -> bool:
+        """The TOTP code of ``step`` is used: accepted only if no later or equal step was (one statement)."""
+        return await self._changed(update(second_factors).where(
+            _one(identifier, FactorKind.TOTP), second_factors.c.last_step < step).values(last_step=step)
+            .returning(second_factors.c.identifier))
+
+    async def consume_recovery_code(self, identifier: str, code: str, now: dt.datetime) -> bool:
+        return await self._changed(update(recovery_codes).where(
+            recovery_codes.c.identifier == identifier,
+            recovery_codes.c.digest == token_digest(normalize_recovery_code(code)),
+            recovery_codes.c.used_at.is_(None)).values(used_at=now).returning(recovery_codes.c.identifier))
+
+    async def _changed(self, statement: Any) -> bool:
+        """Whether a conditional UPDATE (with RETURNING) changed a row."""
+        return (await self.session.execute(statement)).first() is not None

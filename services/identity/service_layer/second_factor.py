@@ -1,0 +1,211 @@
+"""Second factors (ARCHITECTURE §15): the step a login still needs, the second step itself, and the holder's own
+enrolment (an authenticator app, then ten recovery codes), new codes, removal. The rules are in domain/factors.py;
+each code is counted before it is checked (FactorRepository.reserve), per factor, as the password's are."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import NoReturn
+
+from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
+
+from identity.adapters import totp
+from identity.adapters.repository import Gate
+from identity.domain import events as ev
+from identity.domain.accounts import Account
+from identity.domain.factors import (
+    AMR,
+    FactorKind,
+    FactorStatus,
+    Step,
+    amr_of,
+    new_recovery_codes,
+    normalize_recovery_code,
+    normalize_totp_code,
+    required_of,
+    step_after_password,
+)
+from identity.service_layer.common import OpenedSession, Tools, open_session
+from identity.service_layer.sessions import ValidSession
+from identity.service_layer.unit_of_work import IdentityUnitOfWork
+
+MAX_CODE_INPUT = 64
+
+
+def invalid_code() -> Unauthenticated:
+    return Unauthenticated("SECOND_FACTOR_INVALID", "this code is wrong or was used already")
+
+
+def fresh_factor_required() -> PermissionDenied:
+    return PermissionDenied("SECOND_FACTOR_REQUIRED", "give your second factor again (log in again) first")
+
+
+async def status_of(tools: Tools, uow: IdentityUnitOfWork, identifier: str) -> FactorStatus:
+    factors = await uow.factors.of(identifier)
+    left = await uow.factors.recovery_codes_left(identifier) if factors else 0
+    return FactorStatus.of(factors, left, tools.settings.second_factor_attempts)
+
+
+async def step_after(tools: Tools, uow: IdentityUnitOfWork, account: Account,
+                     gate: Gate | None = None) -> tuple[Step, tuple[FactorKind, ...]]:
+    """What a session opened by the right password still needs, and the factors it may give. ``gate``: what the
+    login's reservation read already (no factor and no policy: nothing more is read)."""
+    if gate is not None and not gate.has_factor:
+        requires = gate.company_requires_factor
+        return step_after_password(account, FactorStatus(frozenset(), frozenset(), 0), company_requires=requires), ()
+    status = await status_of(tools, uow, account.identifier)
+    requires = await uow.factors.company_requires(account.cofor_root)
+    return step_after_password(account, status, company_requires=requires), tuple(status.usable)
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    secret: str
+    otpauth_uri: str
+
+
+@dataclass(frozen=True)
+class FactorsView:
+    status: FactorStatus
+    required: bool
+    company_requires: bool
+
+
+class SecondFactors:
+    def __init__(self, tools: Tools) -> None:
+        self.tools = tools
+
+    # ---- the login's second step ------------------------------------------------------------------------------
+
+    async def verify(self, session: ValidSession, kind: FactorKind, code: str, client: str = "") -> OpenedSession:
+        if session.step != Step.VERIFY:
+            raise FailedPrecondition("SECOND_FACTOR_NOT_PENDING", "this session is not waiting for a second factor")
+        _check_input(code)
+        account, now, threshold = session.account, self.tools.clock(), self.tools.settings.second_factor_attempts
+        async with self.tools.uow(client=client) as uow:
+            factor = await uow.factors.reserve(account.identifier, kind, threshold)
+            if factor is None:
+                await self._unavailable(uow, account.identifier, kind)
+            holder = await uow.accounts.get(account.identifier)
+            assert holder is not None
+            accepted = await self._consume(uow, holder.identifier, kind, code, factor.secret_sealed, now)
+            if not accepted:
+                holder.record(ev.SecondFactorFailed, now, kind=kind.value, attempt=factor.failed_attempts,
+                              detail=f"{kind.value.lower()} attempt {factor.failed_attempts}")
+                if not factor.may_try(threshold):
+                    holder.record(ev.SecondFactorLocked, now, kind=kind.value, detail=kind.value.lower())
+                await uow.commit()
+                raise invalid_code()
+            await uow.factors.give_back(holder.identifier, kind)
+            if kind == FactorKind.RECOVERY_CODE:
+                left = await uow.factors.recovery_codes_left(holder.identifier)
+                holder.record(ev.RecoveryCodeUsed, now, left=left, detail=f"{left} left")
+            await uow.end_session(session.digest, holder.identifier, now)
+            await uow.accounts.logged_in(holder, now, None)
+            opened = await open_session(self.tools, uow, holder, session.must_change_password, now,
+                                        amr=amr_of(AMR[kind]))
+            holder.record(ev.LoggedIn, now, detail=f"password + {kind.value.lower()}")
+            await uow.commit()
+            return opened
+
+    async def _unavailable(self, uow: IdentityUnitOfWork, identifier: str, kind: FactorKind) -> NoReturn:
+        enrolled = any(f.kind == kind and f.enrolled for f in await uow.factors.of(identifier))
+        if kind == FactorKind.RECOVERY_CODE and enrolled and not await uow.factors.recovery_codes_left(identifier):
+            enrolled = False  # every code used
+        if enrolled:
+            raise PermissionDenied("SECOND_FACTOR_LOCKED", "too many wrong codes: this factor is locked")
+        raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "this factor is not set up for the account")
+
+    async def _consume(self, uow: IdentityUnitOfWork, identifier: str, kind: FactorKind, code: str,
+                       sealed: bytes | None, now: dt.datetime) -> bool:
+        if kind == FactorKind.RECOVERY_CODE:
+            return await uow.factors.consume_recovery_code(identifier, normalize_recovery_code(code), now)
+        step = self._step_of(sealed, code, now)
+        return step is not None and await uow.factors.consume_step(identifier, step)
+
+    def _step_of(self, sealed: bytes | None, code: str, now: dt.datetime) -> int | None:
+        secret = self.tools.factor_box.open(sealed) if sealed else None
+        digits = normalize_totp_code(code)
+        return totp.matching_step(secret, digits, now) if secret and digits else None
+
+    # ---- the holder's own factors -------------------------------------------------------------------------------
+
+    async def view(self, session: ValidSession) -> FactorsView:
+        account = session.account
+        async with self.tools.uow(readonly=True) as uow:
+            status = await status_of(self.tools, uow, account.identifier)
+            requires = await uow.factors.company_requires(account.cofor_root)
+        return FactorsView(status, required_of(account, company_requires=requires), requires)
+
+    async def begin_totp(self, session: ValidSession, client: str = "") -> TotpEnrolment:
+        account, now = session.account, self.tools.clock()
+        secret = totp.new_secret()
+        async with self.tools.uow(client=client) as uow:
+            if (await status_of(self.tools, uow, account.identifier)).has_factor:
+                raise FailedPrecondition("SECOND_FACTOR_ALREADY_ENROLLED", "an authenticator app is set up already")
+            await uow.factors.start_totp(account.identifier, self.tools.factor_box.seal(secret), now)
+            await uow.commit()
+        uri = totp.provisioning_uri(secret, account.identifier, self.tools.settings.totp_issuer)
+        return TotpEnrolment(secret, uri)
+
+    async def confirm_totp(self, session: ValidSession, code: str,
+                           client: str = "") -> tuple[list[str], OpenedSession]:
+        _check_input(code)
+        account, now, threshold = session.account, self.tools.clock(), self.tools.settings.second_factor_attempts
+        async with self.tools.uow(client=client) as uow:
+            pending = await uow.factors.reserve(account.identifier, FactorKind.TOTP, threshold, enrolled=False)
+            if pending is None:
+                raise FailedPrecondition("SECOND_FACTOR_NOT_STARTED", "start setting up the app again")
+            holder = await uow.accounts.get(account.identifier)
+            assert holder is not None
+            step = self._step_of(pending.secret_sealed, code, now)
+            if step is None or not await uow.factors.confirm_totp(holder.identifier, step, now):
+                holder.record(ev.SecondFactorFailed, now, kind=FactorKind.TOTP.value, attempt=pending.failed_attempts,
+                              detail=f"enrolment code, attempt {pending.failed_attempts}")
+                await uow.commit()
+                raise invalid_code()
+            codes = new_recovery_codes()
+            await uow.factors.replace_recovery_codes(holder.identifier, codes, now)
+            holder.record(ev.SecondFactorEnrolled, now, kind=FactorKind.TOTP.value, detail="totp")
+            opened = await open_session(self.tools, uow, holder, session.must_change_password, now,
+                                        amr=amr_of(AMR[FactorKind.TOTP]))
+            await uow.commit()  # every other session of the account ends (opened without the factor)
+            return codes, opened
+
+    async def regenerate_codes(self, session: ValidSession, client: str = "") -> list[str]:
+        account, now = session.account, self.tools.clock()
+        if session.acr != "mfa":
+            raise fresh_factor_required()
+        async with self.tools.uow(client=client) as uow:
+            if not (await status_of(self.tools, uow, account.identifier)).has_factor:
+                raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
+            holder = await uow.accounts.get(account.identifier)
+            assert holder is not None
+            codes = new_recovery_codes()
+            await uow.factors.replace_recovery_codes(holder.identifier, codes, now)
+            holder.record(ev.RecoveryCodesRegenerated, now)
+            await uow.commit()
+            return codes
+
+    async def remove(self, session: ValidSession, kind: FactorKind, client: str = "") -> None:
+        account, now = session.account, self.tools.clock()
+        if kind != FactorKind.TOTP:
+            raise InvalidArgument([FieldViolation("kind", "only the authenticator app (TOTP) can be removed")])
+        if session.acr != "mfa":
+            raise fresh_factor_required()
+        async with self.tools.uow(client=client) as uow:
+            if not (await status_of(self.tools, uow, account.identifier)).has_factor:
+                raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
+            holder = await uow.accounts.get(account.identifier)
+            assert holder is not None
+            if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
+                raise FailedPrecondition("SECOND_FACTOR_REQUIRED_OF_ACCOUNT",
+                                         "your account must keep a second factor (ASL, or your company's policy)")
+            await uow.factors.remove_all(holder.identifier)
+            holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=kind.value.lower())
+            await uow.commit()
+
+
+def _check_input(code: str) -> None:
+    if not code.strip() or len(code) > MAX_CODE_INPUT:
+        raise InvalidArgument([FieldViolation("code", f"is required, at most {MAX_CODE_INPUT} characters")])
