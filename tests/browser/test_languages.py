@@ -142,6 +142,8 @@ async def test_no_page_shows_text_of_the_other_language(stack: Stack, visitors: 
     base = visitor.base
     await asl.page.goto(f"{base}/fr/login")
     await submitted(asl.page, {"#f-identifier": supplier.asl_id, "#f-password": ASL_PASSWORD})
+    assert urlsplit(asl.page.url).path == "/fr/login/second-factor", asl.page.url
+    await submitted(asl.page, {"#totp-f-code": await stack.app_code(supplier.asl_id)})
     assert urlsplit(asl.page.url).path == "/fr/account", asl.page.url
 
     failures: list[str] = []
@@ -154,7 +156,7 @@ async def test_no_page_shows_text_of_the_other_language(stack: Stack, visitors: 
                  f"/{lang}/recover/identifier", f"/{lang}/recover/password", f"/{lang}/blocked"]
         pages = await crawl(visitor.page, base, lang, extra)
         signed_in = await crawl(asl.page, base, lang, [f"/{lang}/account", f"/{lang}/admin",
-                                                       f"/{lang}/password/change"])
+                                                       f"/{lang}/password/change", f"/{lang}/account/second-factor"])
         assert f"/{lang}/admin" in signed_in and f"/{lang}/account" in signed_in
         assert sum("/help/" in path for path in pages) >= 20, sorted(pages)  # every help article
         forms = await refused_forms(visitor.page, base, lang)

@@ -135,7 +135,25 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await page.locator("#f-new_password").fill(STRONG)
     await page.locator("#f-confirm_password").fill(STRONG)
     await asl.submit("Changer le mot de passe")
-    assert page.url.endswith("/fr/account?done=password")
+    # Every ASL sets up an authenticator app right after; nothing else opens before (the console neither).
+    assert page.url.endswith("/fr/account/second-factor")
+    assert await page.locator("#factor-required").is_visible()
+    page = await asl.goto("/fr/admin")
+    assert page.url.endswith("/fr/account/second-factor")
+    await asl.submit("Configurer une application d'authentification")
+    assert await page.locator("svg.qr").count() == 1  # the QR code, drawn by the portal itself
+    secret = (await page.locator("#factor-secret").inner_text()).replace(" ", "")
+    stack.app_codes.add(identifier, secret)
+    await page.get_by_label("Code de votre application").fill("000000")
+    await asl.submit("Valider")
+    assert "Ce code est erroné" in await page.get_by_role("alert").inner_text()
+    await page.get_by_label("Code de votre application").fill(await stack.app_code(identifier))
+    await asl.submit("Valider")
+    codes = await page.locator("#recovery-codes li").all_inner_texts()
+    assert len(codes) == 10 and all(re.fullmatch(r"(\w{5}-){4}\w{5}", c) for c in codes), codes
+    await asl.shot("recovery-codes")
+    await page.get_by_role("link", name="J'ai conservé mes codes : continuer").click()
+    await page.wait_for_url("**/fr/account")
     assert await page.locator("#account-identifier").inner_text() == identifier
     assert "ASL" in await page.locator("#account-roles").inner_text()
 

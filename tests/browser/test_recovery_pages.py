@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
-from tests.e2e.journeys import referenced_supplier
+from tests.e2e.journeys import enrol_app, referenced_supplier
 from tests.e2e.stack import Browser, Stack
 
 from .conftest import Visitor
@@ -77,6 +77,7 @@ async def open_supplier(stack: Stack) -> Supplier:
     asl = stack.browser()
     await posted(asl, "/api/v1/session:login", {"identifier": asl_id, "password": temporary})
     await posted(asl, "/api/v1/password:change", {"current_password": temporary, "new_password": ASL_PASSWORD})
+    await enrol_app(stack, asl, asl_id)  # every ASL sets up an authenticator app right after
     user_email = f"emma.{root}@supplier.example"
     created = await posted(asl, "/api/v1/users", {"given_name": "Emma", "family_name": "Buyer", "email": user_email,
                                                   "language": "fr"})
@@ -92,11 +93,15 @@ async def open_supplier(stack: Stack) -> Supplier:
     return Supplier(root, asl_id, asl_email, user_id, user_email)
 
 
-async def log_in(visitor: Visitor, identifier: str, password: str) -> None:
+async def log_in(visitor: Visitor, identifier: str, password: str, stack: Stack | None = None) -> None:
+    """The login page, then (for an account with an app, ``stack`` holding its key) the second-factor page."""
     page = await visitor.goto("/fr/login")
     await page.get_by_label("Identifiant V").fill(identifier)
     await page.get_by_label("Mot de passe").fill(password)
     await visitor.submit("Se connecter")
+    if stack is not None and page.url.endswith("/fr/login/second-factor"):
+        await page.get_by_label("Code de votre application").fill(await stack.app_code(identifier))
+        await visitor.submit("Se connecter")
 
 
 async def test_an_asl_resets_their_own_lost_password(stack: Stack, visitors: NewVisitor) -> None:
@@ -118,7 +123,7 @@ async def test_an_asl_resets_their_own_lost_password(stack: Stack, visitors: New
     assert reset, mail.get_content()
     assert len(bodies(stack, supplier.asl_email)) == mails_before + 1  # the password only; no identifier mail
 
-    await log_in(asl, supplier.asl_id, reset.group(1))
+    await log_in(asl, supplier.asl_id, reset.group(1), stack)  # a reset password never skips the second factor
     assert page.url.endswith("/fr/password/change")
     assert await page.get_by_role("status").inner_text() == (
         "Pour continuer, remplacez votre mot de passe temporaire par un mot de passe de votre choix.")
@@ -175,7 +180,7 @@ async def test_a_locked_out_user_is_unlocked_by_their_asl(stack: Stack, visitors
     await stack.mail(supplier.user_email, subject_part=f"votre compte {supplier.user_id} est bloqué")
 
     asl = await visitors("asl")
-    await log_in(asl, supplier.asl_id, ASL_PASSWORD)
+    await log_in(asl, supplier.asl_id, ASL_PASSWORD, stack)
     page = await asl.goto("/fr/admin")
     row = page.locator(f'tr[data-identifier="{supplier.user_id}"]')
     assert await row.locator(".state").inner_text() == "bloqué"
