@@ -149,6 +149,8 @@ def check_mails(db: Snapshot, sink: MailSink, effects: Effects) -> None:
             wanted[("password_changed_notice", email_of[subject])] += n
         elif action == "RECOVERY_REQUESTED" and detail == "lost identifier":
             wanted[("identifier_recovery", email_of[subject])] += n
+        elif action == "SECOND_FACTOR_ENROLLED":  # an ASL's app: its holder is told, once per enrolment
+            wanted[("second_factor_notice", email_of[subject])] += n
     for ticket in db.tickets:
         wanted[("ticket_acknowledgement", ticket.contact_email)] += 1
         wanted[("ticket_to_support", ticket.reference)] += 1

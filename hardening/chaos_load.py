@@ -4,6 +4,7 @@ same request."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import random
 import re
@@ -15,12 +16,14 @@ from typing import Any
 import grpc
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
+from portal.identity.v1 import account_pb2 as account_pb
 from portal.identity.v1 import identity_service_pb2 as identity_api
 from portal.support.v1 import support_service_pb2 as support_api
 from portal.support.v1 import ticket_pb2 as ticket_pb
 
 from kit.auth import AUTHORIZATION_KEY
 from kit.client import failure_of
+from testing.authenticator import Authenticator
 from testing.fleet import Mailbox, Replicas
 
 TICKET_SHARE = 0.75  # of the flows started; a supplier's flow is about nine operations, a ticket one
@@ -52,6 +55,7 @@ class Load:
         self.failed: Counter[str] = Counter()
         self.stalled: Counter[str] = Counter()  # mails a flow waited for in vain
         self.flows = itertools.count()
+        self.app_codes = Authenticator()  # the ASLs' authenticator apps
 
     async def op(self, service: str, method: str, request: Any, *, bearer: str = "",
                  after_retry: frozenset[str] = frozenset(), not_yet: frozenset[str] = frozenset()) -> Any:
@@ -180,7 +184,31 @@ class Load:
         if changed is None:
             changed = await self.op("identity", "Login", identity_api.LoginRequest(identifier=identifier,
                                                                                    password=chosen))
+        token = await self.enrol_app(identifier, chosen, changed.session_token)
         for n in range(random.randint(1, 3)):
             await self.op("identity", "CreateUser", identity_api.CreateUserRequest(
                 given_name="Uma", family_name=f"User{k}x{n}", email=f"user{n}@{domain}", job_title="Buyer",
-                language=random.choice(["fr", "en"]), request_id=str(uuid.uuid4())), bearer=changed.session_token)
+                language=random.choice(["fr", "en"]), request_id=str(uuid.uuid4())), bearer=token)
+
+    async def enrol_app(self, identifier: str, password: str, token: str) -> str:
+        """Every ASL sets up an authenticator app after the first change; returns a complete session. A confirmation
+        retried through a crash may find it done (and the caller's session ended): then a login with a code."""
+        started = await self.op("identity", "BeginTotpEnrolment", identity_api.BeginTotpEnrolmentRequest(),
+                                bearer=token)
+        self.app_codes.add(identifier, started.secret)
+        confirmed = await self.op("identity", "ConfirmTotpEnrolment", identity_api.ConfirmTotpEnrolmentRequest(
+            code=await self.app_code(identifier)), bearer=token,
+            after_retry=frozenset({"SECOND_FACTOR_NOT_STARTED", "SESSION_INVALID"}))
+        if confirmed is not None:
+            return str(confirmed.session_token)
+        pending = await self.op("identity", "Login", identity_api.LoginRequest(identifier=identifier,
+                                                                               password=password))
+        verified = await self.op("identity", "VerifySecondFactor", identity_api.VerifySecondFactorRequest(
+            kind=account_pb.SECOND_FACTOR_KIND_TOTP, code=await self.app_code(identifier)),
+            bearer=pending.session_token)
+        return str(verified.session_token)
+
+    async def app_code(self, identifier: str) -> str:
+        while (code := self.app_codes.code(identifier, dt.datetime.now(dt.UTC))) is None:
+            await asyncio.sleep(self.app_codes.seconds_to_next_code(dt.datetime.now(dt.UTC)))
+        return code

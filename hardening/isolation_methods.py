@@ -48,7 +48,12 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
         "ResendTermsAcceptance", "DescribeTermsAcceptance", "AcceptTerms")},
     **{f"{I}.{name}": ({PUBLIC}, None) for name in (
         "Login", "RecoverIdentifier", "ResetAdministratorPassword", "ContactAdministrator")},
-    **{f"{I}.{name}": ({SESSION}, None) for name in ("Logout", "ValidateSession", "ChangePassword")},
+    **{f"{I}.{name}": ({SESSION}, None) for name in (  # the caller's own session and factors only
+        "Logout", "ValidateSession", "ChangePassword", "VerifySecondFactor", "GetSecondFactors", "BeginTotpEnrolment",
+        "ConfirmTotpEnrolment", "RegenerateRecoveryCodes", "RemoveSecondFactor",
+        "SetSecondFactorPolicy")},  # the policy of the ASL's own company: no request names another
+    f"{I}.ResetSecondFactors": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.ResetSecondFactorsRequest(
+        identifier=t.account, reason="probe")]),
     **{f"{S}.{name}": ({PUBLIC}, None) for name in ("CreateTicket", "ListHelpTopics", "GetHelpArticle")},
     f"{C}.GetPresentation": ({PUBLIC, PURCHASING}, None),
     f"{C}.ListPresentations": ({PURCHASING}, lambda t: [cofor.ListPresentationsRequest()]),

@@ -5,6 +5,7 @@ deploy/k8s/base (production mode: NATS over TLS, its own NKEY per service, diges
 PostgreSQL and the SMTP sink run beside them on loopback (their images cannot be pulled here)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import secrets
 import uuid
@@ -100,6 +101,8 @@ async def deployment(image: tuple[Engine, str], postgres: PostgresCluster, sink:
                            "NATS_URL": nats.url, "NATS_CA_FILE": NATS_CA, "NATS_NKEY_SEED": nats.seed(service),
                            "DATABASE_URL": databases[service], "SERVICE_CREDENTIALS": credentials,
                            "MAIL_SEAL_PUBLIC_KEY": seal.public_key}
+            if service == "identity":
+                environment["FACTOR_SECRET_KEY"] = base64.b64encode(secrets.token_bytes(32)).decode()
             if service == "support":
                 environment.update(MAIL_SEAL_PRIVATE_KEY=seal.private_key, SMTP_HOST="127.0.0.1",
                                    SMTP_PORT=str(sink.port), SMTP_STARTTLS="false", SMTP_TLS="false",

@@ -33,13 +33,13 @@ from .manifests import (
 
 # Variables that are secrets: they must come from a Secret (secretKeyRef), never from a value or a ConfigMap.
 SECRET_ENV = {"DATABASE_URL", "SERVICE_CREDENTIALS", "SERVICE_TOKEN", "SMTP_PASSWORD", "MAIL_SEAL_PRIVATE_KEY",
-              "NATS_NKEY_SEED"}
+              "NATS_NKEY_SEED", "FACTOR_SECRET_KEY"}
 # What production expects to exist before the first apply (created out of band): kind, name -> keys.
 OUT_OF_BAND = {
     ("Secret", "service-credentials"): {"SERVICE_CREDENTIALS"},
     ("Secret", "gateway-secrets"): {"SERVICE_TOKEN"},
     ("Secret", "cofor-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
-    ("Secret", "identity-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED"},
+    ("Secret", "identity-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED", "FACTOR_SECRET_KEY"},
     ("Secret", "support-secrets"): {"DATABASE_URL", "NATS_NKEY_SEED", "MAIL_SEAL_PRIVATE_KEY", "SMTP_PASSWORD"},
     ("Secret", "nats-provisioner"): {"NATS_NKEY_SEED"},
     ("Secret", "portal-db-cofor"): {"username", "password"},
@@ -77,7 +77,8 @@ def secret_stand_ins(name: str) -> dict[str, str]:
     if name == "gateway":
         return {"service_token": "t" * 8 + "Qx7-" * 8}
     return {"nats_nkey_seed": new_seed(), "service_credentials": "gateway:public:sha256=" + "5a" * 32,
-            "mail_seal_public_key": "stand-in public key", "mail_seal_private_key": "stand-in private key"}
+            "mail_seal_public_key": "stand-in public key", "mail_seal_private_key": "stand-in private key",
+            "factor_secret_key": "c3RhbmQtaW4gZmFjdG9yIGtleSwgMzIgYnl0ZXMgISE="}
 
 
 @parametrize_overlays

@@ -62,9 +62,10 @@ async def remove_totp(token: SessionToken, svc: Svc) -> dict[str, Any]:
 @router.post("/users/{identifier}:reset-second-factors", tags=["console"], responses=errors(404),
              summary="Reset an account's second factors (IdentityService.ResetSecondFactors)",
              response_model=reply(identity.ResetSecondFactorsResponse))
-async def reset_factors(identifier: str, body: ResetFactorsBody, token: SessionToken, svc: Svc) -> dict[str, Any]:
+async def reset_factors(identifier: str, token: SessionToken, svc: Svc,
+                        body: ResetFactorsBody | None = None) -> dict[str, Any]:
     return as_json(await svc.identity.ResetSecondFactors(identity.ResetSecondFactorsRequest(
-        identifier=identifier, reason=body.reason), **svc.call(token)))
+        identifier=identifier, reason=body.reason if body else ""), **svc.call(token)))
 
 
 @router.put("/second-factor-policy", tags=["console"], summary="Require a second factor of every user of my "
