@@ -13,8 +13,10 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import grpc
+import pyotp
 from argon2 import PasswordHasher, Type
 from google.protobuf.wrappers_pb2 import StringValue
+from portal.identity.v1 import account_pb2 as account_pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 from sqlalchemy import insert
@@ -23,12 +25,13 @@ from bench.load import closed_loop
 from bench.report import Report, percentile
 from bench.servers import BARE_SERVICE, cpu_seconds, spawn, wait_serving
 from kit import migrations
-from kit.auth import SERVICE_TOKEN_KEY
+from kit.auth import AUTHORIZATION_KEY, SERVICE_TOKEN_KEY
 from kit.db import Database
 from testing.fleet import nats_users
 from testing.processes import NatsServer, free_port
 
-from identity.adapters.orm import accounts, companies, sessions
+from identity.adapters.factor_box import DEVELOPMENT_KEY, FactorBox
+from identity.adapters.orm import accounts, companies, second_factors, sessions
 from identity.bootstrap import MIGRATIONS
 
 KEYCLOAK = {"memory_kib": 7168, "time_cost": 5, "parallelism": 1}
@@ -92,9 +95,9 @@ async def start_identity(root: Path, url: str, nats: NatsServer, name: str):  # 
     return process, f"127.0.0.1:{port}"
 
 
-async def login_figures(report: Report, login: Callable[[int], Awaitable[object]], pid: int, raw: float) -> None:
+async def login_figures(report: Report, login: Callable[[int], Awaitable[object]], pid: int, raw: float) -> float:
     """Logins per CPU-second of the identity process (its hashing threads included), and that rate as a share of
-    raw argon2 verifications: what is left is the work of a login outside the hash."""
+    raw argon2 verifications: what is left is the work of a login outside the hash. Returns the rate."""
     await closed_loop(login, 10, 4)
     before = cpu_seconds(pid)
     logins = await closed_loop(login, 200, 4)
@@ -104,6 +107,44 @@ async def login_figures(report: Report, login: Callable[[int], Awaitable[object]
     report.add("identity_login_vs_raw_argon2", per_cpu / raw, "x raw", ">= 0.8",
                "logins per identity CPU-second / raw argon2 verifications per CPU-second")
     report.add("identity_login_p50_4_concurrent", logins.p50_ms, "ms", "(report)")
+    return per_cpu
+
+
+async def add_apps(url: str, idents: list[str]) -> str:
+    """An authenticator app (one shared secret: what is measured is the login, not the enrolment) for ``idents``."""
+    secret, now = pyotp.random_base32(32), dt.datetime.now(dt.UTC)
+    sealed = FactorBox(DEVELOPMENT_KEY).seal(secret)
+    db = Database(url)
+    async with db.write_transaction() as s:
+        await s.execute(insert(second_factors), [dict(
+            identifier=i, kind="TOTP", secret_sealed=sealed, confirmed_at=now, failed_attempts=0, last_step=0,
+            created_at=now) for i in idents])
+    await db.dispose()
+    return secret
+
+
+async def factor_figures(report: Report, stub: api_grpc.IdentityServiceStub, url: str, pid: int,
+                         password_only: float, raw: float) -> None:
+    """Logins with password + app code per CPU-second of the identity process: the factor's share of a login."""
+    idents = identifiers(1_000, 1_000)[:260]
+    secret = await add_apps(url, idents)
+    totp = pyotp.TOTP(secret)
+
+    async def login(i: int) -> object:
+        pending = await stub.Login(api.LoginRequest(identifier=idents[i], password=PASSWORD), metadata=META,
+                                   timeout=30)
+        return await stub.VerifySecondFactor(api.VerifySecondFactorRequest(
+            kind=account_pb.SECOND_FACTOR_KIND_TOTP, code=totp.now()),
+            metadata=[*META, (AUTHORIZATION_KEY, f"Bearer {pending.session_token}")], timeout=30)
+
+    await closed_loop(lambda i: login(250 + i), 10, 4)
+    before = cpu_seconds(pid)
+    await closed_loop(login, 200, 4)
+    per_cpu = 200 / (cpu_seconds(pid) - before)
+    report.add("identity_logins_with_app_code_per_cpu_second", per_cpu, "logins/cpu-s", "(report)",
+               f"{per_cpu / raw:.2f} x raw argon2; Login then VerifySecondFactor (TOTP)")
+    report.add("identity_app_code_extra_cost", password_only / per_cpu - 1, "x", "< 0.10",
+               "CPU of a login with password + app code over a password-only login, minus 1")
 
 
 def _raw_baseline(report: Report) -> float:
@@ -130,7 +171,8 @@ async def run_login_only(report: Report) -> None:
                 async def login(i: int) -> object:
                     return await stub.Login(api.LoginRequest(identifier=ids[i], password=PASSWORD), metadata=META,
                                             timeout=30)
-                await login_figures(report, login, process.pid, raw)
+                password_only = await login_figures(report, login, process.pid, raw)
+                await factor_figures(report, stub, url, process.pid, password_only, raw)
         finally:
             process.terminate()
             process.wait(15)
@@ -177,7 +219,7 @@ async def run(report: Report) -> None:
                 async def bare_call(i: int) -> object:
                     return await echo(StringValue(value="bench-session-token-xxxxxxxxxxxxxxxxxxxxx"), timeout=10)
 
-                await login_figures(report, login, process.pid, raw)
+                password_only = await login_figures(report, login, process.pid, raw)
 
                 # ValidateSession per CPU-second, next to the bare server.
                 await closed_loop(bare_call, 500, 32)
@@ -215,6 +257,7 @@ async def run(report: Report) -> None:
                            "8 concurrent logins hashing meanwhile")
                 small_login = (await closed_loop(login, 100, 1)).p50_ms
                 small_validate = (await closed_loop(validate_cold, 1000, 1)).p50_ms  # first check: the database path
+                await factor_figures(report, stub, small_url, process.pid, password_only, raw)
             process.terminate()
             process.wait(15)
 

@@ -1,11 +1,14 @@
 """Brute force. Lockout: two identity processes share one PostgreSQL database (the production multi-replica shape);
 50 wrong guesses on one account, sent at once and spread over both, leave exactly LOCKOUT_THRESHOLD attempts counted,
 the account BLOCKED with one lock event and one notice, and the right password then refused exactly like a wrong one.
-Rate limits: behind the gateway (one trusted proxy, as deployed behind the ingress), hammering the login and each
+Second factor: the same for 50 code guesses on a half-done login (exactly the factor's threshold checked, the
+password's count untouched), a used code replayed on the other process refused, a reset password still asking for
+the factor. Rate limits: behind the gateway (one trusted proxy, as deployed behind the ingress), hammering the login and each
 recovery form from one client address lets through exactly the configured number of requests, then 429 with
 Retry-After; neither a forged X-Forwarded-For nor another client's traffic changes any count.
 
 - brute_force_lockout.py: the guesses on one account and the lock they leave;
+- brute_force_factor.py: the guesses on its second factor, a replayed code, a reset password;
 - brute_force_rate_limits.py: the gateway's per-client, per-identifier and per-e-mail limits."""
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import httpx
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
 from bench.report import Report
+from hardening.brute_force_factor import second_factor
 from hardening.brute_force_lockout import CONFIGURED as CONFIGURED  # re-exported: the test holds the figures to it
 from hardening.brute_force_lockout import GUESSES as GUESSES
 from hardening.brute_force_lockout import TOKEN, lockout, ready_account
@@ -73,6 +77,7 @@ async def run(report: Report, *, quick: bool = False) -> None:
                 stack.push_async_callback(channel.close)
                 stubs.append(api_grpc.IdentityServiceStub(channel))
             identifier, email = await ready_account(nc.jetstream(), database, keys, stubs[0])
+            await second_factor(report, nc.jetstream(), database, keys, stubs, identifier, email)
             await lockout(report, nc.jetstream(), database, stubs, identifier, email)
             web = await stack.enter_async_context(httpx.AsyncClient(base_url=f"http://127.0.0.1:{gateway}",
                                                                     timeout=60))

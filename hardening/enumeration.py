@@ -1,7 +1,9 @@
-"""User enumeration: for login and each recovery form, an existing, a non-existing and a blocked account must get
-identical answers (status and body) in about the same time (median difference under 5 ms over 200 trials)."""
+"""User enumeration: for login and each recovery form, an existing, a non-existing, a blocked account and one with a
+second factor must get identical answers (status and body) in about the same time (median difference under 5 ms
+over 200 trials)."""
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 import tempfile
 import time
@@ -11,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
+import pyotp
 from portal.cofor.v1 import events_pb2 as cofor_events
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import identity_service_pb2 as api
@@ -26,13 +29,18 @@ from testing.fleet import nats_users
 from testing.processes import NatsServer
 from testing.streams import wait_for
 
-from identity.adapters.orm import accounts
+from identity.adapters.factor_box import DEVELOPMENT_KEY, FactorBox
+from identity.adapters.orm import accounts, second_factors
 from identity.bootstrap import MIGRATIONS, build_app
 from identity.settings import IdentitySettings
 
 TRIALS = 200
 QUICK_TRIALS = 20  # inside make test: the answers must still be identical; timings are only printed
 META = [(SERVICE_TOKEN_KEY, "harden")]
+
+
+def time_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 async def answer(call: Any) -> tuple[str, str, float]:
@@ -73,24 +81,33 @@ async def run(report: Report, *, quick: bool = False) -> None:
                         cofor_root=company, legal_name="E", access_request_id=str(uuid.uuid4()),
                         administrator=cofor_pb.Contact(given_name="C", family_name="D",
                                                        email="blocked@enum.example", language="fr"))),
+                    ("cofor.access.terms_accepted", cofor_events.TermsAccepted(
+                        cofor_root=company, legal_name="E", access_request_id=str(uuid.uuid4()),
+                        administrator=cofor_pb.Contact(given_name="F", family_name="G",
+                                                       email="factor@enum.example", language="fr"))),
                     ("cofor.access.opened", cofor_events.AccessOpened(cofor_root=company))):
                 await js.publish(subject, message.SerializeToString(), headers={envelope.MSG_ID: str(uuid.uuid4())})
 
-            async def two_accounts() -> list[Any]:
+            async def three_accounts() -> dict[str, Any]:
                 async with app.database.session(readonly=True) as s, s.begin():
-                    rows = (await s.execute(accounts.select().order_by(accounts.c.email))).mappings().all()
-                return list(rows) if len(rows) == 2 else []
+                    rows = (await s.execute(accounts.select())).mappings().all()
+                return {r["email"].split("@")[0]: r for r in rows} if len(rows) == 3 else {}
 
-            existing, blocked = sorted(await wait_for(two_accounts, timeout=30),
-                                       key=lambda r: r["email"] != "asl@enum.example")
+            found = await wait_for(three_accounts, timeout=30)
+            existing, blocked, with_factor = found["asl"], found["blocked"], found["factor"]
             async with app.database.write_transaction() as s:
                 await s.execute(update(accounts).where(accounts.c.identifier == blocked["identifier"])
                                 .values(state="BLOCKED", failed_attempts=5, lock_cause="FAILED_ATTEMPTS"))
+                await s.execute(second_factors.insert().values(  # an authenticator app: the answer must not tell
+                    identifier=with_factor["identifier"], kind="TOTP", secret_sealed=FactorBox(DEVELOPMENT_KEY).seal(
+                        pyotp.random_base32(32)), confirmed_at=time_now(), failed_attempts=0, last_step=0,
+                    created_at=time_now()))
             unknown = next(f"V{n:06d}" for n in range(1, 999_999)
-                           if f"V{n:06d}" not in (existing["identifier"], blocked["identifier"]))
+                           if f"V{n:06d}" not in {r["identifier"] for r in found.values()})
             subjects = {"existing": (existing["identifier"], existing["email"]),
                         "unknown": (unknown, "who@enum.example"),
-                        "blocked": (blocked["identifier"], blocked["email"])}
+                        "blocked": (blocked["identifier"], blocked["email"]),
+                        "with a second factor": (with_factor["identifier"], with_factor["email"])}
             async with grpc.aio.insecure_channel(app.target) as channel:
                 stub = api_grpc.IdentityServiceStub(channel)
                 forms: dict[str, Callable[[str, str], Awaitable[Any]]] = {
@@ -109,13 +126,13 @@ async def run(report: Report, *, quick: bool = False) -> None:
                     timings: dict[str, list[float]] = {k: [] for k in subjects}
                     answers: dict[str, set[tuple[str, str]]] = {k: set() for k in subjects}
                     for trial in range(trials):
-                        order = ("existing", "unknown", "blocked") if trial % 2 else ("blocked", "unknown", "existing")
+                        order = list(subjects) if trial % 2 else list(reversed(subjects))
                         for kind in order:
                             ident, email = subjects[kind]
                             code, body, seconds = await answer(call(ident, email))
                             timings[kind].append(seconds)
                             answers[kind].add((code, body))
-                            if form == "login" and kind == "existing":
+                            if form == "login" and kind in ("existing", "with a second factor"):
                                 async with app.database.write_transaction() as s:  # keep it below the threshold
                                     await s.execute(update(accounts).where(accounts.c.identifier == ident)
                                                     .values(failed_attempts=0, state="ACTIVE", lock_cause=""))

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import random
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-import datetime as dt
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path

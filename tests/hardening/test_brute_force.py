@@ -1,4 +1,5 @@
-"""Parallel guesses on two identity processes lock an account at exactly the threshold; the gateway's per-client
+"""Parallel guesses on two identity processes lock an account (and, apart, its second factor) at exactly the
+threshold; a replayed code and a reset password never open a session without the factor; the gateway's per-client
 limits let through exactly their configured number of requests (the quick sample of ``python -m hardening
 brute_force``, with cheap hashes)."""
 from __future__ import annotations
@@ -20,6 +21,10 @@ async def test_guesses_lock_at_the_threshold_and_rate_limits_hold_exactly() -> N
     assert figures["brute_force_passwords_checked"] == configured.lockout_threshold, figures
     for name in ("answers_identical", "blocked", "lock_events", "lock_notices", "right_password_after_lock_refused"):
         assert figures[f"brute_force_{name}"] == 1, (name, figures)
+    assert figures["factor_codes_checked"] == configured.second_factor_attempts, figures
+    for name in ("lock_events", "lock_notices", "right_code_after_lock_refused", "password_count_untouched"):
+        assert figures[f"factor_{name}"] == 1, (name, figures)
+    assert figures["factor_replays_accepted"] == 0 and figures["factor_reset_password_sessions_without_factor"] == 0
     limits = {"login": configured.login_limit_per_client_per_minute,
               "login_forged_forwarded_for": configured.login_limit_per_client_per_minute,
               "login_per_identifier": configured.login_limit_per_identifier_per_minute,

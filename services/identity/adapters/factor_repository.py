@@ -93,10 +93,11 @@ class FactorRepository:
         await self.session.execute(update(second_factors).where(_one(identifier, kind)).values(failed_attempts=0))
 
     async def consume_step(self, identifier: str, step: int) -> bool:
-        """The TOTP code of ``step`` is used: accepted only if no later or equal step was (one statement)."""
+        """The TOTP code of ``step`` is used: accepted only if no later or equal step was, and then the factor's
+        failure count starts again (one statement)."""
         return await self._changed(update(second_factors).where(
-            _one(identifier, FactorKind.TOTP), second_factors.c.last_step < step).values(last_step=step)
-            .returning(second_factors.c.identifier))
+            _one(identifier, FactorKind.TOTP), second_factors.c.last_step < step).values(
+            last_step=step, failed_attempts=0).returning(second_factors.c.identifier))
 
     async def consume_recovery_code(self, identifier: str, code: str, now: dt.datetime) -> bool:
         return await self._changed(update(recovery_codes).where(

@@ -69,12 +69,13 @@ class FactorStatus:
     recovery_codes_left: int
 
     @classmethod
-    def of(cls, factors: list[Factor], recovery_codes_left: int, threshold: int) -> FactorStatus:
+    def of(cls, factors: list[Factor], threshold: int, recovery_codes_left: int | None = None) -> FactorStatus:
+        """``recovery_codes_left``: None when not counted (the login's path: a spent code set is told on use)."""
         enrolled = {f.kind for f in factors if f.enrolled}
         if recovery_codes_left == 0:
             enrolled.discard(FactorKind.RECOVERY_CODE)
         locked = {f.kind for f in factors if f.enrolled and not f.may_try(threshold)}
-        return cls(frozenset(enrolled), frozenset(locked), recovery_codes_left)
+        return cls(frozenset(enrolled), frozenset(locked), recovery_codes_left or 0)
 
     @property
     def has_factor(self) -> bool:

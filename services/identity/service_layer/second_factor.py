@@ -43,7 +43,7 @@ def fresh_factor_required() -> PermissionDenied:
 async def status_of(tools: Tools, uow: IdentityUnitOfWork, identifier: str) -> FactorStatus:
     factors = await uow.factors.of(identifier)
     left = await uow.factors.recovery_codes_left(identifier) if factors else 0
-    return FactorStatus.of(factors, left, tools.settings.second_factor_attempts)
+    return FactorStatus.of(factors, tools.settings.second_factor_attempts, left)
 
 
 async def step_after(tools: Tools, uow: IdentityUnitOfWork, account: Account,
@@ -53,9 +53,13 @@ async def step_after(tools: Tools, uow: IdentityUnitOfWork, account: Account,
     if gate is not None and not gate.has_factor:
         requires = gate.company_requires_factor
         return step_after_password(account, FactorStatus(frozenset(), frozenset(), 0), company_requires=requires), ()
-    status = await status_of(tools, uow, account.identifier)
+    factors = await uow.factors.of(account.identifier)
+    # Which factors may be given: those set up and not locked (whether recovery codes are left is told on use).
+    status = FactorStatus.of(factors, tools.settings.second_factor_attempts)
+    if status.has_factor:  # asked for whatever the policy: one statement on the login's path
+        return Step.VERIFY, tuple(status.usable)
     requires = await uow.factors.company_requires(account.cofor_root)
-    return step_after_password(account, status, company_requires=requires), tuple(status.usable)
+    return step_after_password(account, status, company_requires=requires), ()
 
 
 @dataclass(frozen=True)
@@ -86,25 +90,26 @@ class SecondFactors:
             factor = await uow.factors.reserve(account.identifier, kind, threshold)
             if factor is None:
                 await self._unavailable(uow, account.identifier, kind)
-            holder = await uow.accounts.get(account.identifier)
-            assert holder is not None
-            accepted = await self._consume(uow, holder.identifier, kind, code, factor.secret_sealed, now)
-            if not accepted:
+            if not await self._consume(uow, account.identifier, kind, code, factor.secret_sealed, now):
+                holder = await uow.accounts.get(account.identifier)  # loaded: a lock is mailed to its holder
+                assert holder is not None
                 holder.record(ev.SecondFactorFailed, now, kind=kind.value, attempt=factor.failed_attempts,
                               detail=f"{kind.value.lower()} attempt {factor.failed_attempts}")
                 if not factor.may_try(threshold):
                     holder.record(ev.SecondFactorLocked, now, kind=kind.value, detail=kind.value.lower())
                 await uow.commit()
                 raise invalid_code()
-            await uow.factors.give_back(holder.identifier, kind)
             if kind == FactorKind.RECOVERY_CODE:
+                holder = await uow.accounts.get(account.identifier)  # loaded: the use is mailed to its holder
+                assert holder is not None
+                await uow.factors.give_back(holder.identifier, kind)
                 left = await uow.factors.recovery_codes_left(holder.identifier)
                 holder.record(ev.RecoveryCodeUsed, now, left=left, detail=f"{left} left")
-            await uow.end_session(session.digest, holder.identifier, now)
-            await uow.accounts.logged_in(holder, now, None)
-            opened = await open_session(self.tools, uow, holder, session.must_change_password, now,
-                                        amr=amr_of(AMR[kind]))
-            holder.record(ev.LoggedIn, now, detail=f"password + {kind.value.lower()}")
+            await uow.end_session(session.digest, account.identifier, now)
+            opened = await open_session(self.tools, uow, account, session.must_change_password, now,
+                                        amr=amr_of(AMR[kind]))  # the password step recorded the login time
+            uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
+                                   detail=f"password + {kind.value.lower()}"))
             await uow.commit()
             return opened
 

@@ -62,9 +62,11 @@ class Sessions:
                                        company_open=bool(row["company_open"])):
             raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
         idle = row["idle_expires_at"]
-        # Activity pushes the idle expiry; written at most once a minute per session, not on every call.
-        if touch and idle - now < self.tools.idle - dt.timedelta(minutes=1):
-            idle = min(now + self.tools.idle, row["expires_at"])
+        # Activity pushes the idle expiry, never past the absolute one; written at most once a minute per session
+        # (so never in a session's last minutes, nor for a half-done login, whose idle expiry is its absolute one).
+        pushed = min(now + self.tools.idle, row["expires_at"])
+        if touch and pushed - idle > dt.timedelta(minutes=1):
+            idle = pushed
             async with self.tools.uow() as uow:
                 await uow.sessions.touch(digest, idle)
                 await uow.commit()
