@@ -1,5 +1,5 @@
 """Support-staff commands over accounts: find, show, audit trail, and the audited changes on any company:
-unlock, disable, revoke-admin (each with the agent's name and a reason)."""
+unlock, disable, revoke-admin, reset-factors (each with the agent's name and a reason)."""
 from __future__ import annotations
 
 import argparse
@@ -70,6 +70,13 @@ async def revoke_admin(args: argparse.Namespace) -> None:
                                                                         reason=args.reason), args)
 
 
+async def reset_factors(args: argparse.Namespace) -> None:
+    """Only after checking who asks, out of band (a call back on the number on record, say): the reason says how."""
+    await _identity("ResetSecondFactors", api.ResetSecondFactorsRequest(identifier=args.identifier,
+                                                                        reason=args.reason), agent_name(args.agent))
+    print(f"{args.identifier}: second factors reset; sessions ended; the holder was told by e-mail")
+
+
 def _change_parser(sub: Any, name: str, help_: str, run: Any) -> None:
     p = sub.add_parser(name, help=help_)
     p.add_argument("identifier")
@@ -98,3 +105,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
                    "left, cofor suspends the company's access)", disable)
     _change_parser(sub, "revoke-admin", "take the ASL role from an account of any company, even the last one",
                    revoke_admin)
+    _change_parser(sub, "reset-factors", "reset every second factor of an account (a lost phone and lost recovery "
+                   "codes), once you checked out of band who asks; it enrols again at the next login", reset_factors)

@@ -1,5 +1,6 @@
 """Support staff from the command line (a real portalctl subprocess against a running identity service): find,
-inspect, and the audited changes on any company — unlock, disable, revoke-admin — with the agent and a reason."""
+inspect, and the audited changes on any company — unlock, disable, revoke-admin, reset-factors — with the agent and a
+reason."""
 from __future__ import annotations
 
 import asyncio
@@ -70,3 +71,19 @@ async def test_support_staff_remove_a_rogue_sole_asl_from_the_command_line(ident
     assert code == 0 and "DISABLED" in out
     entry = await latest_trail_entry(identity, other.asl)
     assert entry.detail == "agent jmartin: rogue ASL"
+
+
+async def test_support_staff_reset_an_asls_second_factor_from_the_command_line(identity: Identity) -> None:
+    company = await identity.company()
+    token = await identity.ready_asl(company)
+    code, _, err = await portalctl(identity, "reset-factors", company.asl)
+    assert code == 2 and "--reason" in err
+    code, out, _ = await portalctl(identity, "reset-factors", company.asl, "--reason",
+                                   "lost phone; called back on the number on record")
+    assert code == 0 and "second factors reset" in out
+    entry = await latest_trail_entry(identity, company.asl)
+    assert pb.AuditAction.Name(entry.action) == "AUDIT_ACTION_SECOND_FACTORS_RESET"
+    assert entry.detail == "agent jmartin: lost phone; called back on the number on record"
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp")
+    assert failure_of(refused.value).reason == "SESSION_INVALID"  # its sessions ended
