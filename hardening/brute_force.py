@@ -2,10 +2,10 @@
 50 wrong guesses on one account, sent at once and spread over both, leave exactly LOCKOUT_THRESHOLD attempts counted,
 the account BLOCKED with one lock event and one notice, and the right password then refused exactly like a wrong one.
 Second factor: the same for 50 code guesses on a half-done login (exactly the factor's threshold checked, the
-password's count untouched), a used code replayed on the other process refused, a reset password still asking for
-the factor. Rate limits: behind the gateway (one trusted proxy, as deployed behind the ingress), hammering the login and each
-recovery form from one client address lets through exactly the configured number of requests, then 429 with
-Retry-After; neither a forged X-Forwarded-For nor another client's traffic changes any count.
+password's count untouched), a used code replayed on the other process refused, a reset password still asking
+for the factor. Rate limits: behind the gateway (one trusted proxy, as deployed behind the ingress), hammering the
+login and each recovery form from one client address lets through exactly the configured number of requests, then
+429 with Retry-After; neither a forged X-Forwarded-For nor another client's traffic changes any count.
 
 - brute_force_lockout.py: the guesses on one account and the lock they leave;
 - brute_force_factor.py: the guesses on its second factor, a replayed code, a reset password;

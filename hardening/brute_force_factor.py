@@ -106,7 +106,8 @@ async def second_factor(report: Report, js: JetStreamContext, database: Database
     async def reset_password() -> str:
         for msg in await read_subject(js, "NOTIFICATION", EMAIL_SUBJECT):
             event = mail_events.EmailRequested.FromString(msg.data)
-            if event.template == mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD and event.to[0].address == email:
+            reset = mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD
+            if event.template == reset and event.to[0].address == email:
                 return unseal(keys.private_key, event.sealed_secrets)["temporary_password"]
         return ""
     reset = await stubs[1].Login(api.LoginRequest(identifier=identifier, password=await wait_for(
