@@ -123,7 +123,7 @@ async def add_apps(url: str, idents: list[str]) -> str:
     return secret
 
 
-async def factor_figures(report: Report, stub: api_grpc.IdentityServiceStub, url: str, pid: int,
+async def factor_figures(report: Report, stub: api_grpc.IdentityServiceAsyncStub, url: str, pid: int,
                          password_only: float, raw: float) -> None:
     """Logins with password + app code per CPU-second of the identity process: the factor's share of a login."""
     idents = identifiers(1_000, 1_000)[:260]
