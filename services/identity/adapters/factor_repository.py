@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from kit.dialect_upsert import upsert
 from kit.digests import token_digest
 
 from identity.adapters.orm import companies, recovery_codes, second_factors
@@ -49,12 +50,14 @@ class FactorRepository:
 
     # ---- enrolment ------------------------------------------------------------------------------------------
 
-    async def start_totp(self, identifier: str, sealed: bytes, now: dt.datetime) -> None:
-        """An unconfirmed TOTP replaces any earlier unconfirmed one (a confirmed one is refused before this)."""
-        await self.session.execute(delete(second_factors).where(_one(identifier, FactorKind.TOTP)))
-        await self.session.execute(second_factors.insert().values(
-            identifier=identifier, kind=FactorKind.TOTP.value, secret_sealed=sealed, confirmed_at=None,
-            failed_attempts=0, last_step=0, created_at=now))
+    async def start_totp(self, identifier: str, sealed: bytes, now: dt.datetime) -> bool:
+        """An unconfirmed TOTP replaces any earlier unconfirmed one; False (nothing written) when a confirmed one is
+        there. One upsert: racing starts and confirmations serialise on the row, and none removes an enrolled app."""
+        fresh = dict(secret_sealed=sealed, confirmed_at=None, failed_attempts=0, last_step=0, created_at=now)
+        return await self._changed(upsert(
+            self.session, second_factors, dict(identifier=identifier, kind=FactorKind.TOTP.value, **fresh),
+            keys=["identifier", "kind"], update=fresh, where=second_factors.c.confirmed_at.is_(None))
+            .returning(second_factors.c.identifier))
 
     async def confirm_totp(self, identifier: str, step: int, now: dt.datetime) -> bool:
         """Confirmed with the step of the code given (that code cannot log in afterwards)."""
@@ -64,14 +67,22 @@ class FactorRepository:
             .returning(second_factors.c.identifier))
 
     async def replace_recovery_codes(self, identifier: str, codes: list[str], now: dt.datetime) -> None:
+        """The codes' row first (an upsert: it locks it, so two replacements never interleave), then the codes."""
+        fresh = dict(secret_sealed=None, confirmed_at=now, failed_attempts=0, last_step=0, created_at=now)
+        await self.session.execute(upsert(
+            self.session, second_factors, dict(identifier=identifier, kind=FactorKind.RECOVERY_CODE.value, **fresh),
+            keys=["identifier", "kind"], update=fresh))
         await self.session.execute(delete(recovery_codes).where(recovery_codes.c.identifier == identifier))
         await self.session.execute(recovery_codes.insert(), [
             dict(identifier=identifier, digest=token_digest(normalize_recovery_code(c)), used_at=None,
                  created_at=now) for c in codes])
-        await self.session.execute(delete(second_factors).where(_one(identifier, FactorKind.RECOVERY_CODE)))
-        await self.session.execute(second_factors.insert().values(
-            identifier=identifier, kind=FactorKind.RECOVERY_CODE.value, secret_sealed=None, confirmed_at=now,
-            failed_attempts=0, last_step=0, created_at=now))
+
+    async def without_factor(self, identifiers: list[str]) -> list[str]:
+        """Those of ``identifiers`` with no enrolled app."""
+        enrolled = set((await self.session.execute(select(second_factors.c.identifier).where(
+            second_factors.c.identifier.in_(identifiers), second_factors.c.kind == FactorKind.TOTP.value,
+            second_factors.c.confirmed_at.is_not(None)))).scalars())
+        return [i for i in identifiers if i not in enrolled]
 
     async def remove_all(self, identifier: str) -> None:
         await self.session.execute(delete(recovery_codes).where(recovery_codes.c.identifier == identifier))

@@ -183,7 +183,7 @@ class SessionRepository:
         self.opened.add(digest)
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:
-        query = select(sessions, accounts, _COMPANY_OPEN).join(
+        query = select(sessions, accounts, _COMPANY_OPEN, _HAS_FACTOR).join(
             accounts, accounts.c.identifier == sessions.c.identifier).where(sessions.c.token_digest == digest)
         found = (await self.session.execute(query)).mappings().first()
         return dict(found) if found else None
@@ -201,6 +201,12 @@ class SessionRepository:
 
     async def revoke(self, digest: bytes, now: dt.datetime) -> None:
         await self.session.execute(update(sessions).where(sessions.c.token_digest == digest).values(revoked_at=now))
+
+    async def revoke_live(self, digest: bytes, now: dt.datetime) -> bool:
+        """Revoke it if it is still live (one conditional statement: of two racing callers, one only)."""
+        return (await self.session.execute(update(sessions).where(
+            sessions.c.token_digest == digest, sessions.c.revoked_at.is_(None)).values(revoked_at=now)
+            .returning(sessions.c.identifier))).first() is not None
 
     async def revoke_all(self, identifiers: list[str], now: dt.datetime) -> None:
         if not identifiers:

@@ -138,6 +138,7 @@ class AccountEnabled(Event):
 @dataclass(frozen=True, kw_only=True)
 class AdministratorGranted(Event):
     display_name: str
+    ends_sessions: ClassVar[bool] = True  # they were opened without the factor an ASL must give
 
 
 @dataclass(frozen=True, kw_only=True)

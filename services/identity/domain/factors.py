@@ -101,6 +101,12 @@ def step_after_password(account: Account, status: FactorStatus, *, company_requi
     return Step.NONE
 
 
+def outlived_by_factor(amr: str, step: Step, *, has_factor: bool) -> bool:
+    """A complete session opened by the password alone ends once the account has a factor (enrolling ends the
+    others; this catches a login that raced the enrolment)."""
+    return has_factor and step == Step.NONE and acr_of(amr) != "mfa"
+
+
 def amr_of(*methods: str) -> str:
     return " ".join(["pwd", *methods])
 

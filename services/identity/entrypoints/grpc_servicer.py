@@ -106,6 +106,8 @@ class IdentityServicer(FactorRpcs, api_grpc.IdentityServiceServicer):
         account = session.account
         if not account.is_administrator or account.state != State.ACTIVE:
             raise PermissionDenied("CALLER_NOT_ALLOWED", "only your company's administrator may do this")
+        if session.acr != "mfa":  # every ASL gives a second factor: a session opened without one is not enough
+            raise PermissionDenied("SECOND_FACTOR_REQUIRED", "log in again with your second factor")
         return Actor(account.identifier, account.cofor_root, client)
 
     async def _asl_or_support(self, context: Ctx) -> Actor:

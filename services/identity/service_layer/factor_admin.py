@@ -42,5 +42,8 @@ class FactorAdministration:
                 await uow.factors.set_company_policy(actor.cofor_root, required, now)
                 me.record(ev.SecondFactorPolicyChanged, now, required=required,
                           detail="second factor required of every user" if required else "second factor optional")
+                if required:  # their sessions were opened without one: each enrols at the next login
+                    members = [a.identifier for a in await uow.accounts.of_company(actor.cofor_root)]
+                    await uow.end_sessions(await uow.factors.without_factor(members), now)
                 await uow.commit()
         return required

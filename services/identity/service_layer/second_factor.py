@@ -105,7 +105,10 @@ class SecondFactors:
                 await uow.factors.give_back(holder.identifier, kind)
                 left = await uow.factors.recovery_codes_left(holder.identifier)
                 holder.record(ev.RecoveryCodeUsed, now, left=left, detail=f"{left} left")
-            await uow.end_session(session.digest, account.identifier, now)
+            # The half-done session ends here, once: two right codes sent at once never make two sessions (the
+            # second finds it ended, and nothing it did is kept).
+            if not await uow.end_session(session.digest, account.identifier, now):
+                raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
             opened = await open_session(self.tools, uow, account, session.must_change_password, now,
                                         amr=amr_of(AMR[kind]))  # the password step recorded the login time
             uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
@@ -146,9 +149,8 @@ class SecondFactors:
         account, now = session.account, self.tools.clock()
         secret = totp.new_secret()
         async with self.tools.uow(client=client) as uow:
-            if (await status_of(self.tools, uow, account.identifier)).has_factor:
+            if not await uow.factors.start_totp(account.identifier, self.tools.factor_box.seal(secret), now):
                 raise FailedPrecondition("SECOND_FACTOR_ALREADY_ENROLLED", "an authenticator app is set up already")
-            await uow.factors.start_totp(account.identifier, self.tools.factor_box.seal(secret), now)
             await uow.commit()
         uri = totp.provisioning_uri(secret, account.identifier, self.tools.settings.totp_issuer)
         return TotpEnrolment(secret, uri)

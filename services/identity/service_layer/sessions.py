@@ -12,7 +12,7 @@ from identity.adapters.repository import account_from_row
 from identity.adapters.session_cache import SessionCache
 from identity.domain import events as ev
 from identity.domain.accounts import Account
-from identity.domain.factors import Step, acr_of
+from identity.domain.factors import Step, acr_of, outlived_by_factor
 from identity.service_layer.common import Tools
 
 
@@ -59,7 +59,8 @@ class Sessions:
         if account is None:  # built once per cached row: this is the hot path of every page view
             account = row["_account"] = account_from_row(row)
         if not account.honours_session(must_change_password=bool(row["must_change_password"]),
-                                       company_open=bool(row["company_open"])):
+                                       company_open=bool(row["company_open"])) or outlived_by_factor(
+                row["amr"], Step(row["second_factor_step"]), has_factor=bool(row["factor_count"])):
             raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
         idle = row["idle_expires_at"]
         # Activity pushes the idle expiry, never past the absolute one; written at most once a minute per session

@@ -86,13 +86,16 @@ class IdentityUnitOfWork(UnitOfWork):
             self.on_commit(lambda: cache.revoked(identifiers))
         await self.sessions.revoke_all(identifiers, now)
 
-    async def end_session(self, digest: bytes, identifier: str, now: dt.datetime) -> None:
-        """One session revoked (a half-done login once completed), evicted from every replica's cache once committed."""
-        await self.sessions.revoke(digest, now)
+    async def end_session(self, digest: bytes, identifier: str, now: dt.datetime) -> bool:
+        """One live session revoked (a half-done login once completed), evicted from every replica's cache once
+        committed. False when it had ended already (nothing done)."""
+        if not await self.sessions.revoke_live(digest, now):
+            return False
         if self.session_cache is not None:
             cache = self.session_cache
             cache.evict(digest)
             self.on_commit(lambda: cache.revoked([identifier]))
+        return True
 
     def audit(self, action: str, event: ev.Event) -> None:
         """Stored and published. Never a password, token or reset code in the detail."""

@@ -16,7 +16,7 @@ from portal.support.v1 import email_values_pb2 as mail_values
 from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
-from kit.client import failure_of
+from kit.client import ServiceClient, failure_of
 
 from identity.adapters.factor_box import FactorBox
 from identity.adapters.orm import accounts, audit_events, second_factors
@@ -223,3 +223,97 @@ async def test_parallel_code_guesses_never_check_more_than_the_threshold(identit
     failed = [r for r in await rows(identity, audit_events, subject=company.asl)
               if r["action"] == "SECOND_FACTOR_FAILED" and "enrolment" not in r["detail"]]
     assert len(failed) == 5
+
+
+# ---- what an outside review broke (each fixed; the races matter on PostgreSQL) ------------------------------------
+
+async def test_a_user_made_asl_keeps_no_session_opened_without_the_factor(identity: Identity) -> None:
+    company = await identity.company()
+    token = await identity.ready_asl(company)
+    created = await identity.client.CreateUser(api.CreateUserRequest(
+        given_name="Bob", family_name="Martin", email="bob@promoted.example", language="fr"), bearer=token)
+    bob = created.account.identifier
+    bob_token = await identity.first_login(bob, await identity.temporary_password("bob@promoted.example"), STRONG_2)
+    await identity.client.GrantAdministrator(api.GrantAdministratorRequest(identifier=bob), bearer=token)
+    f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=bob_token))
+    assert f.reason == "SESSION_INVALID"  # granting the role ended it
+    pending = await identity.password_step(bob, STRONG_2)
+    assert pending.principal.second_factor_step == pb.SECOND_FACTOR_STEP_ENROL  # an ASL now: the app first
+
+
+async def test_starting_an_app_while_confirming_one_never_removes_the_enrolled_app(identity: Identity) -> None:
+    for _ in range(3):  # the race: either order, a confirmed app always stays
+        company = await identity.company()
+        first = await identity.login(company.asl, company.temporary_password)
+        changed = await identity.client.ChangePassword(api.ChangePasswordRequest(
+            current_password=company.temporary_password, new_password=STRONG), bearer=first.session_token)
+        started = await identity.client.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(),
+                                                           bearer=changed.session_token)
+        identity.app_codes.add(company.asl, started.secret)
+        results: list[Any] = list(await asyncio.gather(
+            identity.client.ConfirmTotpEnrolment(api.ConfirmTotpEnrolmentRequest(
+                code=identity.app_code(company.asl)), bearer=changed.session_token),
+            identity.client.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(), bearer=changed.session_token),
+            return_exceptions=True))
+        confirm, begin = results
+        assert not isinstance(begin, BaseException) or isinstance(begin, grpc.aio.AioRpcError) and failure_of(
+            begin).reason in ("SECOND_FACTOR_ALREADY_ENROLLED", "SESSION_INVALID"), begin
+        if not isinstance(confirm, BaseException):  # confirmed: the app stays, whatever the start did
+            assert (await identity.password_step(company.asl, STRONG)).principal.second_factor_step == \
+                pb.SECOND_FACTOR_STEP_VERIFY
+
+
+async def test_parallel_starts_and_new_codes_never_fail_nor_leave_more_than_ten_codes(identity: Identity) -> None:
+    company, _ = await asl_with_codes(identity)
+    token = (await identity.login(company.asl, STRONG)).session_token
+    begins = await asyncio.gather(*(identity.client.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(),
+                                                                       bearer=token) for _ in range(6)),
+                                  return_exceptions=True)
+    assert {failure_of(b).reason for b in begins} == {"SECOND_FACTOR_ALREADY_ENROLLED"}  # type: ignore[arg-type]
+    await asyncio.gather(*(identity.client.RegenerateRecoveryCodes(api.RegenerateRecoveryCodesRequest(),
+                                                                   bearer=token) for _ in range(6)))
+    status = await identity.client.GetSecondFactors(api.GetSecondFactorsRequest(), bearer=token)
+    assert status.recovery_codes_left == 10
+
+
+async def test_two_right_codes_at_once_open_one_session(identity: Identity) -> None:
+    company, codes = await asl_with_codes(identity)
+    pending = await identity.password_step(company.asl, STRONG)
+    results = await asyncio.gather(
+        identity.client.VerifySecondFactor(api.VerifySecondFactorRequest(kind=TOTP, code=identity.app_code(
+            company.asl)), bearer=pending.session_token),
+        identity.client.VerifySecondFactor(api.VerifySecondFactorRequest(kind=RECOVERY, code=codes[1]),
+                                           bearer=pending.session_token), return_exceptions=True)
+    assert sum(not isinstance(r, BaseException) for r in results) == 1, results
+
+
+async def test_requiring_a_factor_ends_the_sessions_of_users_without_one(identity: Identity) -> None:
+    company = await identity.company()
+    token = await identity.ready_asl(company)
+    created = await identity.client.CreateUser(api.CreateUserRequest(
+        given_name="Eve", family_name="Martin", email="eve@policy.example", language="fr"), bearer=token)
+    eve = created.account.identifier
+    eve_token = await identity.first_login(eve, await identity.temporary_password("eve@policy.example"), STRONG_2)
+    await identity.client.SetSecondFactorPolicy(api.SetSecondFactorPolicyRequest(required=True), bearer=token)
+    f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=eve_token), as_="erp"))
+    assert f.reason == "SESSION_INVALID"
+    await identity.client.ListUsers(api.ListUsersRequest(), bearer=token)  # the ASL's own session stays
+
+
+async def test_a_password_only_session_ends_once_its_account_has_an_app(identity: Identity,
+                                                                      second_server: ServiceClient) -> None:
+    """What a login racing the holder's enrolment would leave: a complete session without the factor."""
+    company = await identity.company()
+    token = await identity.ready_asl(company)
+    created = await identity.client.CreateUser(api.CreateUserRequest(
+        given_name="Ray", family_name="Martin", email="ray@race.example", language="fr"), bearer=token)
+    ray = created.account.identifier
+    ray_token = await identity.first_login(ray, await identity.temporary_password("ray@race.example"), STRONG_2)
+    now = identity.clock()
+    async with identity.app.database.write_transaction() as s:  # the enrolment committed after that login's check
+        await s.execute(second_factors.insert().values(identifier=ray, kind="TOTP", secret_sealed=b"x",
+                                                       confirmed_at=now, failed_attempts=0, last_step=0,
+                                                       created_at=now))
+    # Another replica, which has not cached the session, reads it afresh.
+    f = await failure(second_server.ValidateSession(api.ValidateSessionRequest(session_token=ray_token), as_="erp"))
+    assert f.reason == "SESSION_INVALID"

@@ -23,6 +23,7 @@ from identity.domain.factors import (
     new_recovery_codes,
     normalize_recovery_code,
     normalize_totp_code,
+    outlived_by_factor,
     required_of,
     step_after_password,
 )
@@ -102,3 +103,10 @@ def test_the_box_opens_only_what_its_key_sealed_and_production_refuses_the_devel
     assert box.seal("JBSWY3DPEHPK3PXP") != sealed  # a fresh nonce each time
     assert FactorBox("b" * 43 + "=").open(sealed) is None
     assert key_problem(DEVELOPMENT_KEY) and key_problem("not base64!") and not key_problem("b" * 43 + "=")
+
+
+def test_a_password_only_session_does_not_outlive_the_accounts_first_factor() -> None:
+    assert outlived_by_factor("pwd", Step.NONE, has_factor=True)
+    assert not outlived_by_factor("pwd otp", Step.NONE, has_factor=True)
+    assert not outlived_by_factor("pwd", Step.VERIFY, has_factor=True)  # the half-done login itself
+    assert not outlived_by_factor("pwd", Step.NONE, has_factor=False)
