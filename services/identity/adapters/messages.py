@@ -183,48 +183,26 @@ def _(event: ev.Notice, out: Outlet, account: Account | None) -> None:
 
 # ---- second factors: audited, and the holder told of every change (a stranger's change is noticed) -------------
 
-def _factor_notice(out: Outlet, account: Account | None, event: ev.Event, change: mails.FactorChange.ValueType,
-                   kind: str = "", *,
-                   actor_name: str = "", left: int = 0) -> None:
+_FACTOR_CHANGES: dict[type[ev.Event], tuple[str, mails.FactorChange.ValueType]] = {
+    ev.SecondFactorLocked: ("SECOND_FACTOR_LOCKED", mails.FactorChange.CHANGE_LOCKED),
+    ev.SecondFactorEnrolled: ("SECOND_FACTOR_ENROLLED", mails.FactorChange.CHANGE_ENROLLED),
+    ev.SecondFactorRemoved: ("SECOND_FACTOR_REMOVED", mails.FactorChange.CHANGE_REMOVED),
+    ev.RecoveryCodeUsed: ("RECOVERY_CODE_USED", mails.FactorChange.CHANGE_RECOVERY_CODE_USED),
+    ev.RecoveryCodesRegenerated: ("RECOVERY_CODES_REGENERATED", mails.FactorChange.CHANGE_RECOVERY_CODES_REGENERATED),
+    ev.SecondFactorsReset: ("SECOND_FACTORS_RESET", mails.FactorChange.CHANGE_RESET),
+}
+
+
+def _factor_changed(event: ev.Event, out: Outlet, account: Account | None) -> None:
     assert account is not None
-    mail(out, mails.second_factor_notice(identifier=event.identifier, change=change,
-                                         factor=_MAILED_FACTORS[kind] if kind else mails.Factor.FACTOR_ALL,
-                                         change_time=event.at, actor_name=actor_name, recovery_codes_left=left),
-         account)
+    action, change = _FACTOR_CHANGES[type(event)]
+    out.audit(action, event)
+    kind = getattr(event, "kind", "RECOVERY_CODE" if "RECOVERY_CODE" in action else "")  # a reset: every factor
+    mail(out, mails.second_factor_notice(
+        identifier=event.identifier, change=change, factor=_MAILED_FACTORS[kind] if kind else mails.Factor.FACTOR_ALL,
+        change_time=event.at, actor_name=getattr(event, "actor_name", ""),
+        recovery_codes_left=getattr(event, "left", 0)), account)
 
 
-@emit.register(ev.SecondFactorLocked)
-def _(event: ev.SecondFactorLocked, out: Outlet, account: Account | None) -> None:
-    out.audit("SECOND_FACTOR_LOCKED", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_LOCKED, event.kind)
-
-
-@emit.register(ev.SecondFactorEnrolled)
-def _(event: ev.SecondFactorEnrolled, out: Outlet, account: Account | None) -> None:
-    out.audit("SECOND_FACTOR_ENROLLED", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_ENROLLED, event.kind)
-
-
-@emit.register(ev.SecondFactorRemoved)
-def _(event: ev.SecondFactorRemoved, out: Outlet, account: Account | None) -> None:
-    out.audit("SECOND_FACTOR_REMOVED", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_REMOVED, event.kind)
-
-
-@emit.register(ev.RecoveryCodeUsed)
-def _(event: ev.RecoveryCodeUsed, out: Outlet, account: Account | None) -> None:
-    out.audit("RECOVERY_CODE_USED", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RECOVERY_CODE_USED, "RECOVERY_CODE",
-                   left=event.left)
-
-
-@emit.register(ev.RecoveryCodesRegenerated)
-def _(event: ev.RecoveryCodesRegenerated, out: Outlet, account: Account | None) -> None:
-    out.audit("RECOVERY_CODES_REGENERATED", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RECOVERY_CODES_REGENERATED, "RECOVERY_CODE")
-
-
-@emit.register(ev.SecondFactorsReset)
-def _(event: ev.SecondFactorsReset, out: Outlet, account: Account | None) -> None:
-    out.audit("SECOND_FACTORS_RESET", event)
-    _factor_notice(out, account, event, mails.FactorChange.CHANGE_RESET, actor_name=event.actor_name)
+for _kind in _FACTOR_CHANGES:
+    emit.register(_kind, _factor_changed)

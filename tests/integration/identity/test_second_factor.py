@@ -42,6 +42,14 @@ async def actions(identity: Identity, identifier: str) -> list[str]:
     return [r["action"] for r in await rows(identity, audit_events, subject=identifier)]
 
 
+async def colleague(identity: Identity, token: str, name: str, email: str) -> tuple[str, str]:
+    """A user the ASL created, past the first password change: (identifier, session token)."""
+    created = await identity.client.CreateUser(api.CreateUserRequest(
+        given_name=name, family_name="Martin", email=email, language="fr"), bearer=token)
+    identifier = created.account.identifier
+    return identifier, await identity.first_login(identifier, await identity.temporary_password(email), STRONG_2)
+
+
 async def asl_with_codes(identity: Identity) -> tuple[Company, list[str]]:
     """An ASL who set up its app by hand here, keeping the recovery codes."""
     company = await identity.company()
@@ -150,10 +158,7 @@ async def test_a_reset_password_never_skips_the_factor(identity: Identity) -> No
 async def test_the_asl_policy_makes_users_enrol_and_resets_make_them_enrol_again(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
-    created = await identity.client.CreateUser(api.CreateUserRequest(
-        given_name="Bob", family_name="Martin", email="bob@policy.example", language="fr"), bearer=token)
-    bob = created.account.identifier
-    bob_token = await identity.first_login(bob, await identity.temporary_password("bob@policy.example"), STRONG_2)
+    bob, bob_token = await colleague(identity, token, "Bob", "bob@policy.example")
     assert not identity.app_codes.holds(bob)  # no policy: a user needs no factor
     await identity.client.SetSecondFactorPolicy(api.SetSecondFactorPolicyRequest(required=True), bearer=token)
     assert "SECOND_FACTOR_POLICY_CHANGED" in await actions(identity, company.asl)
@@ -230,10 +235,7 @@ async def test_parallel_code_guesses_never_check_more_than_the_threshold(identit
 async def test_a_user_made_asl_keeps_no_session_opened_without_the_factor(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
-    created = await identity.client.CreateUser(api.CreateUserRequest(
-        given_name="Bob", family_name="Martin", email="bob@promoted.example", language="fr"), bearer=token)
-    bob = created.account.identifier
-    bob_token = await identity.first_login(bob, await identity.temporary_password("bob@promoted.example"), STRONG_2)
+    bob, bob_token = await colleague(identity, token, "Bob", "bob@promoted.example")
     await identity.client.GrantAdministrator(api.GrantAdministratorRequest(identifier=bob), bearer=token)
     f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=bob_token))
     assert f.reason == "SESSION_INVALID"  # granting the role ended it
@@ -290,10 +292,7 @@ async def test_two_right_codes_at_once_open_one_session(identity: Identity) -> N
 async def test_requiring_a_factor_ends_the_sessions_of_users_without_one(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
-    created = await identity.client.CreateUser(api.CreateUserRequest(
-        given_name="Eve", family_name="Martin", email="eve@policy.example", language="fr"), bearer=token)
-    eve = created.account.identifier
-    eve_token = await identity.first_login(eve, await identity.temporary_password("eve@policy.example"), STRONG_2)
+    eve, eve_token = await colleague(identity, token, "Eve", "eve@policy.example")
     await identity.client.SetSecondFactorPolicy(api.SetSecondFactorPolicyRequest(required=True), bearer=token)
     f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=eve_token), as_="erp"))
     assert f.reason == "SESSION_INVALID"
@@ -305,10 +304,7 @@ async def test_a_password_only_session_ends_once_its_account_has_an_app(identity
     """What a login racing the holder's enrolment would leave: a complete session without the factor."""
     company = await identity.company()
     token = await identity.ready_asl(company)
-    created = await identity.client.CreateUser(api.CreateUserRequest(
-        given_name="Ray", family_name="Martin", email="ray@race.example", language="fr"), bearer=token)
-    ray = created.account.identifier
-    ray_token = await identity.first_login(ray, await identity.temporary_password("ray@race.example"), STRONG_2)
+    ray, ray_token = await colleague(identity, token, "Ray", "ray@race.example")
     now = identity.clock()
     async with identity.app.database.write_transaction() as s:  # the enrolment committed after that login's check
         await s.execute(second_factors.insert().values(identifier=ray, kind="TOTP", secret_sealed=b"x",
