@@ -66,7 +66,8 @@ class Login:
             assert current is not None  # accounts are never deleted
             if current.register_failure(now, threshold=threshold, replayed_previous=bool(second and previous)):
                 await uow.accounts.save(current, now)
-            current.record(ev.LoginFailed, now, detail=f"attempt {current.failed_attempts}")
+            # The attempt's own number, as reserved: parallel guesses each show theirs (1, 2, 3…), not the last.
+            current.record(ev.LoginFailed, now, detail=f"attempt {account.failed_attempts}")
             await uow.commit()
         raise invalid_credentials()
 

@@ -70,6 +70,11 @@ async def test_parallel_guesses_never_check_more_than_the_threshold(identity: Id
     row = await account_row(identity, company.asl)
     assert row["state"] == "BLOCKED" and row["failed_attempts"] == 5
     assert await checked_attempts(identity, company.asl) == 5
+    async with identity.app.database.session(readonly=True) as s, s.begin():
+        details = sorted((await s.execute(select(audit_events.c.detail).where(
+            audit_events.c.subject == company.asl, audit_events.c.action == "LOGIN_FAILED",
+            audit_events.c.detail.like("attempt %")))).scalars())
+    assert details == [f"attempt {n}" for n in range(1, 6)]  # an investigator sees each guess's order
 
 
 async def test_presenting_the_previous_password_blocks_at_once(identity: Identity) -> None:
