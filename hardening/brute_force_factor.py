@@ -38,19 +38,13 @@ def bearer(token: str) -> list[tuple[str, str]]:
     return [*META, (AUTHORIZATION_KEY, f"Bearer {token}")]
 
 
-async def code(app: Authenticator, identifier: str) -> str:
-    while (found := app.code(identifier, dt.datetime.now(dt.UTC))) is None:
-        await asyncio.sleep(app.seconds_to_next_code(dt.datetime.now(dt.UTC)))
-    return found
-
-
 async def enrolled(stub: api_grpc.IdentityServiceAsyncStub, identifier: str, app: Authenticator) -> None:
     """The ASL's session after its first change asks for an app (every ASL): set up here."""
     session = await stub.Login(api.LoginRequest(identifier=identifier, password=STRONG), metadata=META)
     assert session.principal.second_factor_step == pb.SECOND_FACTOR_STEP_ENROL
     started = await stub.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(), metadata=bearer(session.session_token))
     app.add(identifier, started.secret)
-    await stub.ConfirmTotpEnrolment(api.ConfirmTotpEnrolmentRequest(code=await code(app, identifier)),
+    await stub.ConfirmTotpEnrolment(api.ConfirmTotpEnrolmentRequest(code=await app.next_code(identifier)),
                                     metadata=bearer(session.session_token))
 
 
@@ -61,7 +55,7 @@ async def second_factor(report: Report, js: JetStreamContext, database: Database
     await enrolled(stubs[0], identifier, app)
 
     # A replay: the same code on the other replica, right after it opened a session.
-    used = await code(app, identifier)
+    used = await app.next_code(identifier)
     first = await stubs[0].Login(api.LoginRequest(identifier=identifier, password=STRONG), metadata=META)
     await stubs[0].VerifySecondFactor(api.VerifySecondFactorRequest(kind=TOTP, code=used),
                                       metadata=bearer(first.session_token))
@@ -80,7 +74,7 @@ async def second_factor(report: Report, js: JetStreamContext, database: Database
         metadata=[*bearer(pending.session_token), (CLIENT_ADDRESS_KEY, f"203.0.113.{n % 250}")], timeout=60))
         for n, guess in enumerate(guesses)))
     right = await answer(stubs[0].VerifySecondFactor(api.VerifySecondFactorRequest(
-        kind=TOTP, code=await code(app, identifier)), metadata=bearer(pending.session_token)))
+        kind=TOTP, code=await app.next_code(identifier)), metadata=bearer(pending.session_token)))
     async with database.session(readonly=True) as s, s.begin():
         checked = await s.scalar(select(func.count()).select_from(audit_events).where(
             audit_events.c.subject == identifier, audit_events.c.action == "SECOND_FACTOR_FAILED",

@@ -4,7 +4,6 @@ same request."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import itertools
 import random
 import re
@@ -197,18 +196,15 @@ class Load:
                                 bearer=token)
         self.app_codes.add(identifier, started.secret)
         confirmed = await self.op("identity", "ConfirmTotpEnrolment", identity_api.ConfirmTotpEnrolmentRequest(
-            code=await self.app_code(identifier)), bearer=token,
+            code=await self.app_codes.next_code(identifier)), bearer=token,
             after_retry=frozenset({"SECOND_FACTOR_NOT_STARTED", "SESSION_INVALID"}))
         if confirmed is not None:
             return str(confirmed.session_token)
         pending = await self.op("identity", "Login", identity_api.LoginRequest(identifier=identifier,
                                                                                password=password))
         verified = await self.op("identity", "VerifySecondFactor", identity_api.VerifySecondFactorRequest(
-            kind=account_pb.SECOND_FACTOR_KIND_TOTP, code=await self.app_code(identifier)),
+            kind=account_pb.SECOND_FACTOR_KIND_TOTP, code=await self.app_codes.next_code(identifier)),
             bearer=pending.session_token)
         return str(verified.session_token)
 
-    async def app_code(self, identifier: str) -> str:
-        while (code := self.app_codes.code(identifier, dt.datetime.now(dt.UTC))) is None:
-            await asyncio.sleep(self.app_codes.seconds_to_next_code(dt.datetime.now(dt.UTC)))
-        return code
+

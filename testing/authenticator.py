@@ -4,6 +4,7 @@ current one, so up to three logins fit in one 30-second step; past that ``code``
 a movable clock moves it instead)."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass, field
 
@@ -39,3 +40,9 @@ class Authenticator:
 
     def seconds_to_next_code(self, moment: dt.datetime) -> float:
         return STEP - moment.timestamp() % STEP + 0.05
+
+    async def next_code(self, identifier: str) -> str:
+        """A code the portal accepts now, on the real clock (waiting for the next step when three were used)."""
+        while (found := self.code(identifier, dt.datetime.now(dt.UTC))) is None:
+            await asyncio.sleep(self.seconds_to_next_code(dt.datetime.now(dt.UTC)))
+        return found

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import random
 import re
 from collections.abc import AsyncIterator
@@ -95,9 +94,7 @@ class Stack:
 
     async def app_code(self, identifier: str) -> str:
         """A code of the person's app the portal has not seen yet (waits for the next 30-second step if needed)."""
-        while (code := self.app_codes.code(identifier, dt.datetime.now(dt.UTC))) is None:
-            await asyncio.sleep(self.app_codes.seconds_to_next_code(dt.datetime.now(dt.UTC)))
-        return code
+        return await self.app_codes.next_code(identifier)
 
     def browser(self, address: str | None = None) -> Browser:
         return Browser(self.web, address)

@@ -86,13 +86,7 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
 async def factors(request: Request, lang: Lang, svc: Svc, principal: Visitor, done: str = "") -> Response:
     if principal is None and unfinished_step(request) != "enrol":
         return redirect(f"/{lang}/login")
-    try:
-        status = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
-    except grpc.aio.AioRpcError:
-        return redirect(f"/{lang}/login")
-    return await render(request, lang, "factors.html", title_key="factor.title", factors=status,
-                        enrolled=identity_pb.SECOND_FACTOR_KIND_TOTP in status.enrolled,
-                        must_enrol=principal is None, done=done)
+    return await _factors_page(request, lang, svc, must_enrol=principal is None, done=done)
 
 
 @router.post(f"/{{lang}}{SETUP}/begin")
@@ -158,11 +152,16 @@ async def remove(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
 
 async def _refused(request: Request, lang: str, svc: Svc, error: grpc.aio.AioRpcError) -> Response:
     """The factors page again, with the service's reason in the summary."""
+    return await _factors_page(request, lang, svc, form=failure_form(lang, error, {}, set()), status=400)
+
+
+async def _factors_page(request: Request, lang: str, svc: Svc, *, form: FormState | None = None, status: int = 200,
+                        must_enrol: bool = False, done: str = "") -> Response:
+    """The holder's factors as identity tells them (a session it no longer honours: log in again)."""
     try:
-        status = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
+        factors = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
     except grpc.aio.AioRpcError:
         return redirect(f"/{lang}/login")
-    form: FormState = failure_form(lang, error, {}, set())
-    return await render(request, lang, "factors.html", status=400, title_key="factor.title", factors=status,
-                        form=form, enrolled=identity_pb.SECOND_FACTOR_KIND_TOTP in status.enrolled,
-                        must_enrol=False, done="")
+    return await render(request, lang, "factors.html", status=status, title_key="factor.title", factors=factors,
+                        form=form, enrolled=identity_pb.SECOND_FACTOR_KIND_TOTP in factors.enrolled,
+                        must_enrol=must_enrol, done=done)

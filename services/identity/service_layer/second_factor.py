@@ -180,14 +180,9 @@ class SecondFactors:
             return codes, opened
 
     async def regenerate_codes(self, session: ValidSession, client: str = "") -> list[str]:
-        account, now = session.account, self.tools.clock()
-        if session.acr != "mfa":
-            raise fresh_factor_required()
+        now = self.tools.clock()
         async with self.tools.uow(client=client) as uow:
-            if not (await status_of(self.tools, uow, account.identifier)).has_factor:
-                raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
-            holder = await uow.accounts.get(account.identifier)
-            assert holder is not None
+            holder = await self._enrolled_holder(uow, session)
             codes = new_recovery_codes()
             await uow.factors.replace_recovery_codes(holder.identifier, codes, now)
             holder.record(ev.RecoveryCodesRegenerated, now)
@@ -195,22 +190,28 @@ class SecondFactors:
             return codes
 
     async def remove(self, session: ValidSession, kind: FactorKind, client: str = "") -> None:
-        account, now = session.account, self.tools.clock()
+        now = self.tools.clock()
         if kind != FactorKind.TOTP:
             raise InvalidArgument([FieldViolation("kind", "only the authenticator app (TOTP) can be removed")])
-        if session.acr != "mfa":
-            raise fresh_factor_required()
         async with self.tools.uow(client=client) as uow:
-            if not (await status_of(self.tools, uow, account.identifier)).has_factor:
-                raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
-            holder = await uow.accounts.get(account.identifier)
-            assert holder is not None
+            holder = await self._enrolled_holder(uow, session)
             if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
                 raise FailedPrecondition("SECOND_FACTOR_REQUIRED_OF_ACCOUNT",
                                          "your account must keep a second factor (ASL, or your company's policy)")
             await uow.factors.remove_all(holder.identifier)
             holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=kind.value.lower())
             await uow.commit()
+
+
+    async def _enrolled_holder(self, uow: IdentityUnitOfWork, session: ValidSession) -> Account:
+        """The holder, for a change to an enrolled app: only from a session that gave a factor."""
+        if session.acr != "mfa":
+            raise fresh_factor_required()
+        if not (await status_of(self.tools, uow, session.account.identifier)).has_factor:
+            raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
+        holder = await uow.accounts.get(session.account.identifier)
+        assert holder is not None
+        return holder
 
 
 def _check_input(code: str) -> None:

@@ -58,9 +58,10 @@ class Sessions:
         account = row.get("_account")
         if account is None:  # built once per cached row: this is the hot path of every page view
             account = row["_account"] = account_from_row(row)
+        step = Step(row["second_factor_step"])
         if not account.honours_session(must_change_password=bool(row["must_change_password"]),
                                        company_open=bool(row["company_open"])) or outlived_by_factor(
-                row["amr"], Step(row["second_factor_step"]), has_factor=bool(row["factor_count"])):
+                row["amr"], step, has_factor=bool(row["factor_count"])):
             raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
         idle = row["idle_expires_at"]
         # Activity pushes the idle expiry, never past the absolute one; written at most once a minute per session
@@ -72,8 +73,8 @@ class Sessions:
                 await uow.sessions.touch(digest, idle)
                 await uow.commit()
             row["idle_expires_at"] = idle
-        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row,
-                            Step(row["second_factor_step"]), row["amr"])
+        return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row, step,
+                            row["amr"])
 
     async def logout(self, token: str | None, client: str = "") -> None:
         if not token:
