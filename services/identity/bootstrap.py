@@ -21,6 +21,7 @@ from identity.service_layer.company_events import CompanyEvents
 from identity.service_layer.console import Console
 from identity.service_layer.factor_admin import FactorAdministration
 from identity.service_layer.login import Login
+from identity.service_layer.passkeys import Passkeys
 from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
 from identity.service_layer.second_factor import SecondFactors
@@ -42,7 +43,8 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     tools = Tools(uow, hasher, settings, clock, FactorBox(settings.factor_secret_key.get_secret_value()))
     cases = UseCases(login=Login(tools), sessions=Sessions(tools, sessions), password_change=PasswordChange(tools),
                      recovery=Recovery(tools), console=Console(tools), views=Views(uow),
-                     second_factors=SecondFactors(tools), factor_administration=FactorAdministration(tools))
+                     second_factors=SecondFactors(tools), factor_administration=FactorAdministration(tools),
+                     passkeys=Passkeys(tools))
     servicer = IdentityServicer(cases, ServiceCredentials(settings.service_credentials.get_secret_value()))
     return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
                       consumers=[cofor_consumer(CompanyEvents(tools), **settings.consumer_options)],

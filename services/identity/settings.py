@@ -6,7 +6,7 @@ from typing import ClassVar
 from pydantic import Field, SecretStr
 
 from kit.db import default_sqlite_url
-from kit.settings import ServiceSettings
+from kit.settings import ServiceSettings, https_problem
 
 from identity.adapters.factor_box import DEVELOPMENT_KEY, key_problem
 
@@ -45,6 +45,11 @@ class IdentitySettings(ServiceSettings):
     second_factor_attempts: int = Field(default=5, ge=1, le=20)  # wrong codes before a factor is locked
     second_factor_minutes: int = Field(default=5, ge=1, le=30)  # how long a session waits for the factor
     totp_issuer: str = "Portail B2B Fournisseurs"  # the name authenticator apps show
+    # Passkeys are bound to the portal's domain (the relying party) and accepted only from its pages' origins
+    # (comma-separated, exact: scheme, host and port). Browsers refuse an IP address: develop on localhost.
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "Portail B2B Fournisseurs"
+    webauthn_origins: str = "http://localhost:8080"
 
     # Public calls, counted in the database (every replica sees the same counts).
     login_limit_per_client_per_minute: int = Field(default=30, ge=1)
@@ -58,4 +63,12 @@ class IdentitySettings(ServiceSettings):
             problems.append("MAIL_SEAL_PUBLIC_KEY: empty; temporary passwords could not be sealed to the mailer")
         if problem := key_problem(self.factor_secret_key.get_secret_value()):
             problems.append(problem)
+        if self.webauthn_rp_id in ("", "localhost"):
+            problems.append("WEBAUTHN_RP_ID: the portal's domain is needed (passkeys are bound to it)")
+        for origin in self.passkey_origins or ("",):
+            problems += https_problem("WEBAUTHN_ORIGINS", origin)
         return problems
+
+    @property
+    def passkey_origins(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in self.webauthn_origins.split(",") if o.strip())

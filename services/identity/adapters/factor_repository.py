@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.dialect_upsert import upsert
 from kit.digests import token_digest
 
-from identity.adapters.orm import companies, recovery_codes, second_factors
+from identity.adapters.orm import companies, passkeys, recovery_codes, second_factors
 from identity.domain.factors import Factor, FactorKind, normalize_recovery_code
 
 
@@ -78,15 +78,22 @@ class FactorRepository:
                  created_at=now) for c in codes])
 
     async def without_factor(self, identifiers: list[str]) -> list[str]:
-        """Those of ``identifiers`` with no enrolled app."""
+        """Those of ``identifiers`` with no enrolled app and no passkey."""
         enrolled = set((await self.session.execute(select(second_factors.c.identifier).where(
-            second_factors.c.identifier.in_(identifiers), second_factors.c.kind == FactorKind.TOTP.value,
+            second_factors.c.identifier.in_(identifiers),
+            second_factors.c.kind.in_([FactorKind.TOTP.value, FactorKind.PASSKEY.value]),
             second_factors.c.confirmed_at.is_not(None)))).scalars())
         return [i for i in identifiers if i not in enrolled]
 
     async def remove_all(self, identifier: str) -> None:
+        """Every factor of the account: app, passkeys, recovery codes (a reset, or the last factor removed)."""
+        await self.session.execute(delete(passkeys).where(passkeys.c.identifier == identifier))
         await self.session.execute(delete(recovery_codes).where(recovery_codes.c.identifier == identifier))
         await self.session.execute(delete(second_factors).where(second_factors.c.identifier == identifier))
+
+    async def remove_app(self, identifier: str) -> None:
+        """The authenticator app only (the account keeps its passkeys and recovery codes)."""
+        await self.session.execute(delete(second_factors).where(_one(identifier, FactorKind.TOTP)))
 
     # ---- a code given: counted first, then consumed at most once --------------------------------------------
 

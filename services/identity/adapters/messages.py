@@ -55,7 +55,8 @@ _AUDIT_ONLY: dict[str, tuple[type[ev.Event], ...]] = {
     "PASSWORD_CHANGE_FAILED": (ev.PasswordChangeRefused,), "RECOVERY_REQUESTED": (ev.RecoveryRequested,),
     "ACCOUNT_UPDATED": (ev.AccountUpdated,), "SECOND_FACTOR_CHALLENGED": (ev.SecondFactorChallenged,),
     "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,)}
-_MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES}
+_MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES,
+                   "PASSKEY": mails.Factor.FACTOR_PASSKEY}
 for _action in _AUDIT_ONLY:
     _audit_only(_action)
 

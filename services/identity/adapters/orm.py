@@ -70,7 +70,7 @@ sessions = Table(
 second_factors = Table(
     "second_factors", metadata,
     Column("identifier", String(7), primary_key=True),
-    Column("kind", String(20), primary_key=True),  # TOTP, RECOVERY_CODE
+    Column("kind", String(20), primary_key=True),  # TOTP, RECOVERY_CODE, PASSKEY
     Column("secret_sealed", LargeBinary, nullable=True),
     _ts("confirmed_at", True),
     Column("failed_attempts", Integer, nullable=False),
@@ -84,6 +84,29 @@ recovery_codes = Table(
     Column("digest", LargeBinary(32), primary_key=True),  # SHA-256 of the code (120 random bits); never the code
     _ts("used_at", True),
     _ts("created_at"),
+)
+
+# Passkeys (ARCHITECTURE §15): a WebAuthn credential's public key and signature counter (the private key stays on
+# the holder's device). An account with at least one has a confirmed PASSKEY row in second_factors.
+passkeys = Table(
+    "passkeys", metadata,
+    Column("credential_id", LargeBinary(1023), primary_key=True),
+    Column("identifier", String(7), nullable=False, index=True),
+    Column("public_key", LargeBinary, nullable=False),
+    Column("sign_count", BigInteger, nullable=False),
+    Column("name", String(60), nullable=False),
+    Column("user_handle", LargeBinary(64), nullable=False),
+    _ts("created_at"), _ts("last_used_at", True),
+)
+
+# A ceremony under way: the digest of its challenge, what it is for, whose (empty for a passkey-only login).
+passkey_challenges = Table(
+    "passkey_challenges", metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("ceremony", String(10), nullable=False),
+    Column("identifier", String(7), nullable=False),
+    Column("user_handle", LargeBinary(64), nullable=False),  # offered to the authenticator (enrolment only)
+    _ts("expires_at"), Index("ix_passkey_challenges_expires_at", "expires_at"),
 )
 
 companies = Table(

@@ -18,6 +18,7 @@ _RECOVERY_GROUPS, _RECOVERY_GROUP = 5, 5
 class FactorKind(enum.StrEnum):
     TOTP = "TOTP"
     RECOVERY_CODE = "RECOVERY_CODE"
+    PASSKEY = "PASSKEY"  # one row for all the account's passkeys (domain/passkeys.py)
 
 
 class Step(enum.StrEnum):
@@ -28,12 +29,14 @@ class Step(enum.StrEnum):
     ENROL = "ENROL"  # a factor is required of the account and none is enrolled
 
 
-AMR = {FactorKind.TOTP: "otp", FactorKind.RECOVERY_CODE: "rcode"}
+AMR = {FactorKind.TOTP: "otp", FactorKind.RECOVERY_CODE: "rcode", FactorKind.PASSKEY: "hwk user"}
+PRIMARY = frozenset({FactorKind.TOTP, FactorKind.PASSKEY})  # factors that stand alone (recovery codes back them up)
 
 
 @dataclass
 class Factor:
-    """One factor of an account: a TOTP app (its encrypted secret) or the account's set of recovery codes."""
+    """One factor of an account: a TOTP app (its encrypted secret), the account's set of recovery codes, or its
+    passkeys (the credentials themselves are in domain/passkeys.py)."""
 
     identifier: str
     kind: FactorKind
@@ -79,7 +82,7 @@ class FactorStatus:
 
     @property
     def has_factor(self) -> bool:
-        return FactorKind.TOTP in self.enrolled
+        return bool(self.enrolled & PRIMARY)
 
     @property
     def usable(self) -> list[FactorKind]:

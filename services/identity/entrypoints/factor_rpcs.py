@@ -7,19 +7,25 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 import grpc
 from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
+from portal.identity.v1 import passkeys_pb2 as pk
+from webauthn.helpers import bytes_to_base64url
 
+from kit.clock import to_timestamp
 from kit.errors import FieldViolation, InvalidArgument, PermissionDenied
 
 from identity.domain.factors import FactorKind, Step
 
 if TYPE_CHECKING:
+    from identity.domain.passkeys import Passkey
     from identity.service_layer.common import OpenedSession
     from identity.service_layer.console_access import Actor
     from identity.service_layer.sessions import ValidSession
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
-KINDS = {FactorKind.TOTP: pb.SECOND_FACTOR_KIND_TOTP, FactorKind.RECOVERY_CODE: pb.SECOND_FACTOR_KIND_RECOVERY_CODE}
-_KIND_OF: dict[int, FactorKind] = {number: kind for kind, number in KINDS.items()}
+KINDS = {FactorKind.TOTP: pb.SECOND_FACTOR_KIND_TOTP, FactorKind.RECOVERY_CODE: pb.SECOND_FACTOR_KIND_RECOVERY_CODE,
+         FactorKind.PASSKEY: pb.SECOND_FACTOR_KIND_PASSKEY}
+# Codes typed on the second step (a passkey answers with VerifyPasskey).
+_KIND_OF: dict[int, FactorKind] = {KINDS[k]: k for k in (FactorKind.TOTP, FactorKind.RECOVERY_CODE)}
 STEPS = {Step.NONE: pb.SECOND_FACTOR_STEP_UNSPECIFIED, Step.VERIFY: pb.SECOND_FACTOR_STEP_VERIFY,
          Step.ENROL: pb.SECOND_FACTOR_STEP_ENROL}
 VERIFYING = frozenset({Step.VERIFY})
@@ -37,6 +43,11 @@ def _kind(number: int) -> FactorKind:
     if number not in _KIND_OF:
         raise InvalidArgument([FieldViolation("kind", "must be SECOND_FACTOR_KIND_TOTP or _RECOVERY_CODE")])
     return _KIND_OF[number]
+
+
+def passkey_message(p: Passkey) -> pk.Passkey:
+    return pk.Passkey(credential_id=bytes_to_base64url(p.credential_id), name=p.name,
+                      create_time=to_timestamp(p.created_at), last_use_time=to_timestamp(p.last_used_at))
 
 
 class FactorRpcs:
@@ -66,7 +77,8 @@ class FactorRpcs:
         return api.GetSecondFactorsResponse(
             enrolled=[KINDS[k] for k in FactorKind if k in view.status.enrolled],
             recovery_codes_left=view.status.recovery_codes_left, required=view.required,
-            company_requires=view.company_requires, locked=[KINDS[k] for k in FactorKind if k in view.status.locked])
+            company_requires=view.company_requires, locked=[KINDS[k] for k in FactorKind if k in view.status.locked],
+            passkeys=[passkey_message(p) for p in view.passkeys])
 
     async def BeginTotpEnrolment(self, request: api.BeginTotpEnrolmentRequest,
                                  context: Ctx) -> api.BeginTotpEnrolmentResponse:

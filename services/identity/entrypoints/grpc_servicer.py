@@ -19,11 +19,13 @@ from kit.validation import enum_name
 from identity.domain.accounts import Account, State
 from identity.domain.factors import Step, acr_of
 from identity.entrypoints.factor_rpcs import ENROLLING, KINDS, STEPS, FactorRpcs, refuse_unfinished
+from identity.entrypoints.passkey_rpcs import PasskeyRpcs
 from identity.service_layer.common import OpenedSession
 from identity.service_layer.console import Console
 from identity.service_layer.console_access import Actor, NewUser
 from identity.service_layer.factor_admin import FactorAdministration
 from identity.service_layer.login import Login
+from identity.service_layer.passkeys import Passkeys
 from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
 from identity.service_layer.second_factor import SecondFactors
@@ -70,9 +72,10 @@ class UseCases:
     views: Views
     second_factors: SecondFactors
     factor_administration: FactorAdministration
+    passkeys: Passkeys
 
 
-class IdentityServicer(FactorRpcs, api_grpc.IdentityServiceServicer):
+class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer):
     def __init__(self, cases: UseCases, credentials: ServiceCredentials) -> None:
         self.cases = cases
         self.recovery = cases.recovery

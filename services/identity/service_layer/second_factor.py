@@ -25,6 +25,7 @@ from identity.domain.factors import (
     required_of,
     step_after_password,
 )
+from identity.domain.passkeys import Passkey
 from identity.service_layer.common import OpenedSession, Tools, open_session
 from identity.service_layer.sessions import ValidSession
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
@@ -73,6 +74,7 @@ class FactorsView:
     status: FactorStatus
     required: bool
     company_requires: bool
+    passkeys: list[Passkey]
 
 
 class SecondFactors:
@@ -143,7 +145,8 @@ class SecondFactors:
         async with self.tools.uow(readonly=True) as uow:
             status = await status_of(self.tools, uow, account.identifier)
             requires = await uow.factors.company_requires(account.cofor_root)
-        return FactorsView(status, required_of(account, company_requires=requires), requires)
+            passkeys = await uow.passkeys.of(account.identifier) if FactorKind.PASSKEY in status.enrolled else []
+        return FactorsView(status, required_of(account, company_requires=requires), requires, passkeys)
 
     async def begin_totp(self, session: ValidSession, client: str = "") -> TotpEnrolment:
         account, now = session.account, self.tools.clock()
@@ -192,23 +195,22 @@ class SecondFactors:
     async def remove(self, session: ValidSession, kind: FactorKind, client: str = "") -> None:
         now = self.tools.clock()
         if kind != FactorKind.TOTP:
-            raise InvalidArgument([FieldViolation("kind", "only the authenticator app (TOTP) can be removed")])
+            raise InvalidArgument([FieldViolation("kind", "only the authenticator app (TOTP) is removed here")])
         async with self.tools.uow(client=client) as uow:
             holder = await self._enrolled_holder(uow, session)
-            if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
-                raise FailedPrecondition("SECOND_FACTOR_REQUIRED_OF_ACCOUNT",
-                                         "your account must keep a second factor (ASL, or your company's policy)")
-            await uow.factors.remove_all(holder.identifier)
-            holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=kind.value.lower())
+            status = await status_of(self.tools, uow, holder.identifier)
+            if FactorKind.TOTP not in status.enrolled:
+                raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
+            await remove_factor(uow, holder, FactorKind.TOTP, keeps_other=FactorKind.PASSKEY in status.enrolled,
+                                now=now)
             await uow.commit()
 
-
     async def _enrolled_holder(self, uow: IdentityUnitOfWork, session: ValidSession) -> Account:
-        """The holder, for a change to an enrolled app: only from a session that gave a factor."""
+        """The holder, for a change to an enrolled factor: only from a session that gave a factor."""
         if session.acr != "mfa":
             raise fresh_factor_required()
         if not (await status_of(self.tools, uow, session.account.identifier)).has_factor:
-            raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
+            raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no second factor is set up")
         holder = await uow.accounts.get(session.account.identifier)
         assert holder is not None
         return holder
@@ -217,3 +219,17 @@ class SecondFactors:
 def _check_input(code: str) -> None:
     if not code.strip() or len(code) > MAX_CODE_INPUT:
         raise InvalidArgument([FieldViolation("code", f"is required, at most {MAX_CODE_INPUT} characters")])
+
+
+async def remove_factor(uow: IdentityUnitOfWork, holder: Account, kind: FactorKind, *, keeps_other: bool,
+                        now: dt.datetime, detail: str = "") -> None:
+    """Removes the app or a passkey (that one the caller removed already when another factor stays): with the
+    recovery codes when it was the last factor, which an ASL or a user whose company requires one may not do."""
+    if not keeps_other:
+        if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
+            raise FailedPrecondition("SECOND_FACTOR_REQUIRED_OF_ACCOUNT",
+                                     "your account must keep a second factor (ASL, or your company's policy)")
+        await uow.factors.remove_all(holder.identifier)
+    elif kind == FactorKind.TOTP:
+        await uow.factors.remove_app(holder.identifier)
+    holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=detail or kind.value.lower())
