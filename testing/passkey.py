@@ -24,7 +24,7 @@ def unb64(text: str) -> bytes:
     return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-class SoftPasskey(SoftWebauthnDevice):  # type: ignore[misc]  # soft-webauthn has no type hints
+class SoftPasskey(SoftWebauthnDevice):  # type: ignore[misc]  # soft-webauthn has no type hints: its class is Any
     def __init__(self, *, verifies_user: bool = True) -> None:
         super().__init__()
         self.verifies_user = verifies_user

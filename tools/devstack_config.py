@@ -89,6 +89,8 @@ def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str], nats_seed
         "SMTP_PORT": str(SMTP_PORT),
         "PORTAL_VAR_DIR": str(root),
     }
+    if spec.name == "identity":  # passkeys: browsers refuse an IP address, so the pages are on localhost
+        env["WEBAUTHN_ORIGINS"] = f"http://localhost:{GATEWAY_PORT}"
     if spec.name == "support":
         env["MAIL_SEAL_PRIVATE_KEY"] = secret["MAIL_SEAL_PRIVATE_KEY"]
         env["PORTAL_PUBLIC_URL"] = f"http://127.0.0.1:{GATEWAY_PORT}"

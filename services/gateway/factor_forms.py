@@ -29,6 +29,23 @@ class FactorPolicyBody(BaseModel):
     required: bool
 
 
+class PasskeyAnswerBody(BaseModel):
+    credential_json: str = Field(max_length=16_384, description="PublicKeyCredential.toJSON() of the answer")
+
+
+class PasskeyEnrolmentBody(PasskeyAnswerBody):
+    name: str = Field(default="", max_length=60, description="a label for the passkey ('Mon téléphone')")
+
+
+class PasskeyAnswerForm(PageForm):
+    raw = frozenset({"credential_json"})
+    credential_json: str = Field(default="", max_length=16_384)
+
+
+class PasskeyEnrolmentForm(PasskeyAnswerForm):
+    name: str = Field(default="", max_length=60)
+
+
 class VerifyFactorForm(PageForm):
     raw = frozenset({"code"})
     kind: str = Field(default="totp", max_length=20)

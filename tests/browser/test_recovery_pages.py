@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
@@ -99,7 +100,7 @@ async def log_in(visitor: Visitor, identifier: str, password: str, stack: Stack 
     await page.get_by_label("Identifiant V").fill(identifier)
     await page.get_by_label("Mot de passe").fill(password)
     await visitor.submit("Se connecter")
-    if stack is not None and page.url.endswith("/fr/login/second-factor"):
+    if stack is not None and urlsplit(page.url).path == "/fr/login/second-factor":
         await page.get_by_label("Code de votre application").fill(await stack.app_code(identifier))
         await visitor.submit("Se connecter")
 

@@ -41,7 +41,7 @@ async def test_the_asl_requires_a_factor_and_a_user_sets_up_an_app_then_uses_a_r
     await page.get_by_label("Identifiant V").fill(supplier.user_id)
     await page.get_by_label("Mot de passe").fill(USER_PASSWORD)
     await lost.submit("Se connecter")
-    assert page.url.endswith("/fr/login/second-factor")
+    assert page.url.endswith("/fr/login/second-factor?factors=totp")  # the app only: no passkey button
     await page.get_by_text("Téléphone perdu ? Utilisez un code de secours").click()
     await page.get_by_label("Code de secours").fill("wrong-wrong-wrong-wrong-wrong")
     async with page.expect_navigation():

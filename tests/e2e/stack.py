@@ -136,6 +136,7 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
     common: dict[str, Any] = dict(grpc_port=0, service_credentials=CREDENTIALS, shutdown_grace_seconds=0.5,
                                   relay_poll_seconds=0.2)
     urls = {name: f"sqlite+aiosqlite:///{tmp / f'{name}.sqlite3'}" for name in ("cofor", "identity", "support")}
+    port = free_port()  # known before identity starts: passkeys are accepted from the pages' origin only
     for name, module in (("cofor", cofor.bootstrap), ("identity", identity.bootstrap), ("support", support.bootstrap)):
         await migrations.upgrade(urls[name], module.MIGRATIONS)
     apps = [
@@ -143,6 +144,7 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
                                                 **common, **nats_server.settings("cofor"))),
         identity.bootstrap.build_app(IdentitySettings(database_url=urls["identity"], argon2_memory_kib=1024,
                                                       argon2_time_cost=1, mail_seal_public_key=seal.public_key,
+                                                      webauthn_origins=f"http://localhost:{port}",
                                                       **common, **nats_server.settings("identity"))),
         support.bootstrap.build_app(SupportSettings(database_url=urls["support"], smtp_port=sink.port,
                                                     mail_seal_private_key=seal.private_key, mail_poll_seconds=0.2,
@@ -151,7 +153,6 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
     ]
     for app in apps:
         await app.start()
-    port = free_port()
     gateway = create_app(GatewaySettings(service_token="gw-token", cofor_target=apps[0].target,
                                          identity_target=apps[1].target, support_target=apps[2].target,
                                          gateway_port=port, trusted_proxies=trusted_proxies))

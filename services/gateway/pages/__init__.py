@@ -8,8 +8,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gateway.pages import access, account, company, console, contact, factors, help, home, login, recovery
+from gateway.pages import (
+    access,
+    account,
+    company,
+    console,
+    contact,
+    factors,
+    help,
+    home,
+    login,
+    passkeys,
+    recovery,
+)
 
 router = APIRouter(include_in_schema=False)
-for area in (home, access, company, login, factors, account, recovery, contact, help, console):
+for area in (home, access, company, login, factors, passkeys, account, recovery, contact, help, console):
     router.include_router(area.router)

@@ -3,6 +3,7 @@ here, as SVG, from the otpauth URI: no third party sees the secret), the recover
 removal. Every answer that shows a secret is ``Cache-Control: no-store`` (rendering.render)."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated
 
 import grpc
@@ -36,10 +37,15 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def after_login(lang: str, principal: identity_pb.Principal) -> str:
-    """Where a person goes once a step of the login is done: the factor, the password change, the app, the account."""
+FACTOR_NAMES: dict[int, str] = {identity_pb.SECOND_FACTOR_KIND_TOTP: "totp", identity_pb.SECOND_FACTOR_KIND_PASSKEY: "passkey"}
+
+
+def after_login(lang: str, principal: identity_pb.Principal, available: Iterable[int] = ()) -> str:
+    """Where a person goes once a step of the login is done: the factor (those the account may give, when known),
+    the password change, the factor's enrolment, the account."""
     if principal.second_factor_step == identity_pb.SECOND_FACTOR_STEP_VERIFY:
-        return f"/{lang}/login/second-factor"
+        names = [FACTOR_NAMES[k] for k in available if k in FACTOR_NAMES]
+        return f"/{lang}/login/second-factor" + (f"?factors={','.join(names)}" if names else "")
     if principal.must_change_password:
         return f"/{lang}/password/change"
     if principal.second_factor_step == identity_pb.SECOND_FACTOR_STEP_ENROL:
@@ -50,11 +56,12 @@ def after_login(lang: str, principal: identity_pb.Principal) -> str:
 # ---- the login's second step ----------------------------------------------------------------------------------
 
 @router.get("/{lang}/login/second-factor")
-async def verify_form(request: Request, lang: Lang) -> Response:
+async def verify_form(request: Request, lang: Lang, factors: str = "totp") -> Response:
     if not request.cookies.get(SESSION_COOKIE):
         return redirect(f"/{lang}/login")
+    shown = [name for name in FACTOR_NAMES.values() if name in factors.split(",")] or ["totp"]
     return await render(request, lang, "second_factor.html", title_key="factor.verify_title", kind="totp",
-                        blank=FormState())
+                        blank=FormState(), factors=shown)
 
 
 @router.post("/{lang}/login/second-factor")
@@ -86,7 +93,7 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
 async def factors(request: Request, lang: Lang, svc: Svc, principal: Visitor, done: str = "") -> Response:
     if principal is None and unfinished_step(request) != "enrol":
         return redirect(f"/{lang}/login")
-    return await _factors_page(request, lang, svc, must_enrol=principal is None, done=done)
+    return await factors_page(request, lang, svc, must_enrol=principal is None, done=done)
 
 
 @router.post(f"/{{lang}}{SETUP}/begin")
@@ -152,10 +159,10 @@ async def remove(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
 
 async def _refused(request: Request, lang: str, svc: Svc, error: grpc.aio.AioRpcError) -> Response:
     """The factors page again, with the service's reason in the summary."""
-    return await _factors_page(request, lang, svc, form=failure_form(lang, error, {}, set()), status=400)
+    return await factors_page(request, lang, svc, form=failure_form(lang, error, {}, set()), status=400)
 
 
-async def _factors_page(request: Request, lang: str, svc: Svc, *, form: FormState | None = None, status: int = 200,
+async def factors_page(request: Request, lang: str, svc: Svc, *, form: FormState | None = None, status: int = 200,
                         must_enrol: bool = False, done: str = "") -> Response:
     """The holder's factors as identity tells them (a session it no longer honours: log in again)."""
     try:
@@ -164,4 +171,6 @@ async def _factors_page(request: Request, lang: str, svc: Svc, *, form: FormStat
         return redirect(f"/{lang}/login")
     return await render(request, lang, "factors.html", status=status, title_key="factor.title", factors=factors,
                         form=form, enrolled=identity_pb.SECOND_FACTOR_KIND_TOTP in factors.enrolled,
-                        must_enrol=must_enrol, done=done)
+                        has_factor=bool({identity_pb.SECOND_FACTOR_KIND_TOTP, identity_pb.SECOND_FACTOR_KIND_PASSKEY}
+                                        & set(factors.enrolled)),
+                        must_enrol=must_enrol, done=done, blank=FormState())

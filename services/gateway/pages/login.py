@@ -41,7 +41,7 @@ async def login(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         form = failure_form(lang, error, typed.values(), {"identifier", "password"})
         return await render(request, lang, "login.html", status=401 if not form.errors else 400,
                             title_key="login.title", form=form)
-    response = redirect(after_login(lang, reply.principal))
+    response = redirect(after_login(lang, reply.principal, reply.available_factors))
     set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
     return response
 

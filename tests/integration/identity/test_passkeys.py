@@ -152,7 +152,7 @@ async def test_answers_from_elsewhere_are_refused(identity: Identity) -> None:
     def copied(rp_id: str, user_handle: bytes) -> None:
         SoftWebauthnDevice.cred_init(copier, rp_id, user_handle)
         copier.credential_id = key.credential_id
-    copier.cred_init = copied  # type: ignore[method-assign]
+    copier.cred_init = copied
     f = await failure(enrol(identity, session, copier))
     assert f.code == grpc.StatusCode.FAILED_PRECONDITION and f.reason == "PASSKEY_ALREADY_REGISTERED"
     assert (await passkey_login(identity, key)).principal.identifier == company.asl

@@ -30,7 +30,8 @@ def production(**changes: Any) -> dict[str, Any]:
             "service_credentials": f"gateway:public:{DIGEST}", "mail_seal_public_key": "public-half",
             "mail_seal_private_key": "private-half-of-the-pair", "portal_public_url": "https://suppliers.example",
             "database_url": "postgresql+asyncpg://cofor:Zq8vR2mK9xLp4TnW@portal-db-rw:5432/cofor",
-            "factor_secret_key": base64.b64encode(b"k" * 31 + b"!").decode()}
+            "factor_secret_key": base64.b64encode(b"k" * 31 + b"!").decode(),
+            "webauthn_rp_id": "suppliers.example", "webauthn_origins": "https://suppliers.example"}
     return {**good, **changes}
 
 
@@ -54,6 +55,21 @@ REFUSALS = [
     ("DATABASE_URL", {"database_url": "postgresql+asyncpg://cofor:development-only-cofor-password@db/cofor"}),
     ("MAIL_SEAL_PUBLIC_KEY", {"mail_seal_public_key": ""}),
 ]
+
+
+PASSKEY_REFUSALS = [
+    ("WEBAUTHN_RP_ID", {"webauthn_rp_id": "localhost"}),
+    ("WEBAUTHN_ORIGINS", {"webauthn_origins": "http://suppliers.example"}),
+    ("WEBAUTHN_ORIGINS", {"webauthn_origins": "https://suppliers.example, http://suppliers.example:8080"}),
+    ("WEBAUTHN_ORIGINS", {"webauthn_origins": ""}),
+]
+
+
+@pytest.mark.parametrize("variable, changes", PASSKEY_REFUSALS, ids=[v for v, _ in PASSKEY_REFUSALS])
+def test_production_refuses_passkeys_bound_to_no_real_site(variable: str, changes: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError, match=variable):
+        IdentitySettings(**production(**changes))
+    IdentitySettings(**{**production(**changes), "environment": "development"})
 
 
 @pytest.mark.parametrize("variable, changes", REFUSALS, ids=[f"{v}-{i}" for i, (v, _) in enumerate(REFUSALS)])
