@@ -22,6 +22,7 @@ from sqlalchemy import func, select
 
 from bench.report import Report
 from hardening.brute_force_lockout import CONFIGURED, GUESSES, META, STRONG, answer
+from hardening.brute_force_passkey import passkey_replays
 from kit.auth import AUTHORIZATION_KEY, CLIENT_ADDRESS_KEY
 from kit.db import Database
 from kit.messaging.streams import EMAIL_SUBJECT
@@ -53,6 +54,7 @@ async def second_factor(report: Report, js: JetStreamContext, database: Database
     threshold = CONFIGURED.second_factor_attempts
     app = Authenticator()
     await enrolled(stubs[0], identifier, app)
+    await passkey_replays(report, stubs, identifier, app)  # first: the guesses below lock the app
 
     # A replay: the same code on the other replica, right after it opened a session.
     used = await app.next_code(identifier)

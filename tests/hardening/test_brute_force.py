@@ -1,5 +1,6 @@
 """Parallel guesses on two identity processes lock an account (and, apart, its second factor) at exactly the
-threshold; a replayed code and a reset password never open a session without the factor; the gateway's per-client
+threshold; a replayed code or passkey answer (even 20 at once over both processes) and a reset password never open a
+session without the factor; the gateway's per-client
 limits let through exactly their configured number of requests (the quick sample of ``python -m hardening
 brute_force``, with cheap hashes)."""
 from __future__ import annotations
@@ -25,6 +26,8 @@ async def test_guesses_lock_at_the_threshold_and_rate_limits_hold_exactly() -> N
     for name in ("lock_events", "lock_notices", "right_code_after_lock_refused", "password_count_untouched"):
         assert figures[f"factor_{name}"] == 1, (name, figures)
     assert figures["factor_replays_accepted"] == 0 and figures["factor_reset_password_sessions_without_factor"] == 0
+    assert figures["passkey_answers_accepted_at_once"] == 1, figures  # one answer, one session, across replicas
+    assert figures["passkey_replays_accepted"] == 0 and figures["passkey_fresh_answer_accepted"] == 1, figures
     limits = {"login": configured.login_limit_per_client_per_minute,
               "login_forged_forwarded_for": configured.login_limit_per_client_per_minute,
               "login_per_identifier": configured.login_limit_per_identifier_per_minute,
