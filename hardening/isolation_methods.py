@@ -47,10 +47,13 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
         "StartPresentation", "UpdatePresentation", "SubmitPresentation", "AnalyzeAccess", "RequestPortalAccess",
         "ResendTermsAcceptance", "DescribeTermsAcceptance", "AcceptTerms")},
     **{f"{I}.{name}": ({PUBLIC}, None) for name in (
-        "Login", "RecoverIdentifier", "ResetAdministratorPassword", "ContactAdministrator")},
+        "Login", "RecoverIdentifier", "ResetAdministratorPassword", "ContactAdministrator", "BeginPasskeyLogin",
+        "PasskeyLogin")},  # a passkey login names no account: the answer's credential does
     **{f"{I}.{name}": ({SESSION}, None) for name in (  # the caller's own session and factors only
         "Logout", "ValidateSession", "ChangePassword", "VerifySecondFactor", "GetSecondFactors", "BeginTotpEnrolment",
-        "ConfirmTotpEnrolment", "RegenerateRecoveryCodes", "RemoveSecondFactor",
+        "ConfirmTotpEnrolment", "RegenerateRecoveryCodes", "RemoveSecondFactor", "BeginPasskeyEnrolment",
+        "FinishPasskeyEnrolment", "BeginPasskeyVerification", "VerifyPasskey",
+        "RemovePasskey",  # another account's passkey id answers NOT_FOUND, as a made-up one (tests/integration)
         "SetSecondFactorPolicy")},  # the policy of the ASL's own company: no request names another
     f"{I}.ResetSecondFactors": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.ResetSecondFactorsRequest(
         identifier=t.account, reason="probe")]),
