@@ -37,7 +37,8 @@ def grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-FACTOR_NAMES: dict[int, str] = {identity_pb.SECOND_FACTOR_KIND_TOTP: "totp", identity_pb.SECOND_FACTOR_KIND_PASSKEY: "passkey"}
+FACTOR_NAMES: dict[int, str] = {identity_pb.SECOND_FACTOR_KIND_TOTP: "totp",
+                                identity_pb.SECOND_FACTOR_KIND_PASSKEY: "passkey"}
 
 
 def after_login(lang: str, principal: identity_pb.Principal, available: Iterable[int] = ()) -> str:
