@@ -104,8 +104,10 @@ async def begin(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         return redirect(f"/{lang}{SETUP}")
     try:
         started = await svc.identity.BeginTotpEnrolment(identity.BeginTotpEnrolmentRequest(), **svc.as_session())
-    except grpc.aio.AioRpcError:
-        return redirect(f"/{lang}{SETUP}")
+    except grpc.aio.AioRpcError as error:
+        if failure_of(error).reason.startswith("SESSION"):
+            return redirect(f"/{lang}/login")
+        return await _refused(request, lang, svc, error)  # e.g. a factor to give again first
     return await render(request, lang, "factor_setup.html", title_key="factor.setup_title",
                         qr=qr_svg(started.otpauth_uri), secret=grouped(started.secret), scanned=False)
 

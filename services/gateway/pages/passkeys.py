@@ -91,7 +91,7 @@ async def enrol(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
 
 @router.post(f"/{{lang}}{SETUP}/passkeys/remove")
 async def remove(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
-                 credential_id: Annotated[str, Form(max_length=1400)] = "") -> Response:
+                 credential_id: Annotated[str, Form()] = "") -> Response:  # identity checks it
     if not csrf:
         return redirect(f"/{lang}{SETUP}")
     try:

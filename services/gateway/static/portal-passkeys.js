@@ -23,7 +23,8 @@
         headers: {"X-CSRF-Token": form.elements.csrf_token.value, "Accept": "application/json"}
       }).then(function (reply) {
         if (!reply.ok) {
-          throw new Error("options refused: " + reply.status);
+          // 403: a factor must be given again first (the session is old), or the login's step is over.
+          throw new Error(reply.status === 403 ? "refused" : "options: " + reply.status);
         }
         return reply.json();
       }).then(function (body) {
@@ -35,8 +36,9 @@
       }).then(function (credential) {
         form.elements.credential_json.value = JSON.stringify(credential.toJSON());
         form.submit();
-      }).catch(function () {
-        status.textContent = status.dataset.failed; // cancelled, timed out, or refused: the person may try again
+      }).catch(function (error) {
+        // cancelled, timed out, or refused by the device: the person may try again; refused by the portal: log in
+        status.textContent = error.message === "refused" ? status.dataset.refused : status.dataset.failed;
       });
     });
   });

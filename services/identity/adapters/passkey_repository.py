@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from kit.dialect_upsert import upsert
@@ -77,8 +77,13 @@ class PasskeyRepository:
 
     async def issue(self, challenge: bytes, ceremony: Ceremony, identifier: str, expires: dt.datetime,
                     now: dt.datetime, user_handle: bytes = b"") -> None:
-        """Keeps the challenge's digest until it is answered or expires (expired ones are swept here)."""
-        await self.session.execute(delete(passkey_challenges).where(passkey_challenges.c.expires_at <= now))
+        """Keeps the challenge's digest until it is answered or expires (expired ones are swept here). An account has
+        one challenge per ceremony under way: a new one replaces it (a session cannot pile them up)."""
+        c = passkey_challenges.c
+        stale = c.expires_at <= now
+        if identifier:
+            stale = or_(stale, and_(c.identifier == identifier, c.ceremony == ceremony.value))
+        await self.session.execute(delete(passkey_challenges).where(stale))
         await self.session.execute(passkey_challenges.insert().values(
             digest=challenge_digest(challenge), ceremony=ceremony.value, identifier=identifier, user_handle=user_handle,
             expires_at=expires))

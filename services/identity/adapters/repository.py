@@ -27,7 +27,8 @@ _COMPANY_REQUIRES_FACTOR = literal_column(
     Boolean).label("company_requires_factor")
 _HAS_FACTOR = literal_column(
     "(SELECT count(*) FROM second_factors WHERE second_factors.identifier = accounts.identifier "
-    "AND second_factors.confirmed_at IS NOT NULL)", Integer).label("factor_count")
+    "AND second_factors.kind IN ('TOTP', 'PASSKEY') AND second_factors.confirmed_at IS NOT NULL)",
+    Integer).label("factor_count")  # recovery codes alone are no factor: they back one up
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ class SessionRepository:
         self.opened.add(digest)
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:
-        query = select(sessions, accounts, _COMPANY_OPEN, _HAS_FACTOR).join(
+        query = select(sessions, accounts, _COMPANY_OPEN, _HAS_FACTOR,
+                       sessions.c.created_at.label("session_opened_at")).join(
             accounts, accounts.c.identifier == sessions.c.identifier).where(sessions.c.token_digest == digest)
         found = (await self.session.execute(query)).mappings().first()
         return dict(found) if found else None
@@ -207,6 +209,10 @@ class SessionRepository:
         return (await self.session.execute(update(sessions).where(
             sessions.c.token_digest == digest, sessions.c.revoked_at.is_(None)).values(revoked_at=now)
             .returning(sessions.c.identifier))).first() is not None
+
+    def spare(self, digest: bytes) -> None:
+        """Never revoked by the changes of this unit of work (the caller's own session)."""
+        self.opened.add(digest)
 
     async def revoke_all(self, identifiers: list[str], now: dt.datetime) -> None:
         if not identifiers:

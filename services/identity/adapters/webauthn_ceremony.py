@@ -13,7 +13,7 @@ from webauthn import (
     verify_authentication_response,
     verify_registration_response,
 )
-from webauthn.helpers import base64url_to_bytes, parse_authentication_credential_json, parse_client_data_json
+from webauthn.helpers import base64url_to_bytes, parse_client_data_json
 from webauthn.helpers.structs import (
     AttestationConveyancePreference,
     AuthenticatorSelectionCriteria,
@@ -24,6 +24,7 @@ from webauthn.helpers.structs import (
 
 from identity.domain.passkeys import CHALLENGE_MINUTES
 
+MAX_CREDENTIAL_ID = 1023
 _REQUIRED = UserVerificationRequirement.REQUIRED  # a PIN or biometrics on the device: the passkey is two factors
 _TIMEOUT_MS = CHALLENGE_MINUTES * 60_000
 
@@ -78,10 +79,13 @@ def challenge_of(credential: dict[str, Any]) -> bytes | None:
 
 
 def credential_id_of(credential: dict[str, Any]) -> bytes | None:
+    """The credential's id as the browser gives it (``rawId``); None if unreadable or longer than WebAuthn allows."""
+    raw = credential.get("rawId")
     try:
-        return parse_authentication_credential_json(credential).raw_id
+        value = base64url_to_bytes(raw) if isinstance(raw, str) and len(raw) <= 1400 else b""
     except Exception:  # noqa: BLE001 - as above
-        return None
+        value = b""
+    return value if 0 < len(value) <= MAX_CREDENTIAL_ID else None
 
 
 def verify_registration(rp: RelyingParty, credential: dict[str, Any], challenge: bytes) -> Registered:
@@ -91,6 +95,9 @@ def verify_registration(rp: RelyingParty, credential: dict[str, Any], challenge:
                                                 require_user_verification=True)
     except Exception as exc:  # noqa: BLE001 - the library raises many kinds (and ValueError…) on a client's bytes
         raise PasskeyRefused(str(exc)) from exc
+    # WebAuthn caps credential ids at 1,023 bytes, and the id the browser shows must be the one the key signed.
+    if len(verified.credential_id) > MAX_CREDENTIAL_ID or credential_id_of(credential) != verified.credential_id:
+        raise PasskeyRefused("credential id too long, or not the one in the authenticator data")
     return Registered(verified.credential_id, verified.credential_public_key, verified.sign_count)
 
 

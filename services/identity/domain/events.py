@@ -196,6 +196,7 @@ class SecondFactorEnrolled(Event):
 @dataclass(frozen=True, kw_only=True)
 class SecondFactorRemoved(Event):
     kind: str
+    ends_sessions: ClassVar[bool] = True  # but the remover's (SessionRepository.spare): a lost phone's end
 
 
 @dataclass(frozen=True, kw_only=True)

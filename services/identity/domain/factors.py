@@ -110,6 +110,20 @@ def outlived_by_factor(amr: str, step: Step, *, has_factor: bool) -> bool:
     return has_factor and step == Step.NONE and acr_of(amr) != "mfa"
 
 
+FRESH_FACTOR_MINUTES = 10
+
+
+def factor_is_fresh(acr: str, opened_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether a session may change the factors of an account that has one: opened with a factor, minutes ago. A
+    stolen session cookie alone then cannot add its thief's passkey or app, nor take new recovery codes."""
+    return acr == "mfa" and opened_at is not None and now - opened_at <= dt.timedelta(minutes=FRESH_FACTOR_MINUTES)
+
+
+def merged_amr(amr: str, *methods: str) -> str:
+    """How a session was opened, once ``methods`` were also given in it (each once, in order)."""
+    return " ".join(dict.fromkeys([*amr.split(), *methods]))
+
+
 def amr_of(*methods: str) -> str:
     return " ".join(["pwd", *methods])
 

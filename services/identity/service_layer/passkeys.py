@@ -26,7 +26,7 @@ from identity.adapters.webauthn_ceremony import (
     verify_registration,
 )
 from identity.domain import events as ev
-from identity.domain.factors import AMR, FactorKind, Step, amr_of, new_recovery_codes
+from identity.domain.factors import AMR, FactorKind, Step, amr_of, merged_amr, new_recovery_codes
 from identity.domain.passkeys import (
     CHALLENGE_MINUTES,
     MAX_CREDENTIAL_INPUT,
@@ -37,7 +37,7 @@ from identity.domain.passkeys import (
 )
 from identity.service_layer.common import OpenedSession, Tools, open_session
 from identity.service_layer.login import REFUSALS
-from identity.service_layer.second_factor import fresh_factor_required, remove_factor, status_of
+from identity.service_layer.second_factor import locked_holder, remove_factor
 from identity.service_layer.sessions import ValidSession
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
@@ -58,7 +58,7 @@ def parsed(credential_json: str) -> dict[str, Any]:
     if credential_json and len(credential_json) <= MAX_CREDENTIAL_INPUT:
         try:
             value = json.loads(credential_json)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[…" nested thousands deep
             value = None
     if not isinstance(value, dict):
         raise InvalidArgument([FieldViolation(
@@ -86,8 +86,7 @@ class Passkeys:
     async def begin_enrolment(self, session: ValidSession, client: str = "") -> str:
         account, now = session.account, self.tools.clock()
         async with self.tools.uow(client=client) as uow:
-            if session.acr != "mfa" and (await status_of(self.tools, uow, account.identifier)).has_factor:
-                raise fresh_factor_required()
+            await locked_holder(self.tools, uow, session)  # a stolen session alone cannot add its thief's passkey
             existing = await uow.passkeys.of(account.identifier)
             if len(existing) >= MAX_PASSKEYS:
                 raise FailedPrecondition("PASSKEY_LIMIT", f"at most {MAX_PASSKEYS} passkeys: remove one first")
@@ -109,8 +108,7 @@ class Passkeys:
             taken = await uow.passkeys.take(challenge, Ceremony.ENROL, now) if challenge else None
             if taken is None or taken[0] != account.identifier:
                 raise passkey_invalid()  # nothing kept: another account's challenge stays theirs
-            holder = await uow.accounts.get(account.identifier)
-            assert holder is not None
+            holder, _ = await locked_holder(self.tools, uow, session)
             try:
                 registered = verify_registration(self.rp, credential, challenge or b"")
             except PasskeyRefused:
@@ -130,27 +128,23 @@ class Passkeys:
                 await uow.factors.replace_recovery_codes(holder.identifier, codes, now)
             holder.record(ev.SecondFactorEnrolled, now, kind=FactorKind.PASSKEY.value, detail=f"passkey {passkey.name}")
             opened = await open_session(self.tools, uow, holder, session.must_change_password, now,
-                                        amr=amr_of(PASSKEY_AMR))
+                                        amr=merged_amr(session.amr, *PASSKEY_AMR.split()))
             await uow.commit()
             return codes, opened
 
     async def remove(self, session: ValidSession, credential_id: bytes, client: str = "") -> None:
-        if session.acr != "mfa":
-            raise fresh_factor_required()
         now = self.tools.clock()
         async with self.tools.uow(client=client) as uow:
-            keys = await uow.passkeys.of(session.account.identifier)
+            holder, status = await locked_holder(self.tools, uow, session)
+            keys = await uow.passkeys.of(holder.identifier)
             passkey = next((p for p in keys if p.credential_id == credential_id), None)
             if passkey is None:  # another account's passkey is as unknown as a made-up one
                 raise NotFound("PASSKEY_NOT_FOUND", "no such passkey on your account")
-            holder = await uow.accounts.get(passkey.identifier)
-            assert holder is not None
-            status = await status_of(self.tools, uow, holder.identifier)
             keeps_other = len(keys) > 1 or FactorKind.TOTP in status.enrolled
             if keeps_other:
                 await uow.passkeys.remove(holder.identifier, credential_id)
             await remove_factor(uow, holder, FactorKind.PASSKEY, keeps_other=keeps_other, now=now,
-                                detail=f"passkey {passkey.name}")
+                                keeping=session.digest, detail=f"passkey {passkey.name}")
             await uow.commit()
 
     # ---- signing in -------------------------------------------------------------------------------------------
@@ -176,10 +170,7 @@ class Passkeys:
         async with self.tools.uow(client=client) as uow:
             passkey = await self._answered(uow, credential, Ceremony.VERIFY, now, account.identifier)
             if passkey is None:
-                uow.record(ev.SecondFactorFailed(identifier=account.identifier, cofor_root=account.cofor_root,
-                                                 at=now, kind=FactorKind.PASSKEY.value, attempt=0,
-                                                 detail="passkey not verified"))
-                await uow.commit()
+                await uow.commit()  # the challenge is spent; a known passkey's failure is in its holder's trail
                 raise passkey_invalid()
             # The half-done session ends here, once: two answers at once never make two sessions.
             if not await uow.end_session(session.digest, account.identifier, now):
@@ -241,6 +232,12 @@ class Passkeys:
             return None
         try:
             count = verify_assertion(self.rp, credential, challenge or b"", passkey.public_key, passkey.sign_count)
-        except PasskeyRefused:
+        except PasskeyRefused as refused:
+            # The holder's trail keeps it: a counter gone back is a copied key (or a replay of an old answer).
+            why = "signature counter went back" if "sign count" in str(refused) else "not verified"
+            holder = await uow.accounts.get(passkey.identifier)
+            assert holder is not None
+            holder.record(ev.SecondFactorFailed, now, attempt=0, kind=FactorKind.PASSKEY.value,
+                          detail=f"passkey {passkey.name}: {why}")
             return None
         return passkey if await uow.passkeys.used(passkey, count, now) else None

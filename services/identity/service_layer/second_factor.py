@@ -19,6 +19,7 @@ from identity.domain.factors import (
     FactorStatus,
     Step,
     amr_of,
+    factor_is_fresh,
     new_recovery_codes,
     normalize_recovery_code,
     normalize_totp_code,
@@ -39,6 +40,18 @@ def invalid_code() -> Unauthenticated:
 
 def fresh_factor_required() -> PermissionDenied:
     return PermissionDenied("SECOND_FACTOR_REQUIRED", "give your second factor again (log in again) first")
+
+
+async def locked_holder(tools: Tools, uow: IdentityUnitOfWork, session: ValidSession) -> tuple[Account, FactorStatus]:
+    """The holder's account, locked: every change to an account's factors takes this lock first, so two at once
+    (two tabs removing the last two factors) decide one after the other. A change to the factors of an account
+    that has one needs a factor given minutes ago (domain/factors.py factor_is_fresh)."""
+    holder = await uow.accounts.get(session.account.identifier, for_update=True)
+    assert holder is not None
+    status = await status_of(tools, uow, holder.identifier)
+    if status.has_factor and not factor_is_fresh(session.acr, session.opened_at, tools.clock()):
+        raise fresh_factor_required()
+    return holder, status
 
 
 async def status_of(tools: Tools, uow: IdentityUnitOfWork, identifier: str) -> FactorStatus:
@@ -152,6 +165,7 @@ class SecondFactors:
         account, now = session.account, self.tools.clock()
         secret = totp.new_secret()
         async with self.tools.uow(client=client) as uow:
+            await locked_holder(self.tools, uow, session)
             if not await uow.factors.start_totp(account.identifier, self.tools.factor_box.seal(secret), now):
                 raise FailedPrecondition("SECOND_FACTOR_ALREADY_ENROLLED", "an authenticator app is set up already")
             await uow.commit()
@@ -163,11 +177,11 @@ class SecondFactors:
         _check_input(code)
         account, now, threshold = session.account, self.tools.clock(), self.tools.settings.second_factor_attempts
         async with self.tools.uow(client=client) as uow:
+            holder = await uow.accounts.get(account.identifier, for_update=True)  # factor changes one at a time
+            assert holder is not None
             pending = await uow.factors.reserve(account.identifier, FactorKind.TOTP, threshold, enrolled=False)
             if pending is None:
                 raise FailedPrecondition("SECOND_FACTOR_NOT_STARTED", "start setting up the app again")
-            holder = await uow.accounts.get(account.identifier)
-            assert holder is not None
             step = self._step_of(pending.secret_sealed, code, now)
             if step is None or not await uow.factors.confirm_totp(holder.identifier, step, now):
                 holder.record(ev.SecondFactorFailed, now, kind=FactorKind.TOTP.value, attempt=pending.failed_attempts,
@@ -185,7 +199,7 @@ class SecondFactors:
     async def regenerate_codes(self, session: ValidSession, client: str = "") -> list[str]:
         now = self.tools.clock()
         async with self.tools.uow(client=client) as uow:
-            holder = await self._enrolled_holder(uow, session)
+            holder, _ = await self._enrolled_holder(uow, session)
             codes = new_recovery_codes()
             await uow.factors.replace_recovery_codes(holder.identifier, codes, now)
             holder.record(ev.RecoveryCodesRegenerated, now)
@@ -197,23 +211,20 @@ class SecondFactors:
         if kind != FactorKind.TOTP:
             raise InvalidArgument([FieldViolation("kind", "only the authenticator app (TOTP) is removed here")])
         async with self.tools.uow(client=client) as uow:
-            holder = await self._enrolled_holder(uow, session)
-            status = await status_of(self.tools, uow, holder.identifier)
+            holder, status = await self._enrolled_holder(uow, session)
             if FactorKind.TOTP not in status.enrolled:
                 raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no authenticator app is set up")
             await remove_factor(uow, holder, FactorKind.TOTP, keeps_other=FactorKind.PASSKEY in status.enrolled,
-                                now=now)
+                                now=now, keeping=session.digest)
             await uow.commit()
 
-    async def _enrolled_holder(self, uow: IdentityUnitOfWork, session: ValidSession) -> Account:
-        """The holder, for a change to an enrolled factor: only from a session that gave a factor."""
-        if session.acr != "mfa":
-            raise fresh_factor_required()
-        if not (await status_of(self.tools, uow, session.account.identifier)).has_factor:
+    async def _enrolled_holder(self, uow: IdentityUnitOfWork,
+                               session: ValidSession) -> tuple[Account, FactorStatus]:
+        """The holder (locked), for a change to an enrolled factor: only from a session that gave one recently."""
+        holder, status = await locked_holder(self.tools, uow, session)
+        if not status.has_factor:
             raise FailedPrecondition("SECOND_FACTOR_NOT_ENROLLED", "no second factor is set up")
-        holder = await uow.accounts.get(session.account.identifier)
-        assert holder is not None
-        return holder
+        return holder, status
 
 
 def _check_input(code: str) -> None:
@@ -222,9 +233,10 @@ def _check_input(code: str) -> None:
 
 
 async def remove_factor(uow: IdentityUnitOfWork, holder: Account, kind: FactorKind, *, keeps_other: bool,
-                        now: dt.datetime, detail: str = "") -> None:
+                        now: dt.datetime, keeping: bytes, detail: str = "") -> None:
     """Removes the app or a passkey (that one the caller removed already when another factor stays): with the
-    recovery codes when it was the last factor, which an ASL or a user whose company requires one may not do."""
+    recovery codes when it was the last factor, which an ASL or a user whose company requires one may not do.
+    Every other session of the account ends (one opened with a lost phone, say); the caller's, ``keeping``, stays."""
     if not keeps_other:
         if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
             raise FailedPrecondition("SECOND_FACTOR_REQUIRED_OF_ACCOUNT",
@@ -232,4 +244,5 @@ async def remove_factor(uow: IdentityUnitOfWork, holder: Account, kind: FactorKi
         await uow.factors.remove_all(holder.identifier)
     elif kind == FactorKind.TOTP:
         await uow.factors.remove_app(holder.identifier)
+    uow.sessions.spare(keeping)
     holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=detail or kind.value.lower())

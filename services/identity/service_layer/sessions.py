@@ -26,6 +26,7 @@ class ValidSession:
     cache_slot: dict[str, Any]  # per-session scratch space that lives as long as the cached row
     step: Step = Step.NONE  # what the session still needs before it opens anything (ARCHITECTURE §15)
     amr: str = "pwd"
+    opened_at: dt.datetime | None = None  # when the session was opened (by the password, a factor…)
 
     @property
     def acr(self) -> str:
@@ -74,7 +75,7 @@ class Sessions:
                 await uow.commit()
             row["idle_expires_at"] = idle
         return ValidSession(account, bool(row["must_change_password"]), row["expires_at"], idle, digest, row, step,
-                            row["amr"])
+                            row["amr"], row["session_opened_at"])
 
     async def logout(self, token: str | None, client: str = "") -> None:
         if not token:

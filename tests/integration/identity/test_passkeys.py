@@ -21,7 +21,7 @@ from soft_webauthn import SoftWebauthnDevice
 
 from testing.passkey import SoftPasskey, unb64
 
-from identity.adapters.orm import passkey_challenges, passkeys, recovery_codes
+from identity.adapters.orm import audit_events, passkey_challenges, passkeys, recovery_codes
 
 from .conftest import STRONG, STRONG_2, Identity
 from .test_second_factor import actions, colleague, failure, rows
@@ -215,3 +215,62 @@ async def test_removing_passkeys_and_resets(identity: Identity) -> None:
     assert not await rows(identity, passkeys, identifier=company.asl)
     assert (await failure(passkey_login(identity, key))).reason == "PASSKEY_INVALID"
     assert "SECOND_FACTOR_REMOVED" in await actions(identity, bob)
+
+
+async def test_removing_a_passkey_ends_the_other_sessions_and_changes_need_a_recent_factor(identity: Identity) -> None:
+    company, key, done = await asl_with_passkey(identity)
+    spare = SoftPasskey()
+    mine = (await enrol(identity, done.session_token, spare, name="Spare key")).session_token
+    lost_phone = (await passkey_login(identity, key)).session_token  # somebody else holds this one now
+    await identity.client.RemovePasskey(pk.RemovePasskeyRequest(credential_id=key.credential_id_text), bearer=mine)
+    f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=lost_phone), as_="erp"))
+    assert f.reason == "SESSION_INVALID"  # the session the lost passkey opened ends with it
+    await identity.client.ValidateSession(api.ValidateSessionRequest(session_token=mine), as_="erp")  # not mine
+    # Eleven minutes on, a stolen cookie of that session cannot add its thief's passkey, take new recovery codes,
+    # nor remove a factor: the holder gives a factor again first.
+    identity.clock.offset += dt.timedelta(minutes=11)
+    for call in (identity.client.BeginPasskeyEnrolment(pk.BeginPasskeyEnrolmentRequest(), bearer=mine),
+                 identity.client.RegenerateRecoveryCodes(api.RegenerateRecoveryCodesRequest(), bearer=mine),
+                 identity.client.BeginTotpEnrolment(api.BeginTotpEnrolmentRequest(), bearer=mine),
+                 identity.client.RemovePasskey(pk.RemovePasskeyRequest(credential_id=spare.credential_id_text),
+                                               bearer=mine)):
+        f = await failure(call)
+        assert f.code == grpc.StatusCode.PERMISSION_DENIED and f.reason == "SECOND_FACTOR_REQUIRED"
+    fresh = (await passkey_login(identity, spare)).session_token
+    await enrol(identity, fresh, SoftPasskey(), name="New phone")
+    assert "SECOND_FACTOR_REMOVED" in await actions(identity, company.asl)
+
+
+async def test_two_removals_at_once_leave_an_asl_a_factor(identity: Identity) -> None:
+    _, first, done = await asl_with_passkey(identity)
+    second = SoftPasskey()
+    token = (await enrol(identity, done.session_token, second, name="Second")).session_token
+    results = await asyncio.gather(*(identity.client.RemovePasskey(pk.RemovePasskeyRequest(
+        credential_id=k.credential_id_text), bearer=token) for k in (first, second)), return_exceptions=True)
+    refused = [r for r in results if isinstance(r, grpc.aio.AioRpcError)]
+    assert len(refused) == 1, results  # decided one after the other: the second sees the last factor
+    factors = await identity.client.GetSecondFactors(api.GetSecondFactorsRequest(), bearer=token)
+    assert PASSKEY in factors.enrolled and len(factors.passkeys) == 1
+
+
+async def test_crafted_answers_are_refused_not_errors(identity: Identity) -> None:
+    company, key, done = await asl_with_passkey(identity)
+    f = await failure(identity.client.PasskeyLogin(pk.PasskeyLoginRequest(credential_json="[" * 5000)))
+    assert f.code == grpc.StatusCode.INVALID_ARGUMENT
+    for garbled in ({"id": 1, "rawId": [], "response": "x"}, {"response": {"clientDataJSON": "%%%"}}, {}):
+        f = await failure(identity.client.PasskeyLogin(pk.PasskeyLoginRequest(credential_json=json.dumps(garbled))))
+        assert f.code == grpc.StatusCode.UNAUTHENTICATED and f.reason == "PASSKEY_INVALID"
+    long_id = SoftPasskey()  # a credential id past WebAuthn's 1,023 bytes
+
+    def longer(rp_id: str, user_handle: bytes) -> None:
+        SoftWebauthnDevice.cred_init(long_id, rp_id, user_handle)
+        long_id.credential_id = b"x" * 1100
+    long_id.cred_init = longer
+    f = await failure(enrol(identity, done.session_token, long_id))
+    assert f.reason == "PASSKEY_INVALID"
+    # A copied key (its counter behind the portal's) is refused and told in its holder's trail.
+    await passkey_login(identity, key)
+    key.sign_count -= 1
+    assert (await failure(passkey_login(identity, key))).reason == "PASSKEY_INVALID"
+    trail = await rows(identity, audit_events, subject=company.asl, action="SECOND_FACTOR_FAILED")
+    assert any("signature counter went back" in r["detail"] for r in trail)
