@@ -41,6 +41,13 @@ FACTOR_NAMES: dict[int, str] = {identity_pb.SECOND_FACTOR_KIND_TOTP: "totp",
                                 identity_pb.SECOND_FACTOR_KIND_PASSKEY: "passkey"}
 
 
+def signed_in(url: str, session_token: str) -> Response:
+    """A step of the login done: on to ``url`` with the new session in the HttpOnly cookie."""
+    response = redirect(url)
+    set_private_cookie(response, SESSION_COOKIE, session_token, SESSION_SECONDS)
+    return response
+
+
 def after_login(lang: str, principal: identity_pb.Principal, available: Iterable[int] = ()) -> str:
     """Where a person goes once a step of the login is done: the factor (those the account may give, when known),
     the password change, the factor's enrolment, the account."""
@@ -83,9 +90,7 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         form = failure_form(lang, error, {"kind": kind}, {"code"})
         return await render(request, lang, "second_factor.html", status=401, title_key="factor.verify_title",
                             form=form, kind=kind, blank=FormState())
-    response = redirect(after_login(lang, reply.principal))
-    set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
-    return response
+    return signed_in(after_login(lang, reply.principal), reply.session_token)
 
 
 # ---- the holder's own factors ---------------------------------------------------------------------------------

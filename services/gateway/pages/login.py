@@ -16,7 +16,7 @@ from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.forms import EmptyForm, LoginForm, PasswordForm
 from gateway.i18n import language_or_default, translate
-from gateway.pages.factors import after_login
+from gateway.pages.factors import after_login, signed_in
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, render
 
 router = APIRouter()
@@ -41,9 +41,7 @@ async def login(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         form = failure_form(lang, error, typed.values(), {"identifier", "password"})
         return await render(request, lang, "login.html", status=401 if not form.errors else 400,
                             title_key="login.title", form=form)
-    response = redirect(after_login(lang, reply.principal, reply.available_factors))
-    set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
-    return response
+    return signed_in(after_login(lang, reply.principal, reply.available_factors), reply.session_token)
 
 
 @router.get("/{lang}/logout")

@@ -17,7 +17,7 @@ from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, set_private_cookie
 from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.factor_forms import PasskeyAnswerForm, PasskeyEnrolmentForm
-from gateway.pages.factors import SETUP, after_login, factors_page
+from gateway.pages.factors import SETUP, after_login, factors_page, signed_in
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, render
 
 router = APIRouter()
@@ -39,9 +39,7 @@ async def login(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
     except grpc.aio.AioRpcError as error:
         return await render(request, lang, "login.html", status=401, title_key="login.title",
                             form=_failed(lang, error))
-    response = redirect(after_login(lang, reply.principal))
-    set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
-    return response
+    return signed_in(after_login(lang, reply.principal), reply.session_token)
 
 
 @router.post("/{lang}/login/second-factor/passkey")
@@ -62,9 +60,7 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         return await render(request, lang, "second_factor.html", status=401, title_key="factor.verify_title",
                             form=_failed(lang, error), kind="passkey", blank=FormState(),
                             factors=["passkey", "totp"])
-    response = redirect(after_login(lang, reply.principal))
-    set_private_cookie(response, SESSION_COOKIE, reply.session_token, SESSION_SECONDS)
-    return response
+    return signed_in(after_login(lang, reply.principal), reply.session_token)
 
 
 @router.post(f"/{{lang}}{SETUP}/passkeys")
