@@ -88,6 +88,16 @@ def credential_id_of(credential: dict[str, Any]) -> bytes | None:
     return value if 0 < len(value) <= MAX_CREDENTIAL_ID else None
 
 
+def user_handle_of(credential: dict[str, Any]) -> bytes | None:
+    """The user handle a discoverable passkey returned (None when it sent none, as on a second step)."""
+    response = credential.get("response")
+    handle = response.get("userHandle") if isinstance(response, dict) else None
+    try:
+        return base64url_to_bytes(handle) if isinstance(handle, str) and handle else None
+    except Exception:  # noqa: BLE001 - as above
+        return b""  # present but unreadable: matches no account
+
+
 def verify_registration(rp: RelyingParty, credential: dict[str, Any], challenge: bytes) -> Registered:
     try:
         verified = verify_registration_response(credential=credential, expected_challenge=challenge,

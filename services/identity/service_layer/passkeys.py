@@ -22,6 +22,7 @@ from identity.adapters.webauthn_ceremony import (
     challenge_of,
     credential_id_of,
     registration_options,
+    user_handle_of,
     verify_assertion,
     verify_registration,
 )
@@ -229,6 +230,9 @@ class Passkeys:
         credential_id = credential_id_of(credential)
         passkey = await uow.passkeys.by_credential(credential_id) if credential_id else None
         if passkey is None or (identifier is not None and passkey.identifier != identifier):
+            return None
+        handle = user_handle_of(credential)  # WebAuthn §7.2 step 6: the key speaks for the account it was made for
+        if handle is not None and handle != passkey.user_handle:
             return None
         try:
             count = verify_assertion(self.rp, credential, challenge or b"", passkey.public_key, passkey.sign_count)

@@ -268,6 +268,10 @@ async def test_crafted_answers_are_refused_not_errors(identity: Identity) -> Non
     long_id.cred_init = longer
     f = await failure(enrol(identity, done.session_token, long_id))
     assert f.reason == "PASSKEY_INVALID"
+    # The user handle is not signed: one swapped for another account's is refused all the same.
+    key.user_handle = b"someone else's handle"
+    assert (await failure(passkey_login(identity, key))).reason == "PASSKEY_INVALID"
+    key.user_handle = (await rows(identity, passkeys, identifier=company.asl))[0]["user_handle"]
     # A copied key (its counter behind the portal's) is refused and told in its holder's trail.
     await passkey_login(identity, key)
     key.sign_count -= 1
