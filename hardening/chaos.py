@@ -38,6 +38,9 @@ OPERATIONS, QUICK_OPERATIONS = 5_000, 300
 IN_FLIGHT, QUICK_IN_FLIGHT = 32, 16  # flows running at once (each has at most one call in flight)
 TOKEN = "chaos-operator"
 META = [(SERVICE_TOKEN_KEY, TOKEN)]
+# The presenter's own calls go through a public caller, as through the gateway: there the link's token is checked
+# (a purchasing caller reads any file without it, so it cannot tell a live link from a voided one).
+PRESENTER_META = [(SERVICE_TOKEN_KEY, "chaos-presenter")]
 # A crashed mailer sends again at most the chunk of mails whose outcome it had not yet recorded (Mailer.chunk).
 MAILS_AT_RISK = 4 * SupportSettings.model_fields["smtp_connections"].default
 DURABLES = {"COFOR": "identity-cofor-events", "IDENTITY": "cofor-identity-events", "NOTIFICATION": "support-mailer"}
@@ -132,14 +135,16 @@ async def run_on(report: Report, database: str, *, quick: bool = False) -> None:
         server = NatsServer(root / "nats", log_file=root / "nats.log", users=nats_users()).start()
         sink = MailSink(root / "mail").start()
         env = environment(nats_url=server.url, seal=SealKeyPair.generate(), smtp_port=sink.port,
-                          credentials=f"chaos:purchasing+support+internal:{TOKEN}")
+                          credentials=f"chaos:purchasing+support+internal:{TOKEN},presenter:public:chaos-presenter")
         processes = {name: ServiceProcess(name, {**env, "DATABASE_URL": urls[name], **server.environment(name)},
                                           root / f"{name}.log").start() for name in services}
         clients: dict[str, Replicas] = {}
         try:
             await asyncio.gather(*(p.serving() for p in processes.values()))
             clients = {name: Replicas(name, [p], META, patience=MAIL_WAIT) for name, p in processes.items()}
-            load = Load(clients, Mailbox(sink), budget)
+            clients["cofor as the presenter"] = Replicas("cofor", [processes["cofor"]], PRESENTER_META,
+                                                         patience=MAIL_WAIT)
+            load = Load(clients, Mailbox(sink), budget, clients["cofor as the presenter"])
             chaos = Chaos(server, processes, victims)
             done = asyncio.Event()
             started = time.monotonic()

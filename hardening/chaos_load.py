@@ -43,8 +43,9 @@ class Aborted(Exception):
 class Load:
     """The mixed operations. Each call is retried through crashes with the same request (and request_id)."""
 
-    def __init__(self, services: dict[str, Replicas], mailbox: Mailbox, budget: int) -> None:
+    def __init__(self, services: dict[str, Replicas], mailbox: Mailbox, budget: int, presenter: Replicas) -> None:
         self.services = services
+        self.presenter = presenter  # cofor, called as the presenter's browser would (through a public caller)
         self.mailbox = mailbox
         self.budget = budget
         self.ops = 0
@@ -96,11 +97,11 @@ class Load:
         """The token is only mailed, and a start retried through a crash mails a fresh one (voiding the first):
         the newest mailed token that opens the file."""
         await self.mails(presenter, 1, "presenter link")
-        for _ in range(3):
+        for _ in range(30):  # a fresh link's mail may come a while after the voided one's
             for mail in reversed(self.mailbox.to(presenter)):
                 token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
                 try:  # a probe, not an operation of the mix: a voided token is expected here
-                    await self.services["cofor"].call("GetPresentation", cofor_api.GetPresentationRequest(
+                    await self.presenter.call("GetPresentation", cofor_api.GetPresentationRequest(
                         presentation_id=file_id), metadata=[(AUTHORIZATION_KEY, f"Bearer {token}")])
                     return token
                 except grpc.aio.AioRpcError as error:
