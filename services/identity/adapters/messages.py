@@ -186,6 +186,7 @@ def _(event: ev.Notice, out: Outlet, account: Account | None) -> None:
 
 _FACTOR_CHANGES: dict[type[ev.Event], tuple[str, mails.FactorChange.ValueType]] = {
     ev.SecondFactorLocked: ("SECOND_FACTOR_LOCKED", mails.FactorChange.CHANGE_LOCKED),
+    ev.PasskeyCopySuspected: ("SECOND_FACTOR_FAILED", mails.FactorChange.CHANGE_COPY_SUSPECTED),
     ev.SecondFactorEnrolled: ("SECOND_FACTOR_ENROLLED", mails.FactorChange.CHANGE_ENROLLED),
     ev.SecondFactorRemoved: ("SECOND_FACTOR_REMOVED", mails.FactorChange.CHANGE_REMOVED),
     ev.RecoveryCodeUsed: ("RECOVERY_CODE_USED", mails.FactorChange.CHANGE_RECOVERY_CODE_USED),

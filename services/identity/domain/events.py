@@ -200,6 +200,12 @@ class SecondFactorRemoved(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class PasskeyCopySuspected(Event):
+    """A passkey answered with a signature counter behind the portal's: a copy of it (or an old answer) was used."""
+    kind: str = "PASSKEY"
+
+
+@dataclass(frozen=True, kw_only=True)
 class RecoveryCodeUsed(Event):
     left: int
 

@@ -237,11 +237,14 @@ class Passkeys:
         try:
             count = verify_assertion(self.rp, credential, challenge or b"", passkey.public_key, passkey.sign_count)
         except PasskeyRefused as refused:
-            # The holder's trail keeps it: a counter gone back is a copied key (or a replay of an old answer).
-            why = "signature counter went back" if "sign count" in str(refused) else "not verified"
+            # The holder's trail keeps it; a counter gone back is a copied key (or an old answer): the holder is told.
             holder = await uow.accounts.get(passkey.identifier)
             assert holder is not None
-            holder.record(ev.SecondFactorFailed, now, attempt=0, kind=FactorKind.PASSKEY.value,
-                          detail=f"passkey {passkey.name}: {why}")
+            if "sign count" in str(refused):
+                holder.record(ev.PasskeyCopySuspected, now,
+                              detail=f"passkey {passkey.name}: signature counter went back")
+            else:
+                holder.record(ev.SecondFactorFailed, now, attempt=0, kind=FactorKind.PASSKEY.value,
+                              detail=f"passkey {passkey.name}: not verified")
             return None
         return passkey if await uow.passkeys.used(passkey, count, now) else None

@@ -39,7 +39,7 @@ CHOICES: dict[str, dict[int, str]] = dict([
     _words(v.SecondFactorNoticeMail.Change.DESCRIPTOR, {
         "CHANGE_ENROLLED": "enrolled", "CHANGE_REMOVED": "removed", "CHANGE_RECOVERY_CODE_USED": "recovery_code_used",
         "CHANGE_RESET": "reset", "CHANGE_RECOVERY_CODES_REGENERATED": "recovery_codes_regenerated",
-        "CHANGE_LOCKED": "locked"}),
+        "CHANGE_LOCKED": "locked", "CHANGE_COPY_SUSPECTED": "copy_suspected"}),
     _words(v.SecondFactorNoticeMail.Factor.DESCRIPTOR, {
         "FACTOR_TOTP": "totp", "FACTOR_RECOVERY_CODES": "recovery_codes", "FACTOR_PASSKEY": "passkey",
         "FACTOR_ALL": "all"}),

@@ -272,9 +272,13 @@ async def test_crafted_answers_are_refused_not_errors(identity: Identity) -> Non
     key.user_handle = b"someone else's handle"
     assert (await failure(passkey_login(identity, key))).reason == "PASSKEY_INVALID"
     key.user_handle = (await rows(identity, passkeys, identifier=company.asl))[0]["user_handle"]
-    # A copied key (its counter behind the portal's) is refused and told in its holder's trail.
+    # A copied key (its counter behind the portal's) is refused, kept in its holder's trail, and its holder told.
     await passkey_login(identity, key)
     key.sign_count -= 1
     assert (await failure(passkey_login(identity, key))).reason == "PASSKEY_INVALID"
     trail = await rows(identity, audit_events, subject=company.asl, action="SECOND_FACTOR_FAILED")
     assert any("signature counter went back" in r["detail"] for r in trail)
+    notices = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_SECOND_FACTOR_NOTICE, 2)
+    told = notices[-1][0].second_factor_notice
+    assert told.change == mail_values.SecondFactorNoticeMail.CHANGE_COPY_SUSPECTED
+    assert told.factor == mail_values.SecondFactorNoticeMail.FACTOR_PASSKEY

@@ -103,6 +103,8 @@ CASES: list[tuple[str, Mail, dict[str, str]]] = [  # (case, typed mail, the para
           (FactorChange.CHANGE_RECOVERY_CODES_REGENERATED, "recovery_codes_regenerated", Factor.FACTOR_RECOVERY_CODES,
            "recovery_codes", "", 0),
           (FactorChange.CHANGE_LOCKED, "locked", Factor.FACTOR_TOTP, "totp", "", 0),
+          (FactorChange.CHANGE_COPY_SUSPECTED, "copy_suspected", Factor.FACTOR_PASSKEY, "passkey", "", 0),
+          (FactorChange.CHANGE_ENROLLED, "enrolled", Factor.FACTOR_PASSKEY, "passkey", "", 0),
           (FactorChange.CHANGE_RESET, "reset", Factor.FACTOR_ALL, "all", "Paul Durand", 0))),
     ("email-changed", mails.email_changed_notice(identifier="V1", masked_new_email="c***@x.example", change_time=AT,
                                                  actor_name="Paul Durand"),
