@@ -63,13 +63,19 @@ def after_login(lang: str, principal: identity_pb.Principal, available: Iterable
 
 # ---- the login's second step ----------------------------------------------------------------------------------
 
+async def second_step_page(request: Request, lang: str, *, form: FormState | None = None, kind: str = "totp",
+                           factors: Iterable[str] = ("totp",), status: int = 200) -> Response:
+    """The page asking for the factor: the forms of ``factors`` (the app, a passkey), a recovery code always."""
+    return await render(request, lang, "second_factor.html", status=status, title_key="factor.verify_title",
+                        form=form, kind=kind, blank=FormState(), factors=list(factors))
+
+
 @router.get("/{lang}/login/second-factor")
 async def verify_form(request: Request, lang: Lang, factors: str = "totp") -> Response:
     if not request.cookies.get(SESSION_COOKIE):
         return redirect(f"/{lang}/login")
     shown = [name for name in FACTOR_NAMES.values() if name in factors.split(",")] or ["totp"]
-    return await render(request, lang, "second_factor.html", title_key="factor.verify_title", kind="totp",
-                        blank=FormState(), factors=shown)
+    return await second_step_page(request, lang, factors=shown)
 
 
 @router.post("/{lang}/login/second-factor")
@@ -78,8 +84,7 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
     if not (token := request.cookies.get(SESSION_COOKIE)):
         return redirect(f"/{lang}/login")
     if not csrf:
-        return await render(request, lang, "second_factor.html", status=403, title_key="factor.verify_title",
-                            form=csrf_failed(lang, {}), kind="totp", blank=FormState())
+        return await second_step_page(request, lang, form=csrf_failed(lang, {}), status=403)
     kind = typed.kind if typed.kind in KINDS else "totp"
     try:
         reply = await svc.identity.VerifySecondFactor(identity.VerifySecondFactorRequest(
@@ -87,9 +92,8 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
     except grpc.aio.AioRpcError as error:
         if failure_of(error).reason.startswith("SESSION"):  # the five minutes passed: log in again
             return redirect(f"/{lang}/login?done=expired")
-        form = failure_form(lang, error, {"kind": kind}, {"code"})
-        return await render(request, lang, "second_factor.html", status=401, title_key="factor.verify_title",
-                            form=form, kind=kind, blank=FormState())
+        return await second_step_page(request, lang, form=failure_form(lang, error, {"kind": kind}, {"code"}),
+                                      kind=kind, status=401)
     return signed_in(after_login(lang, reply.principal), reply.session_token)
 
 

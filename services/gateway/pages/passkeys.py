@@ -17,10 +17,11 @@ from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, set_private_cookie
 from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.factor_forms import PasskeyAnswerForm, PasskeyEnrolmentForm
-from gateway.pages.factors import SETUP, after_login, factors_page, signed_in
+from gateway.pages.factors import SETUP, after_login, factors_page, second_step_page, signed_in
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, render
 
 router = APIRouter()
+BOTH = ("passkey", "totp")  # a passkey failed: the app may still answer (the account's factors are not known here)
 
 
 def _failed(lang: str, error: grpc.aio.AioRpcError) -> FormState:
@@ -48,18 +49,16 @@ async def verify(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
     if not (token := request.cookies.get(SESSION_COOKIE)):
         return redirect(f"/{lang}/login")
     if not csrf:
-        return await render(request, lang, "second_factor.html", status=403, title_key="factor.verify_title",
-                            form=csrf_failed(lang, {}), kind="passkey", blank=FormState(),
-                            factors=["passkey", "totp"])
+        return await second_step_page(request, lang, form=csrf_failed(lang, {}), kind="passkey", factors=BOTH,
+                                      status=403)
     try:
         reply = await svc.identity.VerifyPasskey(pk.VerifyPasskeyRequest(credential_json=typed.credential_json),
                                                  **svc.call(token))
     except grpc.aio.AioRpcError as error:
         if failure_of(error).reason.startswith("SESSION"):  # the five minutes passed: log in again
             return redirect(f"/{lang}/login?done=expired")
-        return await render(request, lang, "second_factor.html", status=401, title_key="factor.verify_title",
-                            form=_failed(lang, error), kind="passkey", blank=FormState(),
-                            factors=["passkey", "totp"])
+        return await second_step_page(request, lang, form=_failed(lang, error), kind="passkey", factors=BOTH,
+                                      status=401)
     return signed_in(after_login(lang, reply.principal), reply.session_token)
 
 

@@ -14,7 +14,7 @@ from kit.dialect_upsert import upsert
 from kit.digests import token_digest
 
 from identity.adapters.orm import companies, passkeys, recovery_codes, second_factors
-from identity.domain.factors import Factor, FactorKind, normalize_recovery_code
+from identity.domain.factors import PRIMARY, Factor, FactorKind, normalize_recovery_code
 
 
 def _factor(row: Any) -> Factor:
@@ -81,7 +81,7 @@ class FactorRepository:
         """Those of ``identifiers`` with no enrolled app and no passkey."""
         enrolled = set((await self.session.execute(select(second_factors.c.identifier).where(
             second_factors.c.identifier.in_(identifiers),
-            second_factors.c.kind.in_([FactorKind.TOTP.value, FactorKind.PASSKEY.value]),
+            second_factors.c.kind.in_([k.value for k in PRIMARY]),
             second_factors.c.confirmed_at.is_not(None)))).scalars())
         return [i for i in identifiers if i not in enrolled]
 

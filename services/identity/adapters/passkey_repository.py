@@ -62,8 +62,8 @@ class PasskeyRepository:
             passkeys.c.credential_id == passkey.credential_id, passkeys.c.sign_count == passkey.sign_count).values(
             sign_count=sign_count, last_used_at=now).returning(passkeys.c.credential_id))).first() is not None
 
-    async def remove(self, identifier: str, credential_id: bytes) -> int:
-        """Removes one passkey of this account; how many it has left (the factor's row goes with the last)."""
+    async def remove(self, identifier: str, credential_id: bytes) -> None:
+        """Removes one passkey of this account (the factor's row goes with the last)."""
         await self.session.execute(delete(passkeys).where(passkeys.c.identifier == identifier,
                                                           passkeys.c.credential_id == credential_id))
         left = int(await self.session.scalar(select(func.count()).select_from(passkeys).where(
@@ -71,7 +71,6 @@ class PasskeyRepository:
         if not left:
             await self.session.execute(delete(second_factors).where(
                 second_factors.c.identifier == identifier, second_factors.c.kind == FactorKind.PASSKEY.value))
-        return left
 
     # ---- ceremonies --------------------------------------------------------------------------------------------
 

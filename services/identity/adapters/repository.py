@@ -15,6 +15,7 @@ from kit.dialect_upsert import upsert
 
 from identity.adapters.orm import accounts, audit_events, companies, sessions
 from identity.domain.accounts import Account
+from identity.domain.factors import PRIMARY
 
 _ACCOUNT_COLUMNS = {f.name for f in fields(Account)} - {"roles", "events"}
 # The company gate, read in the same statement as the attempt reservation (one round-trip on the login path), with
@@ -27,7 +28,8 @@ _COMPANY_REQUIRES_FACTOR = literal_column(
     Boolean).label("company_requires_factor")
 _HAS_FACTOR = literal_column(
     "(SELECT count(*) FROM second_factors WHERE second_factors.identifier = accounts.identifier "
-    "AND second_factors.kind IN ('TOTP', 'PASSKEY') AND second_factors.confirmed_at IS NOT NULL)",
+    f"AND second_factors.kind IN ({', '.join(repr(k.value) for k in sorted(PRIMARY))}) "
+    "AND second_factors.confirmed_at IS NOT NULL)",
     Integer).label("factor_count")  # recovery codes alone are no factor: they back one up
 
 

@@ -25,6 +25,7 @@ from webauthn.helpers.structs import (
 from identity.domain.passkeys import CHALLENGE_MINUTES
 
 MAX_CREDENTIAL_ID = 1023
+MAX_FIELD = 16_384  # characters of one base64url field (the whole answer is bounded the same)
 _REQUIRED = UserVerificationRequirement.REQUIRED  # a PIN or biometrics on the device: the passkey is two factors
 _TIMEOUT_MS = CHALLENGE_MINUTES * 60_000
 
@@ -68,34 +69,37 @@ def authentication_options(rp: RelyingParty, allow: list[bytes]) -> tuple[str, b
     return options_to_json(options), options.challenge
 
 
+def _field(credential: dict[str, Any], name: str, *, in_response: bool = True) -> bytes | None:
+    """A base64url field of the browser's answer; None when absent, b"" when present but unreadable."""
+    holder = credential.get("response") if in_response else credential
+    text = holder.get(name) if isinstance(holder, dict) else None
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return base64url_to_bytes(text) if len(text) <= MAX_FIELD else b""
+    except Exception:  # noqa: BLE001 - a client's bytes: unreadable is simply "not that"
+        return b""
+
+
 def challenge_of(credential: dict[str, Any]) -> bytes | None:
     """The challenge the browser signed (from clientDataJSON), to find the ceremony it answers; None if unreadable."""
+    data = _field(credential, "clientDataJSON")
     try:
-        response = credential.get("response")
-        data = response.get("clientDataJSON") if isinstance(response, dict) else None
-        return parse_client_data_json(base64url_to_bytes(data)).challenge if isinstance(data, str) else None
-    except Exception:  # noqa: BLE001 - a client's bytes: unreadable is simply "no ceremony"
+        return parse_client_data_json(data).challenge if data else None
+    except Exception:  # noqa: BLE001 - as above
         return None
 
 
 def credential_id_of(credential: dict[str, Any]) -> bytes | None:
     """The credential's id as the browser gives it (``rawId``); None if unreadable or longer than WebAuthn allows."""
-    raw = credential.get("rawId")
-    try:
-        value = base64url_to_bytes(raw) if isinstance(raw, str) and len(raw) <= 1400 else b""
-    except Exception:  # noqa: BLE001 - as above
-        value = b""
-    return value if 0 < len(value) <= MAX_CREDENTIAL_ID else None
+    value = _field(credential, "rawId", in_response=False)
+    return value if value and len(value) <= MAX_CREDENTIAL_ID else None
 
 
 def user_handle_of(credential: dict[str, Any]) -> bytes | None:
-    """The user handle a discoverable passkey returned (None when it sent none, as on a second step)."""
-    response = credential.get("response")
-    handle = response.get("userHandle") if isinstance(response, dict) else None
-    try:
-        return base64url_to_bytes(handle) if isinstance(handle, str) and handle else None
-    except Exception:  # noqa: BLE001 - as above
-        return b""  # present but unreadable: matches no account
+    """The user handle a discoverable passkey returned (None when it sent none, as on a second step; b"" when it
+    is unreadable, which matches no account)."""
+    return _field(credential, "userHandle")
 
 
 def verify_registration(rp: RelyingParty, credential: dict[str, Any], challenge: bytes) -> Registered:

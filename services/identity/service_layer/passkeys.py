@@ -38,7 +38,7 @@ from identity.domain.passkeys import (
 )
 from identity.service_layer.common import OpenedSession, Tools, open_session
 from identity.service_layer.login import REFUSALS
-from identity.service_layer.second_factor import locked_holder, remove_factor
+from identity.service_layer.second_factor import complete_login, locked_holder, not_pending, remove_factor
 from identity.service_layer.sessions import ValidSession
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
@@ -47,10 +47,6 @@ PASSKEY_AMR = AMR[FactorKind.PASSKEY]
 
 def passkey_invalid() -> Unauthenticated:
     return Unauthenticated("PASSKEY_INVALID", "this passkey could not be verified: try again")
-
-
-def not_pending() -> FailedPrecondition:
-    return FailedPrecondition("SECOND_FACTOR_NOT_PENDING", "this session is not waiting for a second factor")
 
 
 def parsed(credential_json: str) -> dict[str, Any]:
@@ -68,6 +64,14 @@ def parsed(credential_json: str) -> dict[str, Any]:
     return value
 
 
+async def _with_room(uow: IdentityUnitOfWork, identifier: str) -> list[Passkey]:
+    """The account's passkeys, when one more may be added."""
+    existing = await uow.passkeys.of(identifier)
+    if len(existing) >= MAX_PASSKEYS:
+        raise FailedPrecondition("PASSKEY_LIMIT", f"at most {MAX_PASSKEYS} passkeys: remove one first")
+    return existing
+
+
 class Passkeys:
     def __init__(self, tools: Tools) -> None:
         self.tools = tools
@@ -78,19 +82,13 @@ class Passkeys:
     def _expiry(self, now: dt.datetime) -> dt.datetime:
         return now + dt.timedelta(minutes=CHALLENGE_MINUTES)
 
-    async def of(self, session: ValidSession) -> list[Passkey]:
-        async with self.tools.uow(readonly=True) as uow:
-            return await uow.passkeys.of(session.account.identifier)
-
     # ---- adding one ---------------------------------------------------------------------------------------------
 
     async def begin_enrolment(self, session: ValidSession, client: str = "") -> str:
         account, now = session.account, self.tools.clock()
         async with self.tools.uow(client=client) as uow:
             await locked_holder(self.tools, uow, session)  # a stolen session alone cannot add its thief's passkey
-            existing = await uow.passkeys.of(account.identifier)
-            if len(existing) >= MAX_PASSKEYS:
-                raise FailedPrecondition("PASSKEY_LIMIT", f"at most {MAX_PASSKEYS} passkeys: remove one first")
+            existing = await _with_room(uow, account.identifier)
             handle = existing[0].user_handle if existing else secrets.token_bytes(32)  # one per account, random
             options, challenge = registration_options(
                 self.rp, user_name=account.identifier, display_name=account.display_name, user_handle=handle,
@@ -117,8 +115,7 @@ class Passkeys:
                               detail="passkey enrolment not verified")
                 await uow.commit()  # the challenge is spent
                 raise passkey_invalid() from None
-            if len(await uow.passkeys.of(holder.identifier)) >= MAX_PASSKEYS:
-                raise FailedPrecondition("PASSKEY_LIMIT", f"at most {MAX_PASSKEYS} passkeys: remove one first")
+            await _with_room(uow, holder.identifier)  # again, under the lock: two tabs at once
             passkey = Passkey(registered.credential_id, holder.identifier, registered.public_key,
                               registered.sign_count, clean_name(name, "Passkey"), taken[1], now, None)
             if not await uow.passkeys.add(passkey, now):
@@ -141,11 +138,9 @@ class Passkeys:
             passkey = next((p for p in keys if p.credential_id == credential_id), None)
             if passkey is None:  # another account's passkey is as unknown as a made-up one
                 raise NotFound("PASSKEY_NOT_FOUND", "no such passkey on your account")
-            keeps_other = len(keys) > 1 or FactorKind.TOTP in status.enrolled
-            if keeps_other:
-                await uow.passkeys.remove(holder.identifier, credential_id)
-            await remove_factor(uow, holder, FactorKind.PASSKEY, keeps_other=keeps_other, now=now,
-                                keeping=session.digest, detail=f"passkey {passkey.name}")
+            await remove_factor(uow, holder, FactorKind.PASSKEY, keeps_other=len(keys) > 1 or
+                                FactorKind.TOTP in status.enrolled, now=now, keeping=session.digest,
+                                passkey=credential_id, detail=f"passkey {passkey.name}")
             await uow.commit()
 
     # ---- signing in -------------------------------------------------------------------------------------------
@@ -173,13 +168,8 @@ class Passkeys:
             if passkey is None:
                 await uow.commit()  # the challenge is spent; a known passkey's failure is in its holder's trail
                 raise passkey_invalid()
-            # The half-done session ends here, once: two answers at once never make two sessions.
-            if not await uow.end_session(session.digest, account.identifier, now):
-                raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
-            opened = await open_session(self.tools, uow, account, session.must_change_password, now,
-                                        amr=amr_of(PASSKEY_AMR))
-            uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
-                                   detail=f"password + passkey {passkey.name}"))
+            opened = await complete_login(self.tools, uow, session, amr_of(PASSKEY_AMR),
+                                          f"password + passkey {passkey.name}", now)
             await uow.commit()
             return opened
 

@@ -38,6 +38,23 @@ def invalid_code() -> Unauthenticated:
     return Unauthenticated("SECOND_FACTOR_INVALID", "this code is wrong or was used already")
 
 
+def not_pending() -> FailedPrecondition:
+    return FailedPrecondition("SECOND_FACTOR_NOT_PENDING", "this session is not waiting for a second factor")
+
+
+async def complete_login(tools: Tools, uow: IdentityUnitOfWork, session: ValidSession, amr: str, detail: str,
+                         now: dt.datetime) -> OpenedSession:
+    """The half-done session ends here, once: two right answers sent at once never make two sessions (the second
+    finds it ended, and nothing it did is kept). The complete one replaces it; the password step recorded the login
+    time."""
+    account = session.account
+    if not await uow.end_session(session.digest, account.identifier, now):
+        raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
+    opened = await open_session(tools, uow, account, session.must_change_password, now, amr=amr)
+    uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now, detail=detail))
+    return opened
+
+
 def fresh_factor_required() -> PermissionDenied:
     return PermissionDenied("SECOND_FACTOR_REQUIRED", "give your second factor again (log in again) first")
 
@@ -98,7 +115,7 @@ class SecondFactors:
 
     async def verify(self, session: ValidSession, kind: FactorKind, code: str, client: str = "") -> OpenedSession:
         if session.step != Step.VERIFY:
-            raise FailedPrecondition("SECOND_FACTOR_NOT_PENDING", "this session is not waiting for a second factor")
+            raise not_pending()
         _check_input(code)
         account, now, threshold = session.account, self.tools.clock(), self.tools.settings.second_factor_attempts
         async with self.tools.uow(client=client) as uow:
@@ -120,14 +137,8 @@ class SecondFactors:
                 await uow.factors.give_back(holder.identifier, kind)
                 left = await uow.factors.recovery_codes_left(holder.identifier)
                 holder.record(ev.RecoveryCodeUsed, now, left=left, detail=f"{left} left")
-            # The half-done session ends here, once: two right codes sent at once never make two sessions (the
-            # second finds it ended, and nothing it did is kept).
-            if not await uow.end_session(session.digest, account.identifier, now):
-                raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
-            opened = await open_session(self.tools, uow, account, session.must_change_password, now,
-                                        amr=amr_of(AMR[kind]))  # the password step recorded the login time
-            uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
-                                   detail=f"password + {kind.value.lower()}"))
+            opened = await complete_login(self.tools, uow, session, amr_of(AMR[kind]),
+                                          f"password + {kind.value.lower()}", now)
             await uow.commit()
             return opened
 
@@ -233,9 +244,9 @@ def _check_input(code: str) -> None:
 
 
 async def remove_factor(uow: IdentityUnitOfWork, holder: Account, kind: FactorKind, *, keeps_other: bool,
-                        now: dt.datetime, keeping: bytes, detail: str = "") -> None:
-    """Removes the app or a passkey (that one the caller removed already when another factor stays): with the
-    recovery codes when it was the last factor, which an ASL or a user whose company requires one may not do.
+                        now: dt.datetime, keeping: bytes, passkey: bytes = b"", detail: str = "") -> None:
+    """Removes the app, or the passkey of credential id ``passkey``: alone when the account keeps another factor;
+    with the recovery codes when it was the last one, which an ASL or a user whose company requires one may not do.
     Every other session of the account ends (one opened with a lost phone, say); the caller's, ``keeping``, stays."""
     if not keeps_other:
         if required_of(holder, company_requires=await uow.factors.company_requires(holder.cofor_root)):
@@ -244,5 +255,7 @@ async def remove_factor(uow: IdentityUnitOfWork, holder: Account, kind: FactorKi
         await uow.factors.remove_all(holder.identifier)
     elif kind == FactorKind.TOTP:
         await uow.factors.remove_app(holder.identifier)
+    else:
+        await uow.passkeys.remove(holder.identifier, passkey)
     uow.sessions.spare(keeping)
     holder.record(ev.SecondFactorRemoved, now, kind=kind.value, detail=detail or kind.value.lower())
