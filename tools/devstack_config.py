@@ -91,6 +91,7 @@ def service_env(spec: ServiceSpec, root: Path, secret: dict[str, str], nats_seed
     }
     if spec.name == "identity":  # passkeys: browsers refuse an IP address, so the pages are on localhost
         env["WEBAUTHN_ORIGINS"] = f"http://localhost:{GATEWAY_PORT}"
+        env["OIDC_ISSUER"] = f"http://localhost:{GATEWAY_PORT}"  # the gateway serves the provider's endpoints
     if spec.name == "support":
         env["MAIL_SEAL_PRIVATE_KEY"] = secret["MAIL_SEAL_PRIVATE_KEY"]
         env["PORTAL_PUBLIC_URL"] = f"http://127.0.0.1:{GATEWAY_PORT}"

@@ -9,7 +9,7 @@ from typing import AsyncIterator
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from gateway import api, errors, operations, pages
+from gateway import api, errors, oidc_endpoints, operations, pages
 from gateway.clients import Backends
 from gateway.security import GatewayMiddleware
 from gateway.settings import GatewaySettings
@@ -38,6 +38,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(operations.router)
+    app.include_router(oidc_endpoints.router)  # the OpenID Connect provider's (ARCHITECTURE §14; pages/sso.py)
     if settings.environment == "development":
         app.include_router(operations.development)
     # The portal's pages come last: their /{lang}/... paths must not shadow the routes above.

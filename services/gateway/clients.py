@@ -4,7 +4,7 @@ from __future__ import annotations
 import grpc
 from fastapi import Request, Response
 from portal.cofor.v1 import cofor_service_pb2_grpc
-from portal.identity.v1 import account_pb2, identity_service_pb2_grpc
+from portal.identity.v1 import account_pb2, identity_service_pb2_grpc, oidc_pb2_grpc
 from portal.support.v1 import support_service_pb2_grpc
 
 from kit.auth import (
@@ -34,6 +34,7 @@ class Backends:
 
     cofor: cofor_service_pb2_grpc.CoforServiceAsyncStub
     identity: identity_service_pb2_grpc.IdentityServiceAsyncStub
+    oidc: oidc_pb2_grpc.OidcProviderServiceAsyncStub  # on identity's channel
     support: support_service_pb2_grpc.SupportServiceAsyncStub
 
     def __init__(self, settings: GatewaySettings) -> None:
@@ -45,6 +46,7 @@ class Backends:
         self.channels = [grpc.aio.insecure_channel(target, options=options) for target in self._targets]
         self.cofor = cofor_service_pb2_grpc.CoforServiceStub(self.channels[0])
         self.identity = identity_service_pb2_grpc.IdentityServiceStub(self.channels[1])
+        self.oidc = oidc_pb2_grpc.OidcProviderServiceStub(self.channels[1])
         self.support = support_service_pb2_grpc.SupportServiceStub(self.channels[2])
 
     async def close(self) -> None:

@@ -25,6 +25,7 @@ class Services:
         self.request = request
         self.settings: GatewaySettings = request.app.state.settings
         self.cofor, self.identity, self.support = backends.cofor, backends.identity, backends.support
+        self.oidc = backends.oidc
 
     def metadata(self, bearer: str | None = None) -> list[tuple[str, str]]:
         return call_metadata(self.request, self.settings, bearer=bearer)

@@ -14,13 +14,19 @@ from kit.db import Database
 from identity.adapters.factor_box import FactorBox
 from identity.adapters.hasher import Hasher
 from identity.adapters.session_cache import SessionCache
+from identity.adapters.signing_keys import SigningKeys
 from identity.entrypoints.consumers import cofor_consumer
 from identity.entrypoints.grpc_servicer import SERVICE_NAME, IdentityServicer, UseCases, registrar
+from identity.entrypoints.oidc_rpcs import SERVICE_NAME as OIDC_SERVICE_NAME
+from identity.entrypoints.oidc_rpcs import OidcProviderServicer, oidc_registrar
 from identity.service_layer.common import Tools
 from identity.service_layer.company_events import CompanyEvents
 from identity.service_layer.console import Console
 from identity.service_layer.factor_admin import FactorAdministration
 from identity.service_layer.login import Login
+from identity.service_layer.oidc_clients import OidcClients
+from identity.service_layer.oidc_provider import OidcProvider
+from identity.service_layer.oidc_resources import OidcResources
 from identity.service_layer.passkeys import Passkeys
 from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
@@ -45,7 +51,12 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
                      recovery=Recovery(tools), console=Console(tools), views=Views(uow),
                      second_factors=SecondFactors(tools), factor_administration=FactorAdministration(tools),
                      passkeys=Passkeys(tools))
-    servicer = IdentityServicer(cases, ServiceCredentials(settings.service_credentials.get_secret_value()))
-    return ServiceApp(settings, database, registrars=[registrar(servicer)], service_names=[SERVICE_NAME],
+    credentials = ServiceCredentials(settings.service_credentials.get_secret_value())
+    servicer = IdentityServicer(cases, credentials)
+    provider = OidcProvider(tools, cases.sessions, OidcClients(tools),
+                            SigningKeys(uow, tools.factor_box, clock, settings.oidc_signing_alg))
+    oidc = OidcProviderServicer(provider, OidcResources(provider), provider.clients, cases.sessions, credentials)
+    return ServiceApp(settings, database, registrars=[registrar(servicer), oidc_registrar(oidc)],
+                      service_names=[SERVICE_NAME, OIDC_SERVICE_NAME],
                       consumers=[cofor_consumer(CompanyEvents(tools), **settings.consumer_options)],
                       listeners=[sessions.listen])

@@ -1,7 +1,7 @@
 """identity's configuration (environment variables, unprefixed)."""
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
@@ -51,6 +51,11 @@ class IdentitySettings(ServiceSettings):
     webauthn_rp_name: str = "Portail B2B Fournisseurs"
     webauthn_origins: str = "http://localhost:8080"
 
+    # The OpenID Connect provider (ARCHITECTURE §14): the issuer is the portal's public origin, under which the
+    # gateway serves the protocol's endpoints; tokens are signed with ES256 (RS256 for applications that need it).
+    oidc_issuer: str = "http://localhost:8080"
+    oidc_signing_alg: Literal["ES256", "RS256"] = "ES256"
+
     # Public calls, counted in the database (every replica sees the same counts).
     login_limit_per_client_per_minute: int = Field(default=30, ge=1)
     login_limit_per_identifier_per_minute: int = Field(default=10, ge=1)
@@ -65,6 +70,7 @@ class IdentitySettings(ServiceSettings):
             problems.append(problem)
         if self.webauthn_rp_id in ("", "localhost"):
             problems.append("WEBAUTHN_RP_ID: the portal's domain is needed (passkeys are bound to it)")
+        problems += https_problem("OIDC_ISSUER", self.oidc_issuer)
         for origin in self.passkey_origins or ("",):
             problems += https_problem("WEBAUTHN_ORIGINS", origin)
         return problems

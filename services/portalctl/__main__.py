@@ -7,7 +7,7 @@ import sys
 
 import grpc
 
-from portalctl import cofor_commands, identity_commands, support_commands
+from portalctl import cofor_commands, identity_commands, oidc_commands, support_commands
 from portalctl.connection import explain
 
 
@@ -16,6 +16,7 @@ def parser() -> argparse.ArgumentParser:
     commands = root.add_subparsers(dest="service", required=True)
     cofor_commands.register(commands)
     identity_commands.register(commands)
+    oidc_commands.register(commands)
     support_commands.register(commands)
     return root
 

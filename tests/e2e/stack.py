@@ -144,7 +144,7 @@ async def running_stack(tmp: Path, nats_server: NatsServer, *, trusted_proxies: 
                                                 **common, **nats_server.settings("cofor"))),
         identity.bootstrap.build_app(IdentitySettings(database_url=urls["identity"], argon2_memory_kib=1024,
                                                       argon2_time_cost=1, mail_seal_public_key=seal.public_key,
-                                                      webauthn_origins=f"http://localhost:{port}",
+                                                      webauthn_origins=f"http://localhost:{port}", oidc_issuer=f"http://localhost:{port}",
                                                       **common, **nats_server.settings("identity"))),
         support.bootstrap.build_app(SupportSettings(database_url=urls["support"], smtp_port=sink.port,
                                                     mail_seal_private_key=seal.private_key, mail_poll_seconds=0.2,

@@ -20,8 +20,10 @@ from gateway.pages import (
     login,
     passkeys,
     recovery,
+    sso,
 )
 
 router = APIRouter(include_in_schema=False)
-for area in (home, access, company, login, factors, passkeys, account, recovery, contact, help, console):
+# sso first: its /oidc/... paths must not be taken for /{lang}/... pages.
+for area in (sso, home, access, company, login, factors, passkeys, account, recovery, contact, help, console):
     router.include_router(area.router)

@@ -8,6 +8,7 @@ from portal.identity.v1 import account_pb2 as identity_pb
 from gateway.dependencies import Lang, Visitor, sign_in_path
 from gateway.errors import redirect
 from gateway.pages.rendering import render
+from gateway.pages.sso import resume_authorization
 
 router = APIRouter()
 
@@ -18,6 +19,8 @@ async def account(request: Request, lang: Lang, principal: Visitor, done: str = 
         return redirect(sign_in_path(request, lang))
     if principal.must_change_password:
         return redirect(f"/{lang}/password/change")
+    if resumed := await resume_authorization(request, lang):  # an application's sign-in waited for this
+        return resumed
     roles = [identity_pb.Role.Name(r) for r in principal.roles]
     return await render(request, lang, "account.html", title_key="account.title", roles=roles,
                         done=done == "password", is_admin="ROLE_ADMINISTRATOR" in roles,

@@ -54,7 +54,9 @@ _AUDIT_ONLY: dict[str, tuple[type[ev.Event], ...]] = {
     "LOGIN_FAILED": (ev.LoginFailed,), "LOGIN_SUCCEEDED": (ev.LoggedIn,), "LOGOUT": (ev.LoggedOut,),
     "PASSWORD_CHANGE_FAILED": (ev.PasswordChangeRefused,), "RECOVERY_REQUESTED": (ev.RecoveryRequested,),
     "ACCOUNT_UPDATED": (ev.AccountUpdated,), "SECOND_FACTOR_CHALLENGED": (ev.SecondFactorChallenged,),
-    "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,)}
+    "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,),
+    "OIDC_GRANT": (ev.ApplicationGranted,), "OIDC_TOKEN_REUSED": (ev.TokenReuseDetected,),
+    "OIDC_LOGOUT_SENT": (ev.ApplicationLogoutSent,)}
 _MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES,
                    "PASSKEY": mails.Factor.FACTOR_PASSKEY}
 for _action in _AUDIT_ONLY:

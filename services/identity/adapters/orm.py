@@ -140,3 +140,73 @@ audit_events = Table(
     Index("ix_audit_subject", "subject", "occurred_at"),
     Index("ix_audit_company", "cofor_root", "occurred_at"),
 )
+
+# OpenID Connect (ARCHITECTURE §14). Applications registered by operators; a client secret only as its digest.
+oidc_clients = Table(
+    "oidc_clients", metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("auth_method", String(30), nullable=False),  # none, client_secret_basic, private_key_jwt
+    Column("secret_digest", LargeBinary(32), nullable=True),  # SHA-256 of a 256-bit random secret
+    Column("jwks", JSON, nullable=False),
+    Column("redirect_uris", JSON, nullable=False),
+    Column("post_logout_redirect_uris", JSON, nullable=False),
+    Column("scopes", JSON, nullable=False),
+    Column("backchannel_logout_uri", String(500), nullable=False),
+    _ts("created_at"), _ts("updated_at"), _ts("disabled_at", True),
+)
+
+# An authorization code, single use, a minute: what it was given for (the PKCE challenge, never the verifier).
+oidc_codes = Table(
+    "oidc_codes", metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("session_digest", LargeBinary(32), nullable=False),
+    Column("redirect_uri", String(500), nullable=False),
+    Column("scope", String(200), nullable=False),
+    Column("nonce", String(255), nullable=False),
+    Column("code_challenge", String(43), nullable=False),
+    Column("chain_id", String(36), nullable=True),  # the refresh chain its exchange started (ended on a replay)
+    _ts("expires_at"), _ts("used_at", True),
+    Index("ix_oidc_codes_expires_at", "expires_at"),
+)
+
+# Refresh tokens as digests: each use replaces the token by its successor in the same chain; a used token presented
+# again ends the chain. Bound to the portal session (the SSO session) they came from.
+oidc_refresh_tokens = Table(
+    "oidc_refresh_tokens", metadata,
+    Column("digest", LargeBinary(32), primary_key=True),
+    Column("chain_id", String(36), nullable=False, index=True),
+    Column("client_id", String(64), nullable=False),
+    Column("session_digest", LargeBinary(32), nullable=False, index=True),
+    Column("scope", String(200), nullable=False),
+    _ts("created_at"), _ts("expires_at"), _ts("used_at", True), _ts("revoked_at", True),
+)
+
+# Signing keys: the private key sealed (FACTOR_SECRET_KEY), the public one as a JWK. The newest key whose
+# active_from has come signs; every key until its expires_at is published, so tokens it signed stay verifiable.
+oidc_signing_keys = Table(
+    "oidc_signing_keys", metadata,
+    Column("kid", String(64), primary_key=True),
+    Column("alg", String(10), nullable=False),
+    Column("private_sealed", LargeBinary, nullable=False),
+    Column("public_jwk", JSON, nullable=False),
+    _ts("created_at"), _ts("active_from"), _ts("expires_at", True),
+)
+
+# The stable, opaque `sub` of an account (made at its first sign-in to an application).
+oidc_subjects = Table(
+    "oidc_subjects", metadata,
+    Column("identifier", String(7), primary_key=True),
+    Column("subject", String(36), nullable=False, unique=True),
+)
+
+# Which applications each portal session signed in to: their back-channel logout when the session ends.
+oidc_session_clients = Table(
+    "oidc_session_clients", metadata,
+    Column("session_digest", LargeBinary(32), primary_key=True),
+    Column("client_id", String(64), primary_key=True),
+    Column("sid", String(32), nullable=False, index=True),
+    Column("identifier", String(7), nullable=False),
+    _ts("created_at"),
+)

@@ -226,3 +226,20 @@ class SecondFactorsReset(Event):
 class SecondFactorPolicyChanged(Event):
     """About the company: ``identifier`` is the ASL who changed it."""
     required: bool
+
+
+# ---- applications (OpenID Connect, ARCHITECTURE §14) ------------------------------------------------------------
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationGranted(Event):
+    """An application received tokens for the person (``detail``: the client and the scopes)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenReuseDetected(Event):
+    """A used code or refresh token came back: its chain was ended."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ApplicationLogoutSent(Event):
+    """An application was told the person's portal session ended (back-channel logout)."""

@@ -45,7 +45,10 @@ class Sessions:
     async def validate(self, token: str | None, *, touch: bool = True) -> ValidSession:
         if not token:
             raise session_required()
-        digest = token_digest(token)
+        return await self.validate_digest(token_digest(token), touch=touch)
+
+    async def validate_digest(self, digest: bytes, *, touch: bool = True) -> ValidSession:
+        """The session of this token digest, live (an application's tokens live as long as their session)."""
         now = self.tools.clock()
         row = self.cache.get(digest)
         if row is None:

@@ -15,6 +15,7 @@ from kit.db import Database, UnitOfWork
 
 from identity.adapters import messages
 from identity.adapters.factor_repository import FactorRepository
+from identity.adapters.oidc_repository import OidcRepository
 from identity.adapters.passkey_repository import PasskeyRepository
 from identity.adapters.repository import (
     AccountRepository,
@@ -45,6 +46,7 @@ class IdentityUnitOfWork(UnitOfWork):
         self.rate_limits = RateLimits(self.session)
         self.factors = FactorRepository(self.session)
         self.passkeys = PasskeyRepository(self.session)
+        self.oidc = OidcRepository(self.session)
         self.audit_trail = AuditTrail(self.session)
         self._events: list[ev.Event] = []
         self._pending_audit: list[dict[str, Any]] = []

@@ -1,0 +1,153 @@
+"""The OpenID Connect endpoints the person's browser visits (ARCHITECTURE §14): authorize and RP-initiated logout
+(the applications' servers call gateway/oidc_endpoints.py).
+
+The portal session cookie is SameSite=Strict, so a browser arriving from an application's site does not send it:
+the first visit answers a page that comes straight back here from the portal itself (then it does). A person who
+must log in (or change the password) first is sent to the portal's pages; the request waits in a short-lived
+cookie, and the account page resumes it once they are signed in. Cross-site hops after a form are taken by a page
+too: the pages' CSP (`form-action 'self'`) would stop a redirect chain that began with a form."""
+from __future__ import annotations
+
+import time
+from typing import Annotated
+from urllib.parse import urlencode
+
+from babel import Locale, UnknownLocaleError
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import RedirectResponse, Response
+from portal.identity.v1 import oidc_pb2 as pb
+
+from gateway.clients import SESSION_COOKIE
+from gateway.dependencies import Svc
+from gateway.errors import redirect
+from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from gateway.pages.rendering import CsrfChecked, message, render
+
+router = APIRouter(include_in_schema=False)
+RETURN_COOKIE = "__Host-portal_sso_return"
+RETURN_SECONDS = 600
+BOUNCED = "portal_bounced"  # set by our own page: the cookie would have come with this visit
+LOGIN_AFTER = "portal_login_after"  # set by our own answer: a login after this time is needed
+_FORWARDED = ("client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge",
+              "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales", LOGIN_AFTER)
+_MAX_QUERY = 3000
+
+
+def language_of(request: Request, ui_locales: str = "") -> str:
+    """The application's ``ui_locales``, else the browser's Accept-Language, else French."""
+    wanted = ui_locales.split() + [part.split(";")[0].strip() for part in
+                                   request.headers.get("accept-language", "").split(",")]
+    for tag in wanted:
+        try:
+            language = Locale.parse(tag.replace("-", "_")).language if tag and tag != "*" else ""
+        except (ValueError, UnknownLocaleError):
+            continue
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+async def continue_page(request: Request, lang: str, url: str) -> Response:
+    """A page that takes the browser on to ``url`` at once (a navigation the portal's own page starts)."""
+    return await render(request, lang, "oidc_continue.html", title_key="oidc.continue_title", url=url)
+
+
+def back_to(redirect_uri: str, **values: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in values.items() if v})
+    return RedirectResponse(redirect_uri + ("&" if "?" in redirect_uri else "?") + query, status_code=302)
+
+
+@router.get("/oidc/authorize")
+async def authorize(request: Request, svc: Svc) -> Response:
+    items = request.query_params.multi_items()
+    params = {k: v for k, v in items if k in _FORWARDED or k == BOUNCED}
+    lang = language_of(request, params.get("ui_locales", ""))
+    refused = translate(lang, "oidc.refused")
+    if len({k for k, _ in items}) != len(items) or len(request.url.query) > _MAX_QUERY:
+        return await message(request, lang, "oidc.error_title", refused, status=400)
+    if not request.cookies.get(SESSION_COOKIE) and BOUNCED not in params:
+        return await continue_page(request, lang, "/oidc/authorize?" + urlencode({**params, BOUNCED: "1"}))
+    numbers = {k: params[k] for k in ("max_age", LOGIN_AFTER) if k in params}
+    if not all(v.isdigit() and len(v) < 12 for v in numbers.values()):
+        return await message(request, lang, "oidc.error_title", refused, status=400)
+    asked = pb.AuthorizeRequest()
+    for name in _FORWARDED[:9]:  # the protocol's text parameters, as given
+        setattr(asked, name, params.get(name, ""))
+    if "max_age" in numbers:
+        asked.max_age = int(numbers["max_age"])
+    if LOGIN_AFTER in numbers:
+        asked.login_after = int(numbers[LOGIN_AFTER])
+    answer = await svc.oidc.Authorize(asked, **svc.as_session())
+    redirect_uri, state = params.get("redirect_uri", ""), params.get("state", "")
+    if answer.HasField("failure"):
+        if not answer.failure.redirectable:
+            return await message(request, lang, "oidc.error_title", refused, status=400)
+        return back_to(redirect_uri, error=answer.failure.error, error_description=answer.failure.error_description,
+                       state=state)
+    if answer.code:
+        return back_to(redirect_uri, code=answer.code, state=state)
+    # The person must sign in (again) or change the password first: the request waits for them.
+    waiting = {k: v for k, v in params.items() if k not in ("prompt", "max_age", BOUNCED, LOGIN_AFTER)}
+    waiting[LOGIN_AFTER] = str(int(time.time()) - 1)
+    step = "/password/change" if answer.interaction == pb.INTERACTION_PASSWORD_CHANGE else "/login"
+    response = redirect(f"/{lang}{step}")
+    response.set_cookie(RETURN_COOKIE, urlencode(waiting), max_age=RETURN_SECONDS, path="/", secure=True,
+                        httponly=True, samesite="lax")
+    return response
+
+
+async def resume_authorization(request: Request, lang: str) -> Response | None:
+    """Once the person is signed in: back to the application's waiting request, if there is one."""
+    waiting = request.cookies.get(RETURN_COOKIE)
+    if not waiting:
+        return None
+    response = await continue_page(request, lang, "/oidc/authorize?" + waiting)
+    response.delete_cookie(RETURN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return response
+
+
+async def _end_session(request: Request, svc: Svc, params: dict[str, str], confirmed: bool) -> pb.EndSessionResponse:
+    return await svc.oidc.EndSession(pb.EndSessionRequest(
+        id_token_hint=params.get("id_token_hint", ""), client_id=params.get("client_id", ""),
+        post_logout_redirect_uri=params.get("post_logout_redirect_uri", ""), state=params.get("state", ""),
+        confirmed=confirmed), **svc.as_session())
+
+
+def _signed_out(response: Response) -> Response:
+    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return response
+
+
+_LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
+
+
+@router.get("/oidc/logout")
+async def logout(request: Request, svc: Svc) -> Response:
+    params = {k: v[:8192] for k, v in request.query_params.items() if k in _LOGOUT_PARAMS}
+    lang = language_of(request, request.query_params.get("ui_locales", ""))
+    answer = await _end_session(request, svc, params, confirmed=False)
+    if answer.confirm:
+        return await render(request, lang, "oidc_logout.html", title_key="oidc.logout_title", params=params)
+    if answer.redirect_uri:
+        response: Response = RedirectResponse(answer.redirect_uri, status_code=303)
+    else:
+        response = await message(request, lang, "oidc.logout_title", translate(lang, "oidc.logged_out"))
+    return _signed_out(response) if answer.ended else response
+
+
+@router.post("/oidc/logout")
+async def logout_confirmed(request: Request, svc: Svc, csrf: CsrfChecked, lang: Annotated[str, Form()] = "fr",
+                           id_token_hint: Annotated[str, Form(max_length=8192)] = "",
+                           client_id: Annotated[str, Form(max_length=64)] = "",
+                           post_logout_redirect_uri: Annotated[str, Form(max_length=500)] = "",
+                           state: Annotated[str, Form(max_length=1000)] = "") -> Response:
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    params = {"id_token_hint": id_token_hint, "client_id": client_id,
+              "post_logout_redirect_uri": post_logout_redirect_uri, "state": state}
+    if not csrf:
+        return await render(request, lang, "oidc_logout.html", status=403, title_key="oidc.logout_title",
+                            params=params)
+    answer = await _end_session(request, svc, params, confirmed=True)
+    if answer.redirect_uri:
+        return _signed_out(await continue_page(request, lang, answer.redirect_uri))
+    return _signed_out(await message(request, lang, "oidc.logout_title", translate(lang, "oidc.logged_out")))
