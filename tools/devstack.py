@@ -18,13 +18,17 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from portal.identity.v1 import oidc_pb2, oidc_pb2_grpc
 
+from kit.auth import SERVICE_TOKEN_KEY
 from kit.messaging.trust import PROVISIONER, NatsUsers
 from testing.mailsink import MailSink
 from testing.processes import NatsServer, wait_for_port
 
 from tools.demo import seed
+from tools.demo_app import DEMO_CLIENT_ID
 from tools.devstack_config import (
+    DEMO_APP_PORT,
     GATEWAY_PORT,
     NATS_PORT,
     SERVICES,
@@ -97,6 +101,10 @@ def run(root: Path) -> int:
                                                      stderr=subprocess.STDOUT)))
         asyncio.run(_all_serving())
         wait_for_port(GATEWAY_PORT, timeout=30)
+        log = open(root / "logs" / "demo-app.log", "ab")
+        children.append(("demo app", subprocess.Popen([sys.executable, "-m", "tools.demo_app"],
+                                                      env=demo_app_env(root, secret), stdout=log,
+                                                      stderr=subprocess.STDOUT)))
         print(_banner(root))
         print(demo_data(root, secret, sink), flush=True)
         while not stop["flag"]:
@@ -136,12 +144,39 @@ def demo_data(root: Path, secret: dict[str, str], sink: MailSink) -> str:
     return demo.text()
 
 
+def demo_app_env(root: Path, secret: dict[str, str]) -> dict[str, str]:
+    """The demo application's environment; registered with the portal on the first start of a fresh var/ (as an
+    operator would, `portalctl oidc clients add`), its secret kept in var/secrets/demo-app.env."""
+    saved = root / "secrets" / "demo-app.env"
+    base = f"http://127.0.0.1:{DEMO_APP_PORT}"
+    if not saved.exists():
+        client_secret = asyncio.run(register_demo_app(secret["OPERATOR_SERVICE_TOKEN"], base))
+        descriptor = os.open(saved, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as out:
+            out.write(f"DEMO_CLIENT_SECRET={client_secret}\n")
+    values = dict(line.split("=", 1) for line in saved.read_text().split())
+    return {**os.environ, "DEMO_ISSUER": f"http://localhost:{GATEWAY_PORT}", "DEMO_CLIENT_ID": DEMO_CLIENT_ID,
+            "DEMO_CLIENT_SECRET": values["DEMO_CLIENT_SECRET"], "DEMO_BASE_URL": base}
+
+
+async def register_demo_app(operator_token: str, base: str) -> str:
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{SERVICES[1].grpc_port}") as channel:
+        answer = await oidc_pb2_grpc.OidcProviderServiceStub(channel).CreateOidcClient(
+            oidc_pb2.CreateOidcClientRequest(client=oidc_pb2.OidcClient(
+                client_id=DEMO_CLIENT_ID, name="Qualité fournisseurs (démo)",
+                token_endpoint_auth_method="client_secret_basic", redirect_uris=[f"{base}/callback"],
+                post_logout_redirect_uris=[f"{base}/"], backchannel_logout_uri=f"{base}/backchannel-logout")),
+            metadata=[(SERVICE_TOKEN_KEY, operator_token)], timeout=30)
+    return str(answer.client_secret)
+
+
 async def _all_serving() -> None:
     await asyncio.gather(*(wait_serving(s.grpc_port) for s in SERVICES))
 
 
 def _banner(root: Path) -> str:
-    rows = [("portal (web pages + HTTP/JSON API)", f"http://127.0.0.1:{GATEWAY_PORT}/")]
+    rows = [("portal (web pages + HTTP/JSON API)", f"http://localhost:{GATEWAY_PORT}/"),
+            ("demo application (signs in with the portal)", f"http://127.0.0.1:{DEMO_APP_PORT}/")]
     rows += [(f"{s.name} gRPC  (metrics)", f"127.0.0.1:{s.grpc_port}  (http://127.0.0.1:{s.metrics_port}/metrics)")
              for s in SERVICES]
     rows += [("NATS JetStream", f"nats://127.0.0.1:{NATS_PORT}  (data {root / 'nats'}; each service's own "

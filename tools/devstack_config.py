@@ -27,6 +27,7 @@ SERVICES = [ServiceSpec("cofor", 50051 + _OFFSET, 9101 + _OFFSET),
 GATEWAY_PORT = 8080 + _OFFSET
 NATS_PORT = 4222 + _OFFSET
 SMTP_PORT = 1025 + _OFFSET
+DEMO_APP_PORT = 8090 + _OFFSET  # the demo application signing in with the portal (tools/demo_app.py)
 
 
 def var_dir() -> Path:

@@ -1,6 +1,7 @@
 """Composition root of the identity service: each use case is given the few collaborators it needs."""
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from kit.auth import ServiceCredentials
 from kit.clock import utcnow
 from kit.db import Database
 
+from identity.adapters.backchannel import BackchannelLogouts
 from identity.adapters.factor_box import FactorBox
 from identity.adapters.hasher import Hasher
 from identity.adapters.session_cache import SessionCache
@@ -44,8 +46,9 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     hasher = Hasher(memory_kib=settings.argon2_memory_kib, time_cost=settings.argon2_time_cost,
                     parallelism=settings.argon2_parallelism, workers=settings.hash_workers or None)
     sessions = SessionCache(settings.session_cache_seconds)  # one cache, shared by every use case
+    logouts_owed = asyncio.Event()  # set by a commit that ends sessions applications signed in with
     uow = functools.partial(IdentityUnitOfWork, database, session_cache=sessions,
-                            seal_key=settings.mail_seal_public_key)
+                            seal_key=settings.mail_seal_public_key, logouts_owed=logouts_owed.set)
     tools = Tools(uow, hasher, settings, clock, FactorBox(settings.factor_secret_key.get_secret_value()))
     cases = UseCases(login=Login(tools), sessions=Sessions(tools, sessions), password_change=PasswordChange(tools),
                      recovery=Recovery(tools), console=Console(tools), views=Views(uow),
@@ -53,10 +56,12 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
                      passkeys=Passkeys(tools))
     credentials = ServiceCredentials(settings.service_credentials.get_secret_value())
     servicer = IdentityServicer(cases, credentials)
-    provider = OidcProvider(tools, cases.sessions, OidcClients(tools),
-                            SigningKeys(uow, tools.factor_box, clock, settings.oidc_signing_alg))
+    keys = SigningKeys(uow, tools.factor_box, clock, settings.oidc_signing_alg)
+    backchannel = BackchannelLogouts(uow, keys, settings.oidc_issuer, clock, logouts_owed)
+    provider = OidcProvider(tools, cases.sessions, OidcClients(tools), keys)
     oidc = OidcProviderServicer(provider, OidcResources(provider), provider.clients, cases.sessions, credentials)
     return ServiceApp(settings, database, registrars=[registrar(servicer), oidc_registrar(oidc)],
                       service_names=[SERVICE_NAME, OIDC_SERVICE_NAME],
                       consumers=[cofor_consumer(CompanyEvents(tools), **settings.consumer_options)],
+                      background=[backchannel.run],
                       listeners=[sessions.listen])

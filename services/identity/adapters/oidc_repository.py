@@ -15,10 +15,12 @@ from kit.dialect_upsert import upsert
 from identity.adapters.orm import (
     oidc_clients,
     oidc_codes,
+    oidc_logout_deliveries,
     oidc_refresh_tokens,
     oidc_session_clients,
     oidc_signing_keys,
     oidc_subjects,
+    sessions,
 )
 from identity.domain.oidc import AuthMethod, Client
 
@@ -172,3 +174,44 @@ class OidcRepository:
             oidc_signing_keys.c.kid != kid,
             (oidc_signing_keys.c.expires_at.is_(None)) | (oidc_signing_keys.c.expires_at > expires_at))
             .values(expires_at=expires_at))
+
+    # ---- back-channel logouts -----------------------------------------------------------------------------
+
+    async def owe_logouts(self, now: dt.datetime, *, identifiers: list[str] | None = None,
+                          digests: list[bytes] | None = None, spared: set[bytes] | None = None) -> int:
+        """A delivery owed to each application with a back-channel logout URI that one of these live sessions
+        (of these people, or these very sessions; never the spared ones) signed in to. How many."""
+        query = select(oidc_session_clients.c.client_id, oidc_clients.c.backchannel_logout_uri.label("uri"),
+                       oidc_session_clients.c.sid, oidc_session_clients.c.identifier).join(
+            oidc_clients, oidc_clients.c.client_id == oidc_session_clients.c.client_id).join(
+            sessions, sessions.c.token_digest == oidc_session_clients.c.session_digest).where(
+            sessions.c.revoked_at.is_(None), oidc_clients.c.backchannel_logout_uri != "")
+        if identifiers is not None:
+            query = query.where(sessions.c.identifier.in_(identifiers))
+        if digests is not None:
+            query = query.where(sessions.c.token_digest.in_(digests))
+        if spared:
+            query = query.where(sessions.c.token_digest.not_in(spared))
+        owed = [dict(r, id=str(uuid.uuid4()), attempts=0, created_at=now, next_attempt_at=now)
+                for r in (await self.session.execute(query)).mappings()]
+        if owed:
+            await self.session.execute(oidc_logout_deliveries.insert(), owed)
+        return len(owed)
+
+    async def due_logouts(self, now: dt.datetime, claimed_until: dt.datetime, limit: int) -> list[dict[str, Any]]:
+        """Deliveries whose time has come, claimed until ``claimed_until`` (another replica skips them), with the
+        subject of each person."""
+        due = select(oidc_logout_deliveries.c.id).where(oidc_logout_deliveries.c.next_attempt_at <= now).order_by(
+            oidc_logout_deliveries.c.next_attempt_at).limit(limit).with_for_update(skip_locked=True)
+        claimed = update(oidc_logout_deliveries).where(oidc_logout_deliveries.c.id.in_(due.scalar_subquery())).values(
+            next_attempt_at=claimed_until, attempts=oidc_logout_deliveries.c.attempts + 1).returning(
+            *oidc_logout_deliveries.c, select(oidc_subjects.c.subject).where(
+                oidc_subjects.c.identifier == oidc_logout_deliveries.c.identifier).scalar_subquery().label("subject"))
+        return [dict(r) for r in (await self.session.execute(claimed)).mappings()]
+
+    async def logout_done(self, delivery_id: str) -> None:
+        await self.session.execute(delete(oidc_logout_deliveries).where(oidc_logout_deliveries.c.id == delivery_id))
+
+    async def logout_later(self, delivery_id: str, when: dt.datetime) -> None:
+        await self.session.execute(update(oidc_logout_deliveries).where(
+            oidc_logout_deliveries.c.id == delivery_id).values(next_attempt_at=when))

@@ -210,3 +210,18 @@ oidc_session_clients = Table(
     Column("identifier", String(7), nullable=False),
     _ts("created_at"),
 )
+
+# Back-channel logouts owed to applications (OpenID Connect Back-Channel Logout 1.0), written in the transaction
+# that ends the session and sent by a worker (adapters/backchannel.py), retried until the application answers.
+# The logout token is signed when it is sent: none is stored.
+oidc_logout_deliveries = Table(
+    "oidc_logout_deliveries", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("uri", String(500), nullable=False),
+    Column("sid", String(32), nullable=False),
+    Column("identifier", String(7), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    _ts("created_at"), _ts("next_attempt_at"),
+    Index("ix_oidc_logout_deliveries_next_attempt_at", "next_attempt_at"),
+)

@@ -92,6 +92,7 @@ class Sessions:
                 return  # logging out twice, or an expired session, succeeds
             identifier = holder[0]
             uow.on_commit(lambda: self.cache.revoked([identifier]))
+            await uow.owe_logouts(now, digests=[digest])
             await uow.sessions.revoke(digest, now)
             account = await uow.accounts.get(identifier)
             uow.record(ev.LoggedOut(identifier=identifier, cofor_root=account.cofor_root if account else "", at=now))

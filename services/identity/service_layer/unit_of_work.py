@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from portal.identity.v1 import account_pb2 as pb
@@ -33,9 +34,10 @@ class IdentityUnitOfWork(UnitOfWork):
     producer = "identity"
 
     def __init__(self, database: Database, *, readonly: bool = False, session_cache: SessionCache | None = None,
-                 seal_key: str = "", client: str = "") -> None:
+                 seal_key: str = "", client: str = "", logouts_owed: Callable[[], None] | None = None) -> None:
         super().__init__(database, readonly=readonly)
         self.session_cache = session_cache
+        self.logouts_owed = logouts_owed  # wakes the back-channel logout sender once committed
         self.seal_key = seal_key  # mails' secrets are sealed to the mailer's key before they are stored
         self.client = client  # the caller's address, on every audit row of this unit of work
 
@@ -88,7 +90,14 @@ class IdentityUnitOfWork(UnitOfWork):
             cache = self.session_cache
             cache.evict_identifiers(identifiers)
             self.on_commit(lambda: cache.revoked(identifiers))
+        await self.owe_logouts(now, identifiers=identifiers, spared=self.sessions.opened)
         await self.sessions.revoke_all(identifiers, now)
+
+    async def owe_logouts(self, now: dt.datetime, **which: Any) -> None:
+        """The applications these ending sessions signed in to are told (back-channel logout, ARCHITECTURE §14):
+        owed in this transaction, sent once it is committed."""
+        if await self.oidc.owe_logouts(now, **which) and self.logouts_owed is not None:
+            self.on_commit(self.logouts_owed)
 
     async def end_session(self, digest: bytes, identifier: str, now: dt.datetime) -> bool:
         """One live session revoked (a half-done login once completed), evicted from every replica's cache once

@@ -1,6 +1,6 @@
 """OpenID Connect provider (ARCHITECTURE §14): registered applications, authorization codes and refresh tokens (as
 digests), signing keys (the private half sealed), each account's opaque subject, and which applications each portal
-session signed in to (for their back-channel logout)."""
+session signed in to, and the back-channel logouts owed to them."""
 import sqlalchemy as sa
 from alembic import op
 
@@ -9,8 +9,8 @@ from kit.migrations import timestamp_column as _ts
 revision = "0007"
 down_revision = "0006"
 
-TABLES = ("oidc_session_clients", "oidc_subjects", "oidc_signing_keys", "oidc_refresh_tokens", "oidc_codes",
-          "oidc_clients")
+TABLES = ("oidc_logout_deliveries", "oidc_session_clients", "oidc_subjects", "oidc_signing_keys",
+          "oidc_refresh_tokens", "oidc_codes", "oidc_clients")
 
 
 def upgrade() -> None:
@@ -82,6 +82,17 @@ def upgrade() -> None:
         sa.Column("identifier", sa.String(7), nullable=False),
         _ts("created_at"),
     )
+    op.create_table(
+        "oidc_logout_deliveries",
+        sa.Column("id", sa.String(36), primary_key=True),
+        sa.Column("client_id", sa.String(64), nullable=False),
+        sa.Column("uri", sa.String(500), nullable=False),
+        sa.Column("sid", sa.String(32), nullable=False),
+        sa.Column("identifier", sa.String(7), nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        _ts("created_at"), _ts("next_attempt_at"),
+    )
+    op.create_index("ix_oidc_logout_deliveries_next_attempt_at", "oidc_logout_deliveries", ["next_attempt_at"])
     op.create_index("ix_oidc_codes_expires_at", "oidc_codes", ["expires_at"])
     op.create_index("ix_oidc_refresh_tokens_chain_id", "oidc_refresh_tokens", ["chain_id"])
     op.create_index("ix_oidc_refresh_tokens_session_digest", "oidc_refresh_tokens", ["session_digest"])
