@@ -88,6 +88,14 @@ async def answer_to(browser: Browser, url: str) -> dict[str, str]:
     raise AssertionError("no answer after five hops")
 
 
+def changed(url: str, **changes: str | None) -> str:
+    """The authorization URL with some parameters replaced (None: removed), as the tests' client reaches it."""
+    parts = urlsplit(url)
+    values = {k: v[0] for k, v in parse_qs(parts.query).items()}
+    values.update({k: v for k, v in changes.items() if v is not None})
+    return parts.path + "?" + urlencode({k: v for k, v in values.items() if changes.get(k, "") is not None})
+
+
 def claims_of(token: str, keys: KeySet) -> dict[str, Any]:
     return dict(jwt.decode(token, keys).claims)
 

@@ -143,9 +143,15 @@ class OidcRepository:
             oidc_session_clients, oidc_session_clients.c.identifier == oidc_subjects.c.identifier).where(
             oidc_session_clients.c.session_digest == session_digest).limit(1))).scalar()
 
-    async def session_of(self, sid: str) -> bytes | None:
+    async def session_of(self, sid: str, client_id: str) -> bytes | None:
+        """The session an application's token names, while the application's grant in it stands."""
         return (await self.session.execute(select(oidc_session_clients.c.session_digest).where(
-            oidc_session_clients.c.sid == sid).limit(1))).scalar()
+            oidc_session_clients.c.sid == sid, oidc_session_clients.c.client_id == client_id))).scalar()
+
+    async def unlink(self, session_digest: bytes, client_id: str) -> None:
+        """The application's grant in this session withdrawn: its access tokens are refused from now on."""
+        await self.session.execute(delete(oidc_session_clients).where(
+            oidc_session_clients.c.session_digest == session_digest, oidc_session_clients.c.client_id == client_id))
 
     async def applications_of(self, session_digests: list[bytes]) -> list[dict[str, Any]]:
         """The applications these sessions signed in to, with what their back-channel logout needs."""

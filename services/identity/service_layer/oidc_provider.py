@@ -174,6 +174,7 @@ class OidcProvider:
         async with self.tools.uow(client=client_address) as uow:
             holder = await uow.sessions.holder(row["session_digest"])
             account = await uow.accounts.get(holder[0]) if holder else None
+            await uow.oidc.unlink(row["session_digest"], client_id)  # its access tokens too, at our endpoints
             if await uow.oidc.end_chain(row["chain_id"], self.tools.clock()) and account is not None:
                 uow.record(ev.TokenReuseDetected(identifier=account.identifier, cofor_root=account.cofor_root,
                                                  at=self.tools.clock(), detail=f"client {client_id}"))

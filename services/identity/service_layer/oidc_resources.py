@@ -63,10 +63,11 @@ class OidcResources:
         claims = await self.keys.verify(token, "at+jwt") if 0 < len(token) <= 8192 else None
         now = self.tools.clock().timestamp()
         if claims is None or claims.get("iss") != self.provider.issuer or not isinstance(claims.get("exp"), int) \
-                or claims["exp"] <= now or not isinstance(claims.get("sid"), str):
+                or claims["exp"] <= now or not isinstance(claims.get("sid"), str) \
+                or not isinstance(claims.get("client_id"), str):
             return None
         async with self.tools.uow(readonly=True) as uow:
-            digest = await uow.oidc.session_of(claims["sid"])
+            digest = await uow.oidc.session_of(claims["sid"], claims["client_id"])
         if digest is None:
             return None
         try:
