@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -30,13 +31,14 @@ async def stack(tmp_path: Path, nats_server: NatsServer) -> AsyncIterator[Stack]
         yield s
 
 
-async def token_call(stack: Stack, app: App, auth: tuple[str, str] | None = None, **form: str) -> tuple[int, dict]:
+async def token_call(stack: Stack, app: App, *, secret: str | None = None, **form: str) -> tuple[int, dict[str, Any]]:
+    """A call to the token endpoint with the application's credential (``secret``: another one)."""
     reply = await stack.web.post(local(app.metadata["token_endpoint"]), data=form,
-                                 auth=auth if auth is not None else (app.client_id, app.secret))
+                                 auth=(app.client_id, app.secret if secret is None else secret))
     return reply.status_code, reply.json()
 
 
-async def exchange(stack: Stack, app: App, browser: Browser) -> dict:
+async def exchange(stack: Stack, app: App, browser: Browser) -> dict[str, Any]:
     url, _, _, verifier = app.authorization()
     code = (await answer_to(browser, url))["code"]
     status, tokens = await token_call(stack, app, grant_type="authorization_code", code=code, redirect_uri=CALLBACK,
@@ -74,7 +76,7 @@ async def test_a_code_is_good_once_and_its_replay_ends_the_first_grant(stack: St
     url, _, _, verifier = app.authorization()
     code = (await answer_to(asl.browser, url))["code"]
     form = dict(grant_type="authorization_code", code=code, redirect_uri=CALLBACK, code_verifier=verifier)
-    assert (await token_call(stack, app, auth=(app.client_id, "a wrong secret"), **form))[1]["error"] == \
+    assert (await token_call(stack, app, secret="a wrong secret", **form))[1]["error"] == \
         "invalid_client"
     assert (await token_call(stack, app, **{**form, "code_verifier": "x" * 43}))[1]["error"] == "invalid_grant"
     status, first = await token_call(stack, app, **form)  # the wrong attempts did not burn it for its owner

@@ -126,8 +126,9 @@ async def logout(request: Request, svc: Svc) -> Response:
     params = {k: v[:8192] for k, v in request.query_params.items() if k in _LOGOUT_PARAMS}
     lang = language_of(request, request.query_params.get("ui_locales", ""))
     answer = await _end_session(request, svc, params, confirmed=False)
-    if answer.confirm:
-        return await render(request, lang, "oidc_logout.html", title_key="oidc.logout_title", params=params)
+    if answer.confirm:  # the form carries on only a return address registered for the application
+        kept = {k: v for k, v in params.items() if k != "post_logout_redirect_uri" or answer.redirect_uri}
+        return await render(request, lang, "oidc_logout.html", title_key="oidc.logout_title", params=kept)
     if answer.redirect_uri:
         response: Response = RedirectResponse(answer.redirect_uri, status_code=303)
     else:

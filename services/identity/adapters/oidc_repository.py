@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from kit.dialect_upsert import upsert
 
 from identity.adapters.orm import (
+    oidc_assertions,
     oidc_clients,
     oidc_codes,
     oidc_logout_deliveries,
@@ -65,6 +66,14 @@ class OidcRepository:
         result = await self.session.execute(update(oidc_clients).where(oidc_clients.c.client_id == client_id)
                                             .values(updated_at=now, **values))
         return bool(_changed(result))
+
+    async def first_use_of_assertion(self, digest: bytes, expires_at: dt.datetime, now: dt.datetime) -> bool:
+        """Whether this client assertion (its digest) is seen for the first time; it is remembered until it
+        expires."""
+        await self.session.execute(delete(oidc_assertions).where(oidc_assertions.c.expires_at < now))
+        inserted = await self.session.execute(upsert(self.session, oidc_assertions, dict(
+            digest=digest, expires_at=expires_at), keys=["digest"]))
+        return bool(_changed(inserted))
 
     # ---- authorization codes ------------------------------------------------------------------------------
 

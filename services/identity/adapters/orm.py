@@ -225,3 +225,11 @@ oidc_logout_deliveries = Table(
     _ts("created_at"), _ts("next_attempt_at"),
     Index("ix_oidc_logout_deliveries_next_attempt_at", "next_attempt_at"),
 )
+
+# The ids (jti) of the client assertions already used (private_key_jwt, RFC 7523 §3): each is good once.
+oidc_assertions = Table(
+    "oidc_assertions", metadata,
+    Column("digest", LargeBinary(32), primary_key=True),  # SHA-256 of client id and jti
+    _ts("expires_at"),
+    Index("ix_oidc_assertions_expires_at", "expires_at"),
+)

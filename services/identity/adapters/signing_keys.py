@@ -37,6 +37,7 @@ class SigningKeys:
         self._rows: list[dict[str, Any]] = []
         self._private: dict[str, ECKey | RSAKey] = {}
         self._keys: dict[str, tuple[ECKey | RSAKey, str]] = {}  # kid → (public key, its algorithm)
+        self._expiry: dict[str, dt.datetime | None] = {}
         self._loaded = -1e9
 
     async def _load(self, *, force: bool = False) -> None:
@@ -50,6 +51,7 @@ class SigningKeys:
             return
         self._rows = rows
         self._keys = {r["kid"]: (_public_key(r), r["alg"]) for r in rows}
+        self._expiry = {r["kid"]: r["expires_at"] for r in rows}  # a cached key stops verifying on time
         self._loaded = time.monotonic()
 
     def _private_key(self, row: dict[str, Any]) -> ECKey | RSAKey:
@@ -65,7 +67,8 @@ class SigningKeys:
     async def sign(self, claims: dict[str, Any], typ: str) -> str:
         await self._load()
         now = self.clock()
-        row = next((r for r in self._rows if r["active_from"] <= now), self._rows[-1])
+        live = [r for r in self._rows if r["expires_at"] is None or r["expires_at"] > now] or self._rows
+        row = next((r for r in live if r["active_from"] <= now), live[-1])
         header = {"alg": row["alg"], "kid": row["kid"], "typ": typ}
         return jwt.encode(header, claims, self._private_key(row), algorithms=[row["alg"]])
 
@@ -80,7 +83,9 @@ class SigningKeys:
             if kid not in self._keys:
                 await self._load(force=True)  # rotated by another replica meanwhile?
             key, alg = self._keys[kid]
-            if str(header.get("typ", "")).lower() != typ.lower() or header.get("alg") != alg:
+            retired = self._expiry[kid]
+            if str(header.get("typ", "")).lower() != typ.lower() or header.get("alg") != alg or (
+                    retired is not None and retired <= self.clock()):
                 return None
             return dict(jwt.decode(token, key, algorithms=[alg]).claims)
         except (JoseError, KeyError, ValueError, TypeError, UnicodeError):
@@ -88,7 +93,8 @@ class SigningKeys:
 
     async def jwks(self) -> dict[str, Any]:
         await self._load()
-        return {"keys": [r["public_jwk"] for r in self._rows]}
+        now = self.clock()
+        return {"keys": [r["public_jwk"] for r in self._rows if r["expires_at"] is None or r["expires_at"] > now]}
 
     async def rotate(self, *, lead: dt.timedelta, overlap: dt.timedelta) -> str:
         """A new key, published now and signing after ``lead`` (applications caching the JWKS see it first); the
@@ -99,8 +105,7 @@ class SigningKeys:
         async with self.uow() as uow:
             await uow.oidc.add_key(key.kid or "", self.alg, self.box.seal(json.dumps(key.as_dict(private=True))),
                                    public, now, now + lead)
-            if overlap or lead:
-                await uow.oidc.retire_keys_but(key.kid or "", now + lead + overlap)
+            await uow.oidc.retire_keys_but(key.kid or "", now + lead + overlap)
             await uow.commit()
         self._loaded = -1e9
         await self._load()

@@ -21,7 +21,7 @@ from identity.service_layer.common import Tools
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
-_MAX_ASSERTION_SECONDS = 300
+_MAX_ASSERTION_SECONDS = 3660  # an hour (Authlib's default) and a minute of clock skew
 _NO_SECRET = token_digest("no client has this secret")  # compared against when the client is unknown: same time
 
 
@@ -106,9 +106,9 @@ class OidcClients:
             if client is None or client.auth_method != AuthMethod.CLIENT_SECRET_BASIC or not matches:
                 raise invalid_client()
         elif given.assertion:
-            if client is None or client.auth_method != AuthMethod.PRIVATE_KEY_JWT or not self._assertion_valid(
-                    client, given.assertion):
+            if client is None or client.auth_method != AuthMethod.PRIVATE_KEY_JWT:
                 raise invalid_client()
+            await self._check_assertion(client, given.assertion)
         elif client is None or not client.is_public or given.secret:
             raise invalid_client()
         if client.disabled:
@@ -128,22 +128,28 @@ class OidcClients:
         issuer = claims.get("iss")
         return issuer if isinstance(issuer, str) and issuer == claims.get("sub") and issuer else None
 
-    def _assertion_valid(self, client: Client, assertion: str) -> bool:
+    async def _check_assertion(self, client: Client, assertion: str) -> None:
         """RFC 7523 §3: signed by one of the client's registered keys, iss = sub = the client, aud = our token
-        endpoint (or the issuer), short-lived, with a jti."""
+        endpoint (or the issuer), not expired, at most an hour long, and its jti never seen before."""
         issuer = self.tools.settings.oidc_issuer
+        now = self.tools.clock()
         try:
             token = jwt.decode(assertion, KeySet.import_key_set(client.jwks),  # type: ignore[arg-type]
                                algorithms=_ASSERTION_ALGORITHMS)
-            now = int(self.tools.clock().timestamp())
             jwt.JWTClaimsRegistry(
-                now=now, leeway=30, iss={"essential": True, "value": client.client_id},
+                now=int(now.timestamp()), leeway=30, iss={"essential": True, "value": client.client_id},
                 sub={"essential": True, "value": client.client_id}, exp={"essential": True},
                 jti={"essential": True}).validate(token.claims)
+            expires, audience = int(token.claims["exp"]), token.claims.get("aud")
+            issued = int(token.claims.get("iat", now.timestamp()))
         except (JoseError, ValueError, TypeError, KeyError):
-            return False
-        audience = token.claims.get("aud")
+            raise invalid_client() from None
         audiences = audience if isinstance(audience, list) else [audience]
-        lifetime = int(token.claims["exp"]) - int(token.claims.get("iat", now))
-        return bool({issuer, issuer + PATHS["token_endpoint"]} & set(audiences)) and lifetime <= _MAX_ASSERTION_SECONDS
-
+        if not {issuer, issuer + PATHS["token_endpoint"]} & set(audiences) or expires - issued > _MAX_ASSERTION_SECONDS:
+            raise invalid_client()
+        digest = token_digest(f"{client.client_id}\n{token.claims['jti']}")
+        async with self.tools.uow() as uow:
+            first = await uow.oidc.first_use_of_assertion(digest, dt.datetime.fromtimestamp(expires + 30, dt.UTC), now)
+            await uow.commit()
+        if not first:  # a replayed assertion: whoever holds it is not necessarily the client
+            raise invalid_client()

@@ -9,7 +9,7 @@ from kit.migrations import timestamp_column as _ts
 revision = "0007"
 down_revision = "0006"
 
-TABLES = ("oidc_logout_deliveries", "oidc_session_clients", "oidc_subjects", "oidc_signing_keys",
+TABLES = ("oidc_assertions", "oidc_logout_deliveries", "oidc_session_clients", "oidc_subjects", "oidc_signing_keys",
           "oidc_refresh_tokens", "oidc_codes", "oidc_clients")
 
 
@@ -92,6 +92,12 @@ def upgrade() -> None:
         sa.Column("attempts", sa.Integer, nullable=False),
         _ts("created_at"), _ts("next_attempt_at"),
     )
+    op.create_table(
+        "oidc_assertions",
+        sa.Column("digest", sa.LargeBinary(32), primary_key=True),
+        _ts("expires_at"),
+    )
+    op.create_index("ix_oidc_assertions_expires_at", "oidc_assertions", ["expires_at"])
     op.create_index("ix_oidc_logout_deliveries_next_attempt_at", "oidc_logout_deliveries", ["next_attempt_at"])
     op.create_index("ix_oidc_codes_expires_at", "oidc_codes", ["expires_at"])
     op.create_index("ix_oidc_refresh_tokens_chain_id", "oidc_refresh_tokens", ["chain_id"])
