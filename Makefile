@@ -7,7 +7,7 @@ PIP := $(VENV)/bin/pip
 PROTOS := $(shell find protos -name '*.proto' 2>/dev/null)
 SITE := $(VENV)/lib/python3.11/site-packages
 
-.PHONY: all install protos lint-protos breaking migrate run browser image test test-unit test-integration bench hardening clean help
+.PHONY: all install protos lint-protos breaking migrate run browser oidc-rp image test test-unit test-integration bench hardening clean help
 
 help:
 	@echo "make run      - set up and start the whole system (SQLite, bundled NATS, local mail sink)"
@@ -76,6 +76,15 @@ browser:
 	else echo "make browser: /usr/bin/chromium is missing; run 'make browser' as root (apt-get install -y chromium)" >&2; exit 1; fi
 	@test -x /usr/bin/chromium || { echo "make browser: chromium did not install" >&2; exit 1; }
 
+# panva's openid-client (npm, exact versions from its package-lock.json), the relying party nobody here wrote that
+# tests/browser/test_openid_client.py runs with node against the provider.
+OIDC_RP := tests/oidc_node
+oidc-rp: $(OIDC_RP)/node_modules/.installed
+$(OIDC_RP)/node_modules/.installed: $(OIDC_RP)/package.json $(OIDC_RP)/package-lock.json
+	@command -v node >/dev/null || { echo "make oidc-rp: node (20 or later) is needed" >&2; exit 1; }
+	npm ci --prefix $(OIDC_RP) --no-audit --no-fund --loglevel=error
+	touch $@
+
 # The container image (deploy/image/Dockerfile) with podman, or docker when its engine runs; cached by the engine.
 # As root it installs a missing podman; with no registry reachable it makes the base from Debian's packages once.
 image: install
@@ -88,7 +97,7 @@ lint: protos
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy $(MYPY_PATHS)
 
-test: protos lint lint-protos breaking browser image
+test: protos lint lint-protos breaking browser image oidc-rp
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 test-unit: protos

@@ -3,13 +3,17 @@ would (gRPC, the operator's credential), then driven by Authlib's OAuth client (
 wrote) or by hand where a test must send what no well-behaved client would."""
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import grpc
+import uvicorn
 from authlib.common.security import generate_token
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
@@ -17,8 +21,13 @@ from joserfc import jwt
 from joserfc.jwk import KeySet
 from portal.identity.v1 import oidc_pb2 as pb
 from portal.identity.v1 import oidc_pb2_grpc as pb_grpc
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.routing import Route
 
 from kit.auth import SERVICE_TOKEN_KEY
+from testing.processes import free_port
 
 from .stack import Browser, Stack
 
@@ -58,13 +67,40 @@ class App:
         return url, state, nonce, verifier
 
 
-async def register(stack: Stack, *, auth_method: str = "client_secret_basic", **fields: Any) -> App:
+async def register(stack: Stack, *, auth_method: str = "client_secret_basic", site: str = "",
+                   **fields: Any) -> App:
+    """An application registered with the callback and logged-out pages of ``site`` (default: CALLBACK and
+    LOGGED_OUT, which nothing serves)."""
     client_id = f"quality-{secrets.token_hex(4)}"
+    callback, logged_out = (f"{site}/callback", f"{site}/logged-out") if site else (CALLBACK, LOGGED_OUT)
     answer = await provider(stack, "CreateOidcClient", pb.CreateOidcClientRequest(client=pb.OidcClient(
         client_id=client_id, name="Qualité fournisseurs", token_endpoint_auth_method=auth_method,
-        redirect_uris=[CALLBACK], post_logout_redirect_uris=[LOGGED_OUT], **fields)))
+        redirect_uris=[callback], post_logout_redirect_uris=[logged_out], **fields)))
     metadata = (await stack.web.get("/.well-known/openid-configuration")).json()
     return App(client_id, answer.client_secret, metadata["issuer"], metadata)
+
+
+@asynccontextmanager
+async def application_site() -> AsyncIterator[tuple[str, list[str]]]:
+    """An application's site on 127.0.0.1 (another site than the portal's localhost) that records every URL the
+    browser reaches there: where the portal sends people back (a browser follows redirects there for real)."""
+    reached: list[str] = []
+
+    async def page(request: Request) -> Response:
+        reached.append(str(request.url))
+        return HTMLResponse("<p>application</p>")
+
+    port = free_port()
+    app = Starlette(routes=[Route("/{path:path}", page)])
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
+    serving = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", reached
+    finally:
+        server.should_exit = True
+        await serving
 
 
 def local(url: str) -> str:
