@@ -19,9 +19,9 @@ RELYING_PARTY = Path(__file__).resolve().parents[1] / "oidc_node" / "rp.mjs"
 async def test_openid_client_signs_in_refreshes_detects_a_replay_and_logs_out(stack: Stack,
                                                                                 visitors: NewVisitor) -> None:
     supplier = await open_supplier(stack)
-    async with application_site() as (site, reached):
-        app = await register(stack, site=site)
-        await signed_in_with_openid_client(stack, visitors, supplier, app, site, reached)
+    async with application_site() as site:
+        app = await register(stack, site=site.base)
+        await signed_in_with_openid_client(stack, visitors, supplier, app, site.base, site.reached)
 
 
 async def signed_in_with_openid_client(stack: Stack, visitors: NewVisitor, supplier: Supplier, app: App, site: str,

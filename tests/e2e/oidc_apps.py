@@ -80,24 +80,36 @@ async def register(stack: Stack, *, auth_method: str = "client_secret_basic", si
     return App(client_id, answer.client_secret, metadata["issuer"], metadata)
 
 
+@dataclass
+class Site:
+    """An application's site: its address, the URLs the browser reached there, the forms posted to it."""
+    base: str
+    reached: list[str]
+    posted: list[dict[str, str]]
+
+
 @asynccontextmanager
-async def application_site() -> AsyncIterator[tuple[str, list[str]]]:
+async def application_site() -> AsyncIterator[Site]:
     """An application's site on 127.0.0.1 (another site than the portal's localhost) that records every URL the
-    browser reaches there: where the portal sends people back (a browser follows redirects there for real)."""
-    reached: list[str] = []
+    browser reaches there (where the portal sends people back: a browser follows redirects there for real) and
+    every form posted to it (back-channel logouts)."""
+    site = Site("", [], [])
 
     async def page(request: Request) -> Response:
-        reached.append(str(request.url))
+        site.reached.append(str(request.url))
+        if request.method == "POST":
+            site.posted.append({k: str(v) for k, v in (await request.form()).items()})
         return HTMLResponse("<p>application</p>")
 
     port = free_port()
-    app = Starlette(routes=[Route("/{path:path}", page)])
+    app = Starlette(routes=[Route("/{path:path}", page, methods=["GET", "POST"])])
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     serving = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
+    site.base = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}", reached
+        yield site
     finally:
         server.should_exit = True
         await serving

@@ -46,8 +46,8 @@ class SigningKeys:
             return
         async with self.uow(readonly=True) as uow:
             rows = await uow.oidc.keys(self.clock())
-        if not rows:
-            await self.rotate(lead=dt.timedelta(0), overlap=dt.timedelta(0))
+        if not rows:  # the provider's first key; replicas starting together may each add one: all are published
+            await self._add_key(retire_others=None)
             return
         self._rows = rows
         self._keys = {r["kid"]: (_public_key(r), r["alg"]) for r in rows}
@@ -99,13 +99,18 @@ class SigningKeys:
     async def rotate(self, *, lead: dt.timedelta, overlap: dt.timedelta) -> str:
         """A new key, published now and signing after ``lead`` (applications caching the JWKS see it first); the
         others stay published until ``overlap`` after that, so every token they signed can still be checked."""
+        return await self._add_key(lead=lead, retire_others=lead + overlap)
+
+    async def _add_key(self, *, lead: dt.timedelta = dt.timedelta(0),
+                       retire_others: dt.timedelta | None) -> str:
         now = self.clock()
         key = new_key(self.alg)
         public = {**key.as_dict(private=False), "use": "sig", "alg": self.alg}
         async with self.uow() as uow:
             await uow.oidc.add_key(key.kid or "", self.alg, self.box.seal(json.dumps(key.as_dict(private=True))),
                                    public, now, now + lead)
-            await uow.oidc.retire_keys_but(key.kid or "", now + lead + overlap)
+            if retire_others is not None:
+                await uow.oidc.retire_keys_but(key.kid or "", now + retire_others)
             await uow.commit()
         self._loaded = -1e9
         await self._load()

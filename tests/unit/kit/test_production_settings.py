@@ -31,7 +31,8 @@ def production(**changes: Any) -> dict[str, Any]:
             "mail_seal_private_key": "private-half-of-the-pair", "portal_public_url": "https://suppliers.example",
             "database_url": "postgresql+asyncpg://cofor:Zq8vR2mK9xLp4TnW@portal-db-rw:5432/cofor",
             "factor_secret_key": base64.b64encode(b"k" * 31 + b"!").decode(),
-            "webauthn_rp_id": "suppliers.example", "webauthn_origins": "https://suppliers.example"}
+            "webauthn_rp_id": "suppliers.example", "webauthn_origins": "https://suppliers.example",
+            "oidc_issuer": "https://suppliers.example"}
     return {**good, **changes}
 
 
@@ -62,6 +63,7 @@ PASSKEY_REFUSALS = [
     ("WEBAUTHN_ORIGINS", {"webauthn_origins": "http://suppliers.example"}),
     ("WEBAUTHN_ORIGINS", {"webauthn_origins": "https://suppliers.example, http://suppliers.example:8080"}),
     ("WEBAUTHN_ORIGINS", {"webauthn_origins": ""}),
+    ("OIDC_ISSUER", {"oidc_issuer": "http://suppliers.example"}),  # tokens would name an issuer anyone can fake
 ]
 
 
