@@ -181,7 +181,7 @@ class OidcProvider:
             await uow.commit()
 
     async def _grant(self, uow: Any, session: ValidSession, client_id: str, scope: str, chain: str,
-                     now: dt.datetime, *, nonce: str = "") -> Grant:
+                     now: dt.datetime, *, nonce: str | None = None) -> Grant:
         """The grant recorded (subject, session link, next refresh token, audit row) and what its tokens say;
         they are signed once the transaction is over."""
         account = session.account
@@ -192,8 +192,9 @@ class OidcProvider:
         await uow.oidc.add_refresh(token_digest(refresh), chain_id=chain, client_id=client_id,
                                    session_digest=session.digest, scope=scope, created_at=now,
                                    expires_at=session.expires_at)
-        uow.record(ev.ApplicationGranted(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
-                                         detail=f"client {client_id}, scopes {scope}"))
+        if nonce is not None:  # a code exchanged: the application's grant (its refreshes are not new grants)
+            uow.record(ev.ApplicationGranted(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
+                                             detail=f"client {client_id}, scopes {scope}"))
         person = oidc.Person(subject, account.identifier, account.cofor_root, tuple(account.roles),
                              account.display_name, account.email)
         issued, expires = int(now.timestamp()), int(now.timestamp()) + oidc.TOKEN_MINUTES * 60
