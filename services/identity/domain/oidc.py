@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
 
 # Where the gateway serves the protocol (relative to the issuer).
 PATHS = {"authorization_endpoint": "/oidc/authorize", "token_endpoint": "/oidc/token",
@@ -94,11 +96,25 @@ def check_registration(client: Client, *, production: bool) -> list[tuple[str, s
                        ("backchannel_logout_uri", (client.backchannel_logout_uri,) if client.backchannel_logout_uri
                         else ())):
         problems += [(name, problem) for uri in uris if (problem := uri_problem(uri, production=production))]
-    if client.auth_method == AuthMethod.PRIVATE_KEY_JWT and not client.jwks.get("keys"):
-        problems.append(("jwks", "private_key_jwt needs the client's public keys (a JWKS)"))
+    if client.auth_method == AuthMethod.PRIVATE_KEY_JWT and (problem := jwks_problem(client.jwks)):
+        problems.append(("jwks", problem))
     if unknown := set(client.scopes) - set(SCOPES):
         problems.append(("scopes", f"unknown scopes: {' '.join(sorted(unknown))}"))
     return problems
+
+
+def jwks_problem(jwks: dict[str, object]) -> str | None:
+    """What is wrong with the public keys a private_key_jwt client registers (None: they can check assertions)."""
+    keys = jwks.get("keys")
+    if not isinstance(keys, list) or not 0 < len(keys) <= 10:
+        return "private_key_jwt needs the client's public keys: a JWKS of 1 to 10 keys"
+    try:
+        imported = KeySet.import_key_set(jwks)  # type: ignore[arg-type]
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError):
+        return "not a JWKS joserfc can read"
+    if any(key.is_private for key in imported.keys):
+        return "a private key: register the public half only"
+    return None
 
 
 def uri_problem(uri: str, *, production: bool) -> str | None:
