@@ -81,6 +81,20 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
             demo_open = await web.post("/api/v1/access:analyze", json={"cofor": open_root},
                                        headers={"x-csrf-token": token, "cookie": f"__Host-portal_csrf={token}"})
             assert demo_open.json()["outcome"] == "ANALYSIS_OUTCOME_ACCESS_OPEN"  # the seeded open company
+        # The demo application signs in with the portal: registered on first start, its secret in var/secrets/.
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{8090 + OFFSET}") as quality_app:
+            assert "Se connecter avec le portail" in (await quality_app.get("/")).text
+            sent = await quality_app.get("/login")
+            assert sent.status_code == 302 and sent.headers["location"].startswith(
+                f"http://localhost:{8080 + OFFSET}/oidc/authorize?") and "client_id=quality-demo&" in sent.headers[
+                "location"]
+        assert (var / "secrets" / "demo-app.env").stat().st_mode & 0o777 == 0o600
+        listed = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "portalctl", "oidc", "clients", "list", stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PORTAL_VAR_DIR": str(var),
+                                                 "IDENTITY_TARGET": f"127.0.0.1:{50052 + OFFSET}"})
+        out, err = await listed.communicate()
+        assert listed.returncode == 0 and "quality-demo" in out.decode(), err.decode()
     finally:
         code = await stop_stack(process)
     assert code == 0
@@ -91,3 +105,4 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
     assert await stop_stack(again) == 0
     assert output_again[output_again.index("Demo data"):] == demo
     assert (var / "secrets" / "dev.env").read_text() == secrets
+    assert (var / "secrets" / "demo-app.env").exists()  # registered once: the second start reused it
