@@ -81,26 +81,18 @@ class OidcRepository:
         await self.session.execute(delete(oidc_codes).where(oidc_codes.c.expires_at < now))
         await self.session.execute(oidc_codes.insert().values(digest=digest, **values))
 
-    async def take_code(self, digest: bytes, now: dt.datetime) -> dict[str, Any] | None:
-        """The code's row, marked used; None when unknown, expired or used already."""
+    async def take_code(self, digest: bytes, now: dt.datetime, chain_id: str) -> dict[str, Any] | None:
+        """The code's row, marked used by the refresh chain its exchange starts; None when unknown, expired or used
+        already (of racing exchanges, one only gets it)."""
         row = (await self.session.execute(update(oidc_codes).where(
             oidc_codes.c.digest == digest, oidc_codes.c.used_at.is_(None), oidc_codes.c.expires_at > now)
-            .values(used_at=now).returning(*oidc_codes.c))).mappings().first()
+            .values(used_at=now, chain_id=chain_id).returning(*oidc_codes.c))).mappings().first()
         return dict(row) if row else None
 
-    async def live_code(self, digest: bytes, now: dt.datetime) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(oidc_codes).where(
-            oidc_codes.c.digest == digest, oidc_codes.c.used_at.is_(None), oidc_codes.c.expires_at > now)
-        )).mappings().first()
+    async def code(self, digest: bytes) -> dict[str, Any] | None:
+        """A code's row whatever its state (used, expired), None when unknown."""
+        row = (await self.session.execute(select(oidc_codes).where(oidc_codes.c.digest == digest))).mappings().first()
         return dict(row) if row else None
-
-    async def used_code(self, digest: bytes) -> dict[str, Any] | None:
-        row = (await self.session.execute(select(oidc_codes).where(
-            oidc_codes.c.digest == digest, oidc_codes.c.used_at.is_not(None)))).mappings().first()
-        return dict(row) if row else None
-
-    async def set_code_chain(self, digest: bytes, chain_id: str) -> None:
-        await self.session.execute(update(oidc_codes).where(oidc_codes.c.digest == digest).values(chain_id=chain_id))
 
     # ---- refresh tokens -----------------------------------------------------------------------------------
 
@@ -136,10 +128,12 @@ class OidcRepository:
 
     async def subject(self, identifier: str) -> str:
         """The account's opaque ``sub``, made at its first use (racing makers agree: the first insert wins)."""
+        query = select(oidc_subjects.c.subject).where(oidc_subjects.c.identifier == identifier)
+        if (known := (await self.session.execute(query)).scalar()) is not None:
+            return str(known)
         await self.session.execute(upsert(self.session, oidc_subjects, dict(
             identifier=identifier, subject=str(uuid.uuid4())), keys=["identifier"]))
-        return str((await self.session.execute(select(oidc_subjects.c.subject).where(
-            oidc_subjects.c.identifier == identifier))).scalar_one())
+        return str((await self.session.execute(query)).scalar_one())
 
     async def link(self, session_digest: bytes, client_id: str, sid: str, identifier: str, now: dt.datetime) -> None:
         await self.session.execute(upsert(self.session, oidc_session_clients, dict(

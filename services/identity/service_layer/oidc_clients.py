@@ -18,6 +18,7 @@ from kit.errors import FieldViolation, InvalidArgument, NotFound
 
 from identity.domain.oidc import PATHS, AuthMethod, Client, check_registration, invalid_client
 from identity.service_layer.common import Tools
+from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 _ASSERTION_ALGORITHMS = ["ES256", "RS256", "PS256", "EdDSA"]
@@ -92,13 +93,16 @@ class OidcClients:
             found = await uow.oidc.client(client_id)
         return found[0] if found and not found[0].disabled else None
 
-    async def authenticate(self, given: ClientAuthentication) -> Client:
+    async def authenticate(self, given: ClientAuthentication, uow: IdentityUnitOfWork | None = None) -> Client:
         """The client, if what it presented is what its registration asks for; otherwise ``invalid_client``
-        (a public client presenting a secret too: it has none)."""
+        (a public client presenting a secret too: it has none). Read in ``uow`` when the caller has one open."""
         client_id = given.client_id
         if given.assertion:
             client_id = self._assertion_issuer(given) or ""
-        async with self.tools.uow(readonly=True) as uow:
+        if uow is None:
+            async with self.tools.uow(readonly=True) as own:
+                found = await own.oidc.client(client_id) if client_id else None
+        else:
             found = await uow.oidc.client(client_id) if client_id else None
         client, digest = found if found else (None, None)
         if given.basic:

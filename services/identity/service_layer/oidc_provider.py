@@ -108,22 +108,22 @@ class OidcProvider:
 
     async def exchange(self, given: ClientAuthentication, code: str, redirect_uri: str, verifier: str,
                        client_address: str = "") -> Tokens:
-        client = await self.clients.authenticate(given)
-        digest = token_digest(code)
+        digest, now = token_digest(code), self.tools.clock()
         async with self.tools.uow(readonly=True) as uow:
-            row = await uow.oidc.used_code(digest)
-        if row is not None:  # a code presented twice: whatever its first use obtained is ended (RFC 6749 §4.1.2)
-            await self._reused(row, client.client_id, client_address)
+            client = await self.clients.authenticate(given, uow)
+            row = await uow.oidc.code(digest)
+        if row is not None and row["used_at"] is not None:  # presented twice: what its first use obtained ends
+            await self._reused(row, client.client_id, client_address)  # (RFC 6749 §4.1.2)
             raise invalid_grant()
-        session = await self._live(await self._code_session(digest))
-        now = self.tools.clock()
+        if row is None or row["expires_at"] <= now:
+            raise invalid_grant()
+        session = await self._live(row["session_digest"])
+        chain = str(uuid.uuid4())
         async with self.tools.uow(client=client_address) as uow:
-            taken = await uow.oidc.take_code(digest, now)
+            taken = await uow.oidc.take_code(digest, now, chain)
             if (taken is None or taken["client_id"] != client.client_id or taken["redirect_uri"] != redirect_uri
                     or not oidc.verifier_matches(verifier, taken["code_challenge"])):
                 raise invalid_grant()  # rolled back: a wrong verifier does not burn the code for its owner
-            chain = str(uuid.uuid4())
-            await uow.oidc.set_code_chain(digest, chain)
             claims = await self._grant(uow, session, client.client_id, taken["scope"], chain, now,
                                        nonce=taken["nonce"])
             await uow.commit()
@@ -131,9 +131,9 @@ class OidcProvider:
 
     async def refresh(self, given: ClientAuthentication, refresh_token: str, scope: str = "",
                       client_address: str = "") -> Tokens:
-        client = await self.clients.authenticate(given)
         digest = token_digest(refresh_token)
         async with self.tools.uow(readonly=True) as uow:
+            client = await self.clients.authenticate(given, uow)
             row = await uow.oidc.refresh_row(digest)
         if row is None or row["client_id"] != client.client_id:
             raise invalid_grant()
@@ -151,13 +151,6 @@ class OidcProvider:
             claims = await self._grant(uow, session, client.client_id, scope or row["scope"], row["chain_id"], now)
             await uow.commit()
         return await self._signed(claims)
-
-    async def _code_session(self, digest: bytes) -> bytes:
-        async with self.tools.uow(readonly=True) as uow:
-            row = await uow.oidc.live_code(digest, self.tools.clock())
-        if row is None:
-            raise invalid_grant()
-        return bytes(row["session_digest"])
 
     async def _live(self, session_digest: bytes, *, touch: bool = False) -> ValidSession:
         try:

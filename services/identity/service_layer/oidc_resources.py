@@ -16,6 +16,7 @@ from identity.domain.oidc import AuthMethod
 from identity.service_layer.oidc_clients import ClientAuthentication
 from identity.service_layer.oidc_provider import OidcProvider
 from identity.service_layer.sessions import ValidSession
+from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
 INACTIVE: dict[str, Any] = {"active": False}
 
@@ -58,15 +59,20 @@ class OidcResources:
     async def jwks(self) -> dict[str, Any]:
         return await self.keys.jwks()
 
-    async def _access(self, token: str) -> tuple[dict[str, Any], ValidSession] | None:
-        """The claims of a live access token and its session; None for anything else."""
+    async def _access(self, token: str, uow: IdentityUnitOfWork | None = None
+                      ) -> tuple[dict[str, Any], ValidSession] | None:
+        """The claims of a live access token and its session; None for anything else. Read in ``uow`` when the
+        caller has one open."""
         claims = await self.keys.verify(token, "at+jwt") if 0 < len(token) <= 8192 else None
         now = self.tools.clock().timestamp()
         if claims is None or claims.get("iss") != self.provider.issuer or not isinstance(claims.get("exp"), int) \
                 or claims["exp"] <= now or not isinstance(claims.get("sid"), str) \
                 or not isinstance(claims.get("client_id"), str):
             return None
-        async with self.tools.uow(readonly=True) as uow:
+        if uow is None:
+            async with self.tools.uow(readonly=True) as own:
+                digest = await own.oidc.session_of(claims["sid"], claims["client_id"])
+        else:
             digest = await uow.oidc.session_of(claims["sid"], claims["client_id"])
         if digest is None:
             return None
@@ -89,10 +95,11 @@ class OidcResources:
     async def introspect(self, given: ClientAuthentication, token: str) -> dict[str, Any]:
         """RFC 7662 for a resource server with a credential: any live access token; a refresh token only to the
         client it was issued to. Anything else, and everything after the session ended: ``active: false``."""
-        caller = await self.clients.authenticate(given)
+        async with self.tools.uow(readonly=True) as uow:
+            caller = await self.clients.authenticate(given, uow)
+            found = None if caller.is_public else await self._access(token, uow)
         if caller.is_public:
             raise oidc.invalid_client()
-        found = await self._access(token)
         if found is not None:
             claims, _ = found
             keep = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "sid", "auth_time", "acr", "amr",
