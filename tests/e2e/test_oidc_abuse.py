@@ -2,8 +2,8 @@
 that is not registered is never redirected to; PKCE is required and only S256; a code is good once, and its replay
 ends what its first use obtained; an expired code, a wrong secret or verifier, a public client presenting a secret,
 a disabled application are refused; a session that must change its password, or asks nothing (`prompt=none`)
-without a session, gets no code; `prompt=login` and `max_age` ask for a fresh login; two companies' people signing
-in to the same application never see each other's claims."""
+without a session, gets no code; `prompt=login` and `max_age` ask for a fresh login (`login_hint` filled in); two
+companies' people signing in to the same application never see each other's claims."""
 from __future__ import annotations
 
 import datetime as dt
@@ -164,6 +164,9 @@ async def test_prompt_login_and_max_age_ask_for_a_fresh_login(stack: Stack) -> N
         sent = await asl.browser.get(local(url))
         assert sent.status_code == 303 and sent.headers["location"] == "/fr/login", extra
     assert "code" in await answer_to(asl.browser, app.authorization(max_age="3600")[0])
+    hinted = await asl.browser.get(changed(app.authorization()[0], prompt="login", login_hint=asl.identifier))
+    assert hinted.headers["location"] == f"/fr/login?identifier={asl.identifier}"  # login_hint fills it in
+    assert f'value="{asl.identifier}"' in (await asl.browser.get(hinted.headers["location"])).text
 
 
 async def test_two_companies_people_never_see_each_others_claims(stack: Stack) -> None:

@@ -1,6 +1,7 @@
 """Log in, log out and change the password."""
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 import grpc
@@ -23,9 +24,12 @@ router = APIRouter()
 
 
 @router.get("/{lang}/login")
-async def login_form(request: Request, lang: Lang, done: str = "") -> Response:
+async def login_form(request: Request, lang: Lang, done: str = "", identifier: str = "") -> Response:
+    """``identifier``: filled in for the person (an application's ``login_hint``), when it is one."""
+    known = identifier.strip().upper()
+    form = FormState(values={"identifier": known}) if re.fullmatch(r"V\d{6}", known) else None
     return await render(request, lang, "login.html", title_key="login.title", done=done == "logout",
-                        expired=done == "expired")
+                        expired=done == "expired", form=form)
 
 
 @router.post("/{lang}/login")

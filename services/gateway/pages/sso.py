@@ -89,7 +89,9 @@ async def authorize(request: Request, svc: Svc) -> Response:
     # The person must sign in (again) or change the password first: the request waits for them.
     waiting = {k: v for k, v in params.items() if k not in ("prompt", "max_age", BOUNCED, LOGIN_AFTER)}
     waiting[LOGIN_AFTER] = str(int(time.time()) - 1)
-    step = "/password/change" if answer.interaction == pb.INTERACTION_PASSWORD_CHANGE else "/login"
+    hint = urlencode({"identifier": params.get("login_hint", "")[:20]}) if params.get("login_hint") else ""
+    step = "/password/change" if answer.interaction == pb.INTERACTION_PASSWORD_CHANGE else \
+        "/login" + (f"?{hint}" if hint else "")  # the login page fills in a V-identifier it is given
     response = redirect(f"/{lang}{step}")
     response.set_cookie(RETURN_COOKIE, urlencode(waiting), max_age=RETURN_SECONDS, path="/", secure=True,
                         httponly=True, samesite="lax")
