@@ -12,6 +12,7 @@ from portal.cofor.v1 import cofor_service_pb2 as cofor
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
+from portal.identity.v1 import oidc_pb2 as oidc
 from portal.support.v1 import support_service_pb2 as support
 from portal.support.v1 import ticket_pb2
 
@@ -19,7 +20,8 @@ from tests.e2e.stack import CREDENTIALS
 
 PUBLIC, SESSION, CONSOLE, OWN_COMPANY = "public", "session", "ASL console", "ASL console, own company"
 PURCHASING, INTERNAL, AGENT, SUPPORT_STAFF = "purchasing", "internal", "agent", "support staff"
-PRIVILEGED = {PURCHASING, INTERNAL, AGENT, SUPPORT_STAFF}
+OPERATOR = "operator (internal role only)"  # registering applications, rotating the provider's keys
+PRIVILEGED = {PURCHASING, INTERNAL, AGENT, SUPPORT_STAFF, OPERATOR}
 PLUMBING = {"grpc.health.v1.Health", "grpc.reflection.v1alpha.ServerReflection"}
 OTHER_COMPANY = ("PERMISSION_DENIED", "OTHER_COMPANY_ACCOUNT")
 
@@ -37,8 +39,9 @@ class Targets:
 Probe = Callable[[Targets], list[Message]]
 PROBE_CONTACT = cofor_pb.Contact(given_name="Eve", family_name="Probe", email="eve@probe.example",
                                  phone="+33 1 23 45 67 89", job_title="Probe", language="en")
-C, I, S = (module.DESCRIPTOR.services_by_name[name].full_name for module, name in (  # noqa: E741  (the tables' keys)
-    (cofor, "CoforService"), (identity, "IdentityService"), (support, "SupportService")))
+C, I, S, O = (module.DESCRIPTOR.services_by_name[name].full_name for module, name in (  # noqa: E741  (tables' keys)
+    (cofor, "CoforService"), (identity, "IdentityService"), (support, "SupportService"),
+    (oidc, "OidcProviderService")))
 
 # Every RPC, by who may call it. The probe of a console or privileged RPC builds requests that would read or change
 # the other company's (or anyone's) data if the call were let through; a new RPC missing here fails the suite.
@@ -101,6 +104,19 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
     f"{I}.ListAuditEvents": ({CONSOLE, SUPPORT_STAFF}, lambda t: [
         identity.ListAuditEventsRequest(identifier=t.account),
         identity.ListAuditEventsRequest(cofor_root=t.cofor_root)]),
+    # The OpenID Connect protocol (the gateway's credential; the portal session as bearer where there is one):
+    # codes and tokens belong to the application that presents its own credential in the request.
+    **{f"{O}.{name}": ({PUBLIC}, None) for name in (
+        "GetProviderMetadata", "GetJwks", "Authorize", "ExchangeToken", "GetUserInfo", "IntrospectToken",
+        "RevokeToken", "EndSession")},
+    f"{O}.CreateOidcClient": ({OPERATOR}, lambda t: [oidc.CreateOidcClientRequest(client=oidc.OidcClient(
+        client_id=f"probe-{uuid.uuid4().hex[:8]}", name="Probe", token_endpoint_auth_method="client_secret_basic",
+        redirect_uris=["https://probe.example/callback"]))]),
+    f"{O}.ListOidcClients": ({OPERATOR}, lambda t: [oidc.ListOidcClientsRequest()]),
+    f"{O}.GetOidcClient": ({OPERATOR}, lambda t: [oidc.GetOidcClientRequest(client_id="probe")]),
+    f"{O}.RotateOidcClientSecret": ({OPERATOR}, lambda t: [oidc.RotateOidcClientSecretRequest(client_id="probe")]),
+    f"{O}.DisableOidcClient": ({OPERATOR}, lambda t: [oidc.DisableOidcClientRequest(client_id="probe")]),
+    f"{O}.RotateSigningKey": ({OPERATOR}, lambda t: [oidc.RotateSigningKeyRequest()]),
     f"{S}.ListTickets": ({AGENT}, lambda t: [support.ListTicketsRequest()]),
     f"{S}.GetTicket": ({AGENT}, lambda t: [support.GetTicketRequest(reference=t.ticket)]),
     f"{S}.UpdateTicketStatus": ({AGENT}, lambda t: [support.UpdateTicketStatusRequest(
@@ -116,5 +132,5 @@ PRIVILEGED_CALLERS = [  # (who calls, service credential, whose session, expecte
     ("the public credential and an ASL's session", "gateway", "asl", "PERMISSION_DENIED")]
 # Each privileged kind of RPC and the service roles it admits: a credential with another single role is refused.
 ROLES_ADMITTED = {PURCHASING: {"purchasing"}, AGENT: {"support"}, SUPPORT_STAFF: {"support"},
-                  INTERNAL: {"internal", "purchasing", "support"}}
+                  INTERNAL: {"internal", "purchasing", "support"}, OPERATOR: {"internal"}}
 SINGLE_ROLE_CALLERS = {"erp": "internal", "buyer": "purchasing", "helpdesk": "support"}  # credential → its one role

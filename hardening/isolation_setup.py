@@ -14,11 +14,11 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from portal.cofor.v1 import cofor_service_pb2 as cofor
 from portal.cofor.v1 import cofor_service_pb2_grpc
 from portal.identity.v1 import identity_service_pb2 as identity
-from portal.identity.v1 import identity_service_pb2_grpc
+from portal.identity.v1 import identity_service_pb2_grpc, oidc_pb2_grpc
 from portal.support.v1 import support_service_pb2 as support
 from portal.support.v1 import support_service_pb2_grpc
 
-from hardening.isolation_methods import PLUMBING, TOKENS, C, I, S, Targets
+from hardening.isolation_methods import PLUMBING, TOKENS, C, I, O, S, Targets
 from kit.client import ServiceClient, failure_of
 from tests.e2e.journeys import Person, first_login, new_user, onboarded_company
 from tests.e2e.stack import Stack
@@ -60,9 +60,9 @@ class Clients:
         self.channels = [grpc.aio.insecure_channel(app.target) for app in stack.apps]
         tokens = {**TOKENS, "forged": f"forged-{uuid.uuid4().hex}"}
         stubs = (cofor_service_pb2_grpc.CoforServiceStub, identity_service_pb2_grpc.IdentityServiceStub,
-                 support_service_pb2_grpc.SupportServiceStub)
-        self.services = {name: ServiceClient(stub(channel), tokens)
-                         for name, stub, channel in zip((C, I, S), stubs, self.channels)}
+                 support_service_pb2_grpc.SupportServiceStub, oidc_pb2_grpc.OidcProviderServiceStub)
+        self.services = {name: ServiceClient(stub(channel), tokens)  # the provider is identity's second service
+                         for name, stub, channel in zip((C, I, S, O), stubs, [*self.channels, self.channels[1]])}
 
     async def answer(self, method: str, request: Message, *, as_: str = "gateway",
                      bearer: str = "") -> tuple[str, str, Any]:
