@@ -38,7 +38,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     errors.install(app)
     app.include_router(api.router)
     app.include_router(operations.router)
-    app.include_router(oidc_endpoints.router)  # the OpenID Connect provider's (ARCHITECTURE §14; pages/sso.py)
+    oidc_endpoints.install(app)  # the OpenID Connect provider's (ARCHITECTURE §14; the browser's: pages/sso.py)
     if settings.environment == "development":
         app.include_router(operations.development)
     # The portal's pages come last: their /{lang}/... paths must not shadow the routes above.

@@ -9,7 +9,7 @@ import json
 from typing import Any
 from urllib.parse import unquote_plus
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from portal.identity.v1 import oidc_pb2 as pb
 
@@ -89,13 +89,26 @@ async def jwks(svc: Svc) -> Response:
     return json_answer(answer.jwks_json, {"Cache-Control": "public, max-age=300"})
 
 
+async def refused(_: Request, error: Exception) -> Response:
+    assert isinstance(error, ProtocolError)
+    return oauth_error(error.error, error.description, error.status, error.headers)
+
+
+def install(app: FastAPI) -> None:
+    """The endpoints, and their refusals worded as RFC 6749 §5.2 says (not as the JSON API's ErrorBody)."""
+    app.include_router(router)
+    app.add_exception_handler(ProtocolError, refused)
+
+
+async def client_request(request: Request) -> tuple[dict[str, str], pb.ClientAuthentication]:
+    """The form of a call that authenticates its client, and how it did."""
+    form = await form_of(request)
+    return form, client_of(request, form)
+
+
 @router.post("/oidc/token")
 async def token(request: Request, svc: Svc) -> Response:
-    try:
-        form = await form_of(request)
-        client = client_of(request, form)
-    except ProtocolError as error:
-        return oauth_error(error.error, error.description, error.status, error.headers)
+    form, client = await client_request(request)
     answer = await svc.oidc.ExchangeToken(pb.ExchangeTokenRequest(
         client=client, grant_type=form.get("grant_type", ""), code=form.get("code", ""),
         redirect_uri=form.get("redirect_uri", ""), code_verifier=form.get("code_verifier", ""),
@@ -121,11 +134,7 @@ async def userinfo(request: Request, svc: Svc) -> Response:
 
 @router.post("/oidc/introspect")
 async def introspect(request: Request, svc: Svc) -> Response:
-    try:
-        form = await form_of(request)
-        client = client_of(request, form)
-    except ProtocolError as error:
-        return oauth_error(error.error, error.description, error.status, error.headers)
+    form, client = await client_request(request)
     answer = await svc.oidc.IntrospectToken(pb.IntrospectTokenRequest(client=client, token=form.get("token", "")),
                                             **svc.call())
     if answer.HasField("failure"):
@@ -135,11 +144,7 @@ async def introspect(request: Request, svc: Svc) -> Response:
 
 @router.post("/oidc/revoke")
 async def revoke(request: Request, svc: Svc) -> Response:
-    try:
-        form = await form_of(request)
-        client = client_of(request, form)
-    except ProtocolError as error:
-        return oauth_error(error.error, error.description, error.status, error.headers)
+    form, client = await client_request(request)
     answer = await svc.oidc.RevokeToken(pb.RevokeTokenRequest(client=client, token=form.get("token", "")),
                                         **svc.call())
     if answer.HasField("failure"):
