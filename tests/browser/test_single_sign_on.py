@@ -1,7 +1,8 @@
 """Single sign-on in Chromium (ARCHITECTURE §14), with the demo application `make run` starts (tools/demo_app.py)
 on another site (127.0.0.1) than the portal (localhost): a person opens the application, signs in at the portal,
-lands back signed in; opening it again needs no new login; five wrong passwords lock the account, and the
-application is told at once (back-channel logout) and signs the person out."""
+lands back signed in; opening it again needs no new login; signing out of the application signs out of the portal;
+five wrong passwords lock the account, and the application is told at once (back-channel logout) and signs the
+person out."""
 from __future__ import annotations
 
 import asyncio
@@ -75,17 +76,37 @@ async def test_sign_in_once_open_again_without_login_and_a_lock_signs_the_applic
         assert not [url for url in visited if "/login" in url and "localhost" in url], visited
         assert cookie["value"] not in [c["value"] for c in await user.context.cookies()]
 
+        # Signing out of the application signs out of the portal too (RP-initiated logout with the ID token: the
+        # browser comes from the application's site, without the portal's Strict cookie, and is bounced once).
+        async with user.page.expect_navigation(url=base + "/"):
+            await user.page.get_by_role("link", name="Se déconnecter").click()
+        assert "Vous n'êtes pas connecté(e)" in await user.page.locator("body").inner_text()
+        assert (await user.goto("/fr/account")).url.endswith("/fr/login")
+
+        # In again, through the portal's login page.
+        await user.page.goto(base + "/login")
+        await user.page.get_by_label("Identifiant V").fill(supplier.user_id)
+        await user.page.get_by_label("Mot de passe").fill(USER_PASSWORD)
+        async with user.page.expect_navigation(url=base + "/"):
+            await user.page.get_by_role("button", name="Se connecter", exact=True).click()
+        claims = json.loads(await user.page.locator("#claims").inner_text())
+        for _ in range(100):  # the first session's back-channel logout may still be on its way
+            if demo.logouts:
+                break
+            await asyncio.sleep(0.1)
+
         # Five wrong passwords (someone else, elsewhere) lock the account: the application hears it at once.
         attacker = stack.browser("203.0.113.9")
         for _ in range(5):
             await attacker.post("/api/v1/session:login", json={"identifier": supplier.user_id,
                                                                "password": "not the password at all"})
         for _ in range(100):
-            if demo.logouts:
+            if len(demo.logouts) == 2:
                 break
             await asyncio.sleep(0.1)
-        [logout] = demo.logouts
-        assert logout["sub"] == claims["sub"] and logout["sid"] == claims["sid"]
+        first, locked = demo.logouts  # the application's own logout was also sent back-channel
+        assert first["sub"] == locked["sub"] == claims["sub"] and first["sid"] != claims["sid"]
+        assert locked["sid"] == claims["sid"]
         await user.page.reload()
         await user.shot("demo-signed-out-by-lock")
         assert "Vous n'êtes pas connecté(e)" in await user.page.locator("body").inner_text()

@@ -34,7 +34,7 @@ async def test_an_application_signs_a_user_in_refreshes_and_logs_out(stack: Stac
 
     url, state, nonce, verifier = app.authorization()
     answer = await answer_to(user, url)
-    assert answer["state"] == state
+    assert answer["state"] == state and answer["iss"] == app.issuer  # RFC 9207
     client = app.client()
     tokens = await client.fetch_token(app.metadata["token_endpoint"], code=answer["code"], code_verifier=verifier)
     keys = await app.keys(stack.web)
@@ -49,7 +49,11 @@ async def test_an_application_signs_a_user_in_refreshes_and_logs_out(stack: Stac
     info = (await client.get(app.metadata["userinfo_endpoint"])).json()
     assert info["sub"] == claims["sub"] and info["preferred_username"] == supplier.user_id
 
-    renewed = await client.refresh_token(app.metadata["token_endpoint"], refresh_token=tokens["refresh_token"])
+    narrower = await client.refresh_token(app.metadata["token_endpoint"], refresh_token=tokens["refresh_token"],
+                                          scope="openid")
+    assert narrower["scope"] == "openid" and "email" not in claims_of(narrower["id_token"], keys)
+    renewed = await client.refresh_token(app.metadata["token_endpoint"], refresh_token=narrower["refresh_token"])
+    assert renewed["scope"] == "openid profile email"  # the refresh token kept the grant's scopes (RFC 6749 §6)
     assert renewed["refresh_token"] != tokens["refresh_token"]
     assert claims_of(renewed["id_token"], keys)["sub"] == claims["sub"]
 

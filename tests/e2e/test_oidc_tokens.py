@@ -1,8 +1,9 @@
 """The provider's tokens and keys (ARCHITECTURE §14), through the gateway on the real services: a private_key_jwt
-application (Authlib's own client assertion) and the replay of an assertion; keys rotated with an overlap (tokens in
-flight stay valid) and without one (a rotated-out key's tokens are refused); forged tokens (alg none, a foreign key
-under our key id, another issuer, an ID token offered as an access token) refused; refresh tokens introspected only
-by their own application and revoked (RFC 7009); an RP-initiated logout without a hint asks the person first."""
+application (Authlib's own client assertion, audience the issuer) and the replay of an assertion or one made for
+another server; keys rotated with an overlap (tokens in flight stay valid) and without one (a rotated-out key's
+tokens are refused); forged tokens (alg none, a foreign key under our key id, another issuer, an ID token offered as
+an access token) refused; tokens introspected only by their own application; a revoked refresh token ends its access
+tokens too (RFC 7009); an RP-initiated logout without a hint asks the person first."""
 from __future__ import annotations
 
 import base64
@@ -53,13 +54,13 @@ async def test_a_private_key_jwt_application_and_a_replayed_assertion(stack: Sta
     token_endpoint = app.metadata["token_endpoint"]
     client = App(app.client_id, "", app.issuer, app.metadata).client()
     client.client_secret, client.token_endpoint_auth_method = key, "private_key_jwt"
-    client.register_client_auth_method(PrivateKeyJWT(token_endpoint, alg="ES256"))
+    client.register_client_auth_method(PrivateKeyJWT(app.issuer, alg="ES256"))  # aud: the issuer, only
     url, _, _, verifier = app.authorization()
     tokens = await client.fetch_token(token_endpoint, code=(await answer_to(asl.browser, url))["code"],
                                       code_verifier=verifier)
     assert await userinfo_status(stack, app, tokens["access_token"]) == 200
 
-    assertion = private_key_jwt_sign(key, app.client_id, token_endpoint, alg="ES256")
+    assertion = private_key_jwt_sign(key, app.client_id, app.issuer, alg="ES256")
     form = {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": app.client_id,
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
             "client_assertion": assertion}
@@ -69,10 +70,13 @@ async def test_a_private_key_jwt_application_and_a_replayed_assertion(stack: Sta
     replayed = await stack.web.post(local(token_endpoint), data=again)
     assert replayed.status_code == 401 and replayed.json()["error"] == "invalid_client"
     stranger = ECKey.generate_key("P-256", private=True, auto_kid=True)
-    forged = private_key_jwt_sign(stranger, app.client_id, token_endpoint, alg="ES256")
-    refused = await stack.web.post(local(token_endpoint), data={**form, "client_assertion": forged,
-                                                                "refresh_token": first.json()["refresh_token"]})
-    assert refused.status_code == 401
+    forged = private_key_jwt_sign(stranger, app.client_id, app.issuer, alg="ES256")
+    # Made for another server that named our token endpoint as its own (audience injection): refused here.
+    elsewhere = private_key_jwt_sign(key, app.client_id, token_endpoint, alg="ES256")
+    for assertion in (forged, elsewhere):
+        refused = await stack.web.post(local(token_endpoint), data={**form, "client_assertion": assertion,
+                                                                    "refresh_token": first.json()["refresh_token"]})
+        assert refused.status_code == 401
 
 
 async def test_keys_rotate_with_an_overlap_and_a_rotated_out_key_signs_nothing_valid(stack: Stack) -> None:
@@ -125,6 +129,8 @@ async def test_refresh_tokens_are_introspected_by_their_own_application_and_revo
     mine = await introspect(stack, app, tokens["refresh_token"])
     assert mine["active"] and mine["token_type"] == "refresh_token" and mine["client_id"] == app.client_id
     assert await introspect(stack, other, tokens["refresh_token"]) == {"active": False}
+    assert (await introspect(stack, app, tokens["access_token"]))["active"]
+    assert await introspect(stack, other, tokens["access_token"]) == {"active": False}  # not issued for it
     refused = await stack.web.post(local(app.metadata["revocation_endpoint"]), data={"token": tokens["refresh_token"]},
                                    auth=(other.client_id, other.secret))
     assert refused.status_code == 200  # RFC 7009: the same answer, and nothing done (not its token)
@@ -133,6 +139,7 @@ async def test_refresh_tokens_are_introspected_by_their_own_application_and_revo
                                    auth=(app.client_id, app.secret))
     assert revoked.status_code == 200
     assert await introspect(stack, app, tokens["refresh_token"]) == {"active": False}
+    assert await userinfo_status(stack, app, tokens["access_token"]) == 401  # the access tokens it came with too
     status, answer = await token_call(stack, app, grant_type="refresh_token", refresh_token=tokens["refresh_token"])
     assert (status, answer["error"]) == (400, "invalid_grant")
 

@@ -83,9 +83,9 @@ async def authorize(request: Request, svc: Svc) -> Response:
         if not answer.failure.redirectable:
             return await message(request, lang, "oidc.error_title", refused, status=400)
         return back_to(redirect_uri, error=answer.failure.error, error_description=answer.failure.error_description,
-                       state=state)
-    if answer.code:
-        return back_to(redirect_uri, code=answer.code, state=state)
+                       state=state, iss=answer.issuer)
+    if answer.code:  # with the issuer (RFC 9207): a client of several providers knows which one answered
+        return back_to(redirect_uri, code=answer.code, state=state, iss=answer.issuer)
     # The person must sign in (again) or change the password first: the request waits for them.
     waiting = {k: v for k, v in params.items() if k not in ("prompt", "max_age", BOUNCED, LOGIN_AFTER)}
     waiting[LOGIN_AFTER] = str(int(time.time()) - 1)
@@ -127,6 +127,8 @@ _LOGOUT_PARAMS = ("id_token_hint", "client_id", "post_logout_redirect_uri", "sta
 async def logout(request: Request, svc: Svc) -> Response:
     params = {k: v[:8192] for k, v in request.query_params.items() if k in _LOGOUT_PARAMS}
     lang = language_of(request, request.query_params.get("ui_locales", ""))
+    if not request.cookies.get(SESSION_COOKIE) and BOUNCED not in request.query_params:  # as for authorize
+        return await continue_page(request, lang, "/oidc/logout?" + urlencode({**params, BOUNCED: "1"}))
     answer = await _end_session(request, svc, params, confirmed=False)
     if answer.confirm:  # the form carries on only a return address registered for the application
         kept = {k: v for k, v in params.items() if k != "post_logout_redirect_uri" or answer.redirect_uri}

@@ -5,13 +5,15 @@ signed logout token naming the person (`sub`) and the session (`sid`).
 The deliveries are owed in the transaction that ends the session (oidc_logout_deliveries) and sent here, by every
 replica: each claims a batch (skipping those another holds), posts the tokens in parallel, and retries an
 application that did not answer 2xx with a growing delay, for a day at most. One slow or broken application never
-holds up the others: each post has its own short timeout. Tokens are signed when sent; none is stored."""
+holds up the others: each post has its own short timeout. Tokens are signed when sent; none is stored. While idle,
+it also sweeps what the provider no longer needs (expired refresh tokens, assertions, ended sessions' links)."""
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import datetime as dt
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -29,6 +31,7 @@ CLAIM = dt.timedelta(seconds=60)  # a replica that dies mid-batch leaves it to t
 POST_TIMEOUT_SECONDS = 5.0
 MAX_ATTEMPTS = 12  # 5 s, 10 s, 20 s … capped at an hour: about a day in all
 IDLE_POLL_SECONDS = 5.0
+SWEEP_SECONDS = 600.0
 
 
 def retry_delay(attempts: int) -> dt.timedelta:
@@ -44,16 +47,26 @@ class BackchannelLogouts:
         self._owed = owed or asyncio.Event()  # set once a transaction owing deliveries commits: sent at once
 
     async def run(self, stop: asyncio.Event) -> None:
+        swept = -SWEEP_SECONDS
         async with httpx.AsyncClient(timeout=POST_TIMEOUT_SECONDS, follow_redirects=False,
                                      transport=self.transport) as http:
             while not stop.is_set():
                 if await self.send_due(http):
                     continue
+                if time.monotonic() - swept >= SWEEP_SECONDS:  # the provider's housekeeping, while idle
+                    swept = time.monotonic()
+                    await self.sweep()
                 self._owed.clear()
                 waiters = [asyncio.ensure_future(self._owed.wait()), asyncio.ensure_future(stop.wait())]
                 await asyncio.wait(waiters, timeout=IDLE_POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
                 for waiter in waiters:
                     waiter.cancel()
+
+    async def sweep(self) -> None:
+        """Refresh tokens, assertions and sessions' applications a day past their end: no check needs them."""
+        async with self.uow() as uow:
+            await uow.oidc.sweep(self.clock() - dt.timedelta(days=1))
+            await uow.commit()
 
     async def send_due(self, http: httpx.AsyncClient) -> int:
         """One batch: claimed, sent, and each delivery done, retried later or given up. How many were tried."""

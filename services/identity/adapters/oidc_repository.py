@@ -119,11 +119,6 @@ class OidcRepository:
             .values(revoked_at=now))
         return _changed(result)
 
-    async def end_session_tokens(self, session_digests: list[bytes], now: dt.datetime) -> None:
-        await self.session.execute(update(oidc_refresh_tokens).where(
-            oidc_refresh_tokens.c.session_digest.in_(session_digests), oidc_refresh_tokens.c.revoked_at.is_(None))
-            .values(revoked_at=now))
-
     # ---- subjects and the applications of a session -------------------------------------------------------
 
     async def subject(self, identifier: str) -> str:
@@ -146,22 +141,19 @@ class OidcRepository:
             oidc_session_clients, oidc_session_clients.c.identifier == oidc_subjects.c.identifier).where(
             oidc_session_clients.c.session_digest == session_digest).limit(1))).scalar()
 
-    async def session_of(self, sid: str, client_id: str) -> bytes | None:
-        """The session an application's token names, while the application's grant in it stands."""
-        return (await self.session.execute(select(oidc_session_clients.c.session_digest).where(
-            oidc_session_clients.c.sid == sid, oidc_session_clients.c.client_id == client_id))).scalar()
+    async def session_of(self, sid: str, client_id: str) -> tuple[bytes, dt.datetime | None] | None:
+        """The session an application's token names, and since when its tokens count (None: all of them)."""
+        row = (await self.session.execute(select(oidc_session_clients.c.session_digest,
+                                                 oidc_session_clients.c.tokens_after).where(
+            oidc_session_clients.c.sid == sid, oidc_session_clients.c.client_id == client_id))).first()
+        return (row.session_digest, row.tokens_after) if row else None
 
-    async def unlink(self, session_digest: bytes, client_id: str) -> None:
-        """The application's grant in this session withdrawn: its access tokens are refused from now on."""
-        await self.session.execute(delete(oidc_session_clients).where(
-            oidc_session_clients.c.session_digest == session_digest, oidc_session_clients.c.client_id == client_id))
-
-    async def applications_of(self, session_digests: list[bytes]) -> list[dict[str, Any]]:
-        """The applications these sessions signed in to, with what their back-channel logout needs."""
-        query = select(oidc_session_clients, oidc_clients.c.backchannel_logout_uri).join(
-            oidc_clients, oidc_clients.c.client_id == oidc_session_clients.c.client_id).where(
-            oidc_session_clients.c.session_digest.in_(session_digests))
-        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+    async def withdraw(self, session_digest: bytes, client_id: str, now: dt.datetime) -> None:
+        """The application's access tokens in this session issued until now are refused from now on (a replay,
+        a revocation); a later sign-in's are not."""
+        await self.session.execute(update(oidc_session_clients).where(
+            oidc_session_clients.c.session_digest == session_digest, oidc_session_clients.c.client_id == client_id)
+            .values(tokens_after=now))
 
     # ---- signing keys -------------------------------------------------------------------------------------
 
@@ -194,7 +186,8 @@ class OidcRepository:
                        oidc_session_clients.c.sid, oidc_session_clients.c.identifier).join(
             oidc_clients, oidc_clients.c.client_id == oidc_session_clients.c.client_id).join(
             sessions, sessions.c.token_digest == oidc_session_clients.c.session_digest).where(
-            sessions.c.revoked_at.is_(None), oidc_clients.c.backchannel_logout_uri != "")
+            sessions.c.revoked_at.is_(None), sessions.c.expires_at > now, oidc_clients.c.disabled_at.is_(None),
+            oidc_clients.c.backchannel_logout_uri != "")
         if identifiers is not None:
             query = query.where(sessions.c.identifier.in_(identifiers))
         if digests is not None:
@@ -224,3 +217,14 @@ class OidcRepository:
     async def logout_later(self, delivery_id: str, when: dt.datetime) -> None:
         await self.session.execute(update(oidc_logout_deliveries).where(
             oidc_logout_deliveries.c.id == delivery_id).values(next_attempt_at=when))
+
+    # ---- housekeeping -------------------------------------------------------------------------------------
+
+    async def sweep(self, before: dt.datetime) -> None:
+        """What no token needs any more: refresh tokens and assertions expired before ``before``, and the
+        applications of sessions that ended then (a used refresh token stays until its chain expires, so a replay
+        is still recognised)."""
+        await self.session.execute(delete(oidc_refresh_tokens).where(oidc_refresh_tokens.c.expires_at < before))
+        await self.session.execute(delete(oidc_assertions).where(oidc_assertions.c.expires_at < before))
+        await self.session.execute(delete(oidc_session_clients).where(oidc_session_clients.c.session_digest.in_(
+            select(sessions.c.token_digest).where(sessions.c.expires_at < before))))

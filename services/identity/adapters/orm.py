@@ -181,6 +181,7 @@ oidc_refresh_tokens = Table(
     Column("session_digest", LargeBinary(32), nullable=False, index=True),
     Column("scope", String(200), nullable=False),
     _ts("created_at"), _ts("expires_at"), _ts("used_at", True), _ts("revoked_at", True),
+    Index("ix_oidc_refresh_tokens_expires_at", "expires_at"),
 )
 
 # Signing keys: the private key sealed (FACTOR_SECRET_KEY), the public one as a JWK. The newest key whose
@@ -209,6 +210,7 @@ oidc_session_clients = Table(
     Column("sid", String(32), nullable=False, index=True),
     Column("identifier", String(7), nullable=False),
     _ts("created_at"),
+    _ts("tokens_after", True),  # access tokens issued before this are refused (a replay or a revocation ended them)
 )
 
 # Back-channel logouts owed to applications (OpenID Connect Back-Channel Logout 1.0), written in the transaction

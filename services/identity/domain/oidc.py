@@ -95,7 +95,8 @@ def check_registration(client: Client, *, production: bool) -> list[tuple[str, s
                        ("post_logout_redirect_uris", client.post_logout_redirect_uris),
                        ("backchannel_logout_uri", (client.backchannel_logout_uri,) if client.backchannel_logout_uri
                         else ())):
-        problems += [(name, problem) for uri in uris if (problem := uri_problem(uri, production=production))]
+        problems += [(name, problem) for uri in uris if (problem := uri_problem(
+            uri, production=production, loopback=name == "redirect_uris"))]
     if client.auth_method == AuthMethod.PRIVATE_KEY_JWT and (problem := jwks_problem(client.jwks)):
         problems.append(("jwks", problem))
     if unknown := set(client.scopes) - set(SCOPES):
@@ -117,12 +118,16 @@ def jwks_problem(jwks: dict[str, object]) -> str | None:
     return None
 
 
-def uri_problem(uri: str, *, production: bool) -> str | None:
-    """An absolute http(s) URI without fragment; https in production except for a loopback host (native apps)."""
+def uri_problem(uri: str, *, production: bool, loopback: bool = True) -> str | None:
+    """An absolute http(s) URI without fragment; in production https, but for a loopback redirect URI (a native
+    application's, RFC 8252) — never a loopback address identity itself would post to (a back-channel logout)."""
     parts = urlsplit(uri)
     if len(uri) > 500 or parts.scheme not in ("http", "https") or not parts.hostname or parts.fragment:
         return f"{uri[:60]!r}: an absolute http(s) URI without fragment"
-    if production and parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+    on_loopback = parts.hostname in ("127.0.0.1", "::1", "localhost")
+    if production and on_loopback and not loopback:
+        return f"{uri[:60]!r}: not on this host's loopback"
+    if production and parts.scheme == "http" and not on_loopback:
         return f"{uri[:60]!r}: https is required"
     return None
 

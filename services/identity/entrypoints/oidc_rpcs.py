@@ -87,12 +87,13 @@ class OidcProviderServicer(pb_grpc.OidcProviderServiceServicer):
             request.nonce, request.code_challenge, request.code_challenge_method, request.prompt,
             request.max_age if request.HasField("max_age") else None,
             request.login_after if request.HasField("login_after") else None)
+        issuer = self.provider.issuer
         try:
             found = await self.provider.authorize(asked, bearer_token(context))
         except OAuthError as error:
-            return pb.AuthorizeResponse(failure=failure(error))
+            return pb.AuthorizeResponse(failure=failure(error), issuer=issuer)
         interaction = _INTERACTIONS.get(found.login, pb.INTERACTION_UNSPECIFIED)
-        return pb.AuthorizeResponse(code=found.code, interaction=interaction)
+        return pb.AuthorizeResponse(code=found.code, interaction=interaction, issuer=issuer)
 
     async def ExchangeToken(self, request: pb.ExchangeTokenRequest, context: Ctx) -> pb.ExchangeTokenResponse:
         address = self._gateway(context)

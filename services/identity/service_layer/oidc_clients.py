@@ -16,7 +16,7 @@ from joserfc.jws import extract_compact
 from kit.digests import token_digest
 from kit.errors import FieldViolation, InvalidArgument, NotFound
 
-from identity.domain.oidc import PATHS, AuthMethod, Client, check_registration, invalid_client
+from identity.domain.oidc import AuthMethod, Client, check_registration, invalid_client
 from identity.service_layer.common import Tools
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
@@ -133,8 +133,10 @@ class OidcClients:
         return issuer if isinstance(issuer, str) and issuer == claims.get("sub") and issuer else None
 
     async def _check_assertion(self, client: Client, assertion: str) -> None:
-        """RFC 7523 §3: signed by one of the client's registered keys, iss = sub = the client, aud = our token
-        endpoint (or the issuer), not expired, at most an hour long, and its jti never seen before."""
+        """RFC 7523 §3: signed by one of the client's registered keys, iss = sub = the client, aud = the issuer
+        and nothing else (not the token endpoint: an assertion made for another server that advertises our
+        endpoint could be replayed here, OpenID Foundation advisory 2025), not expired, at most an hour long, and
+        its jti never seen before."""
         issuer = self.tools.settings.oidc_issuer
         now = self.tools.clock()
         try:
@@ -149,7 +151,7 @@ class OidcClients:
         except (JoseError, ValueError, TypeError, KeyError):
             raise invalid_client() from None
         audiences = audience if isinstance(audience, list) else [audience]
-        if not {issuer, issuer + PATHS["token_endpoint"]} & set(audiences) or expires - issued > _MAX_ASSERTION_SECONDS:
+        if audiences != [issuer] or expires - issued > _MAX_ASSERTION_SECONDS:
             raise invalid_client()
         digest = token_digest(f"{client.client_id}\n{token.claims['jti']}")
         async with self.tools.uow() as uow:

@@ -148,7 +148,8 @@ class OidcProvider:
         async with self.tools.uow(client=client_address) as uow:
             if await uow.oidc.use_refresh(digest, now) is None:
                 raise invalid_grant()  # revoked, expired, or used by a racing request a moment ago
-            claims = await self._grant(uow, session, client.client_id, scope or row["scope"], row["chain_id"], now)
+            claims = await self._grant(uow, session, client.client_id, scope or row["scope"], row["chain_id"], now,
+                                       refresh_scope=row["scope"])  # the next refresh token keeps the grant's
             await uow.commit()
         return await self._signed(claims)
 
@@ -167,14 +168,14 @@ class OidcProvider:
         async with self.tools.uow(client=client_address) as uow:
             holder = await uow.sessions.holder(row["session_digest"])
             account = await uow.accounts.get(holder[0]) if holder else None
-            await uow.oidc.unlink(row["session_digest"], client_id)  # its access tokens too, at our endpoints
+            await uow.oidc.withdraw(row["session_digest"], client_id, self.tools.clock())  # its access tokens too
             if await uow.oidc.end_chain(row["chain_id"], self.tools.clock()) and account is not None:
                 uow.record(ev.TokenReuseDetected(identifier=account.identifier, cofor_root=account.cofor_root,
                                                  at=self.tools.clock(), detail=f"client {client_id}"))
             await uow.commit()
 
     async def _grant(self, uow: Any, session: ValidSession, client_id: str, scope: str, chain: str,
-                     now: dt.datetime, *, nonce: str | None = None) -> Grant:
+                     now: dt.datetime, *, nonce: str | None = None, refresh_scope: str = "") -> Grant:
         """The grant recorded (subject, session link, next refresh token, audit row) and what its tokens say;
         they are signed once the transaction is over."""
         account = session.account
@@ -183,7 +184,7 @@ class OidcProvider:
         await uow.oidc.link(session.digest, client_id, sid, account.identifier, now)
         refresh = secrets.token_urlsafe(32)
         await uow.oidc.add_refresh(token_digest(refresh), chain_id=chain, client_id=client_id,
-                                   session_digest=session.digest, scope=scope, created_at=now,
+                                   session_digest=session.digest, scope=refresh_scope or scope, created_at=now,
                                    expires_at=session.expires_at)
         if nonce is not None:  # a code exchanged: the application's grant (its refreshes are not new grants)
             uow.record(ev.ApplicationGranted(identifier=account.identifier, cofor_root=account.cofor_root, at=now,

@@ -54,7 +54,8 @@ class OidcResources:
                 "code_challenge_methods_supported": ["S256"], "prompt_values_supported": ["none", "login"],
                 "claims_parameter_supported": False, "request_parameter_supported": False,
                 "request_uri_parameter_supported": False, "backchannel_logout_supported": True,
-                "backchannel_logout_session_supported": True, "acr_values_supported": ["pwd", "mfa"]}
+                "backchannel_logout_session_supported": True, "acr_values_supported": ["pwd", "mfa"],
+                "authorization_response_iss_parameter_supported": True}
 
     async def jwks(self) -> dict[str, Any]:
         return await self.keys.jwks()
@@ -71,11 +72,13 @@ class OidcResources:
             return None
         if uow is None:
             async with self.tools.uow(readonly=True) as own:
-                digest = await own.oidc.session_of(claims["sid"], claims["client_id"])
+                grant = await own.oidc.session_of(claims["sid"], claims["client_id"])
         else:
-            digest = await uow.oidc.session_of(claims["sid"], claims["client_id"])
-        if digest is None:
-            return None
+            grant = await uow.oidc.session_of(claims["sid"], claims["client_id"])
+        if grant is None or not isinstance(claims.get("iat"), int) or (
+                grant[1] is not None and claims["iat"] < grant[1].timestamp()):
+            return None  # no grant, or withdrawn after this token was issued (a replay, a revocation)
+        digest = grant[0]
         try:
             session = await self.provider.sessions.validate_digest(digest, touch=False)
         except Unauthenticated:
@@ -93,14 +96,16 @@ class OidcResources:
         return oidc.person_claims(person, str(claims.get("scope", "")))
 
     async def introspect(self, given: ClientAuthentication, token: str) -> dict[str, Any]:
-        """RFC 7662 for a resource server with a credential: any live access token; a refresh token only to the
-        client it was issued to. Anything else, and everything after the session ended: ``active: false``."""
+        """RFC 7662 for a resource server with a credential — the application's own back end, with its
+        credential: its live access and refresh tokens. Another application's tokens, and everything after the
+        session ended or the grant was withdrawn: ``active: false`` (no token is good at a resource it was not
+        issued for)."""
         async with self.tools.uow(readonly=True) as uow:
             caller = await self.clients.authenticate(given, uow)
             found = None if caller.is_public else await self._access(token, uow)
         if caller.is_public:
             raise oidc.invalid_client()
-        if found is not None:
+        if found is not None and found[0]["client_id"] == caller.client_id:
             claims, _ = found
             keep = ("scope", "client_id", "sub", "exp", "iat", "iss", "aud", "sid", "auth_time", "acr", "amr",
                     "cofor", "roles", "jti")
@@ -121,13 +126,14 @@ class OidcResources:
                 "sub": subject, "exp": int(row["expires_at"].timestamp()), "iss": self.provider.issuer}
 
     async def revoke(self, given: ClientAuthentication, token: str, client_address: str = "") -> None:
-        """RFC 7009: a refresh token of this client ends its chain. Access tokens live five minutes and are not
-        tracked; anything unknown is answered the same (no oracle)."""
+        """RFC 7009: a refresh token of this client ends its chain and the access tokens issued with it (an access
+        token itself is not tracked: it lives five minutes); anything unknown is answered the same (no oracle)."""
         client = await self.clients.authenticate(given)
         async with self.tools.uow(client=client_address) as uow:
             row = await uow.oidc.refresh_row(token_digest(token)) if 0 < len(token) <= 200 else None
-            if row is not None and row["client_id"] == client.client_id:
+            if row is not None and row["client_id"] == client.client_id:  # its chain, and the access tokens out
                 await uow.oidc.end_chain(row["chain_id"], self.tools.clock())
+                await uow.oidc.withdraw(row["session_digest"], client.client_id, self.tools.clock())
                 await uow.commit()
 
     async def end_session(self, session: ValidSession | None, id_token_hint: str, client_id: str,

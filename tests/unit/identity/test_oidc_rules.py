@@ -50,6 +50,14 @@ def test_redirect_uris_are_absolute_http_without_fragment(uri: str, production: 
     assert (uri_problem(uri, production=production) is not None) == refused
 
 
+def test_a_back_channel_logout_uri_is_never_identity_s_own_loopback_in_production() -> None:
+    assert uri_problem("http://127.0.0.1:8765/cb", production=True) is None  # a native app's redirect
+    assert uri_problem("http://127.0.0.1:9102/metrics", production=True, loopback=False) is not None
+    assert uri_problem("https://localhost/backchannel", production=True, loopback=False) is not None
+    assert uri_problem("https://quality.example/backchannel", production=True, loopback=False) is None
+    assert dict(check_registration(client(backchannel_logout_uri="http://127.0.0.1:8080/x"), production=True))
+
+
 def test_pkce_is_s256_with_a_proper_challenge_and_the_rfc_vector_matches() -> None:
     verifier, challenge = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
     check_pkce(challenge, "S256")

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("sid", sa.String(32), nullable=False),
         sa.Column("identifier", sa.String(7), nullable=False),
         _ts("created_at"),
+        _ts("tokens_after", True),
     )
     op.create_table(
         "oidc_logout_deliveries",
@@ -101,6 +102,7 @@ def upgrade() -> None:
     op.create_index("ix_oidc_logout_deliveries_next_attempt_at", "oidc_logout_deliveries", ["next_attempt_at"])
     op.create_index("ix_oidc_codes_expires_at", "oidc_codes", ["expires_at"])
     op.create_index("ix_oidc_refresh_tokens_chain_id", "oidc_refresh_tokens", ["chain_id"])
+    op.create_index("ix_oidc_refresh_tokens_expires_at", "oidc_refresh_tokens", ["expires_at"])
     op.create_index("ix_oidc_refresh_tokens_session_digest", "oidc_refresh_tokens", ["session_digest"])
     op.create_index("ix_oidc_session_clients_sid", "oidc_session_clients", ["sid"])
 
