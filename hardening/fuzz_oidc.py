@@ -28,6 +28,7 @@ from tests.e2e.stack import Stack, running_stack
 
 QUICK_PER_ENDPOINT, FULL_PER_ENDPOINT = 25, 400
 ENDPOINTS = [("GET", "/.well-known/openid-configuration"), ("GET", "/oidc/jwks"), ("GET", "/oidc/authorize"),
+             ("POST", "/oidc/authorize"),
              ("POST", "/oidc/token"), ("GET", "/oidc/userinfo"), ("POST", "/oidc/userinfo"),
              ("POST", "/oidc/introspect"), ("POST", "/oidc/revoke"), ("GET", "/oidc/logout"),
              ("POST", "/oidc/logout")]
@@ -35,7 +36,7 @@ NAMES = ["client_id", "redirect_uri", "response_type", "scope", "state", "nonce"
          "code_challenge_method", "prompt", "max_age", "login_hint", "ui_locales", "portal_bounced",
          "portal_login_after", "grant_type", "code", "code_verifier", "refresh_token", "token", "token_type_hint",
          "client_assertion_type", "client_assertion", "client_secret", "id_token_hint", "post_logout_redirect_uri",
-         "csrf_token", "lang"]
+         "csrf_token", "lang", "decision"]
 GARBAGE = st.one_of(st.text(max_size=60), st.text(alphabet=st.characters(codec="utf-8"), max_size=300),
                     st.sampled_from(["", " ", "\x00", "é" * 5000, "a" * 9000, "%00", "../../etc/passwd", "-1",
                                      "99999999999999999999", "openid openid", "none login", "S256", "plain",
@@ -63,7 +64,7 @@ async def seeds(stack: Stack) -> dict[str, list[str]]:
         "max_age": ["0", "60"], "grant_type": ["authorization_code", "refresh_token"],
         "refresh_token": [tokens["refresh_token"]], "token": [tokens["access_token"], tokens["refresh_token"]],
         "id_token_hint": [tokens["id_token"]], "post_logout_redirect_uri": [LOGGED_OUT],
-        "csrf_token": [asl.browser.cookies["__Host-portal_csrf"]]}
+        "csrf_token": [asl.browser.cookies["__Host-portal_csrf"]], "decision": ["allow", "deny"]}
     values["authorization"] = [basic(app.client_id, app.secret), basic(public.client_id, "x"), "Basic !!!",
                                "Basic " + base64.b64encode(b"\xff\xfe:\x00").decode(),
                                f"Bearer {tokens['access_token']}", f"Bearer {tokens['id_token']}", "Bearer x",

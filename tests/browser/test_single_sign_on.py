@@ -2,7 +2,8 @@
 on another site (127.0.0.1) than the portal (localhost): a person opens the application, signs in at the portal,
 lands back signed in; opening it again needs no new login; signing out of the application signs out of the portal;
 five wrong passwords lock the account, and the application is told at once (back-channel logout) and signs the
-person out."""
+person out. A public application (a native or single-page one) gets a code once the person allowed it, in French or
+English."""
 from __future__ import annotations
 
 import asyncio
@@ -15,7 +16,7 @@ import uvicorn
 from portal.identity.v1 import oidc_pb2 as pb
 
 from testing.processes import free_port
-from tests.e2e.oidc_apps import provider
+from tests.e2e.oidc_apps import application_site, provider, register
 from tests.e2e.stack import Stack
 
 from tools.demo_app import DemoSettings, DemoState, create_app
@@ -110,3 +111,29 @@ async def test_sign_in_once_open_again_without_login_and_a_lock_signs_the_applic
         await user.page.reload()
         await user.shot("demo-signed-out-by-lock")
         assert "Vous n'êtes pas connecté(e)" in await user.page.locator("body").inner_text()
+
+
+async def test_a_public_application_is_allowed_by_the_person_in_their_language(stack: Stack,
+                                                                               visitors: NewVisitor) -> None:
+    supplier = await open_supplier(stack)
+    async with application_site() as site:
+        app = await register(stack, auth_method="none", site=site.base)
+        for locale, allow, deny in (("fr-FR", "Continuer", "Annuler"), ("en-GB", "Continue", "Cancel")):
+            user = await visitors(f"user-{locale}", locale=locale)
+            await user.page.goto(app.authorization()[0])
+            await user.page.get_by_label("Identifiant V" if locale == "fr-FR" else "V-identifier").fill(
+                supplier.user_id)
+            await user.page.get_by_label("Mot de passe" if locale == "fr-FR" else "Password").fill(USER_PASSWORD)
+            async with user.page.expect_navigation(url="**/oidc/authorize?*"):
+                await user.page.get_by_role("button", name="Se connecter" if locale == "fr-FR" else "Log in",
+                                            exact=True).click()
+            await user.shot("consent")
+            assert "Qualité fournisseurs" in await user.page.locator("main").inner_text()
+            assert await user.page.get_by_role("button", name=deny).count() == 1
+            switch = await user.page.locator("a[hreflang]").get_attribute("href") or ""
+            assert switch.startswith("/oidc/authorize?") and f"ui_locales={'en' if locale == 'fr-FR' else 'fr'}" \
+                in switch  # the other language: the same request
+            async with user.page.expect_navigation(url=f"{site.base}/callback?*"):
+                await user.page.get_by_role("button", name=allow).click()
+            assert "code=" in user.page.url and f"iss={app.issuer}".replace(":", "%3A").replace("/", "%2F") in \
+                user.page.url

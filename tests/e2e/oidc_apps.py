@@ -48,12 +48,13 @@ class App:
     secret: str
     issuer: str
     metadata: dict[str, Any]
+    callback: str = CALLBACK
 
     def client(self, **kwargs: Any) -> AsyncOAuth2Client:
         """Authlib's client for this application (HTTP Basic with the secret; none for a public one)."""
         method = "client_secret_basic" if self.secret else "none"
         return AsyncOAuth2Client(self.client_id, self.secret or None, scope="openid profile email",
-                                 redirect_uri=CALLBACK, code_challenge_method="S256",
+                                 redirect_uri=self.callback, code_challenge_method="S256",
                                  token_endpoint_auth_method=method, **kwargs)
 
     async def keys(self, web: Any) -> KeySet:
@@ -77,7 +78,7 @@ async def register(stack: Stack, *, auth_method: str = "client_secret_basic", si
         client_id=client_id, name="Qualité fournisseurs", token_endpoint_auth_method=auth_method,
         redirect_uris=[callback], post_logout_redirect_uris=[logged_out], **fields)))
     metadata = (await stack.web.get("/.well-known/openid-configuration")).json()
-    return App(client_id, answer.client_secret, metadata["issuer"], metadata)
+    return App(client_id, answer.client_secret, metadata["issuer"], metadata, callback)
 
 
 @dataclass

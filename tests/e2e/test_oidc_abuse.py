@@ -1,9 +1,10 @@
 """The OpenID Connect provider tried as an attacker or a broken application would (ARCHITECTURE §14): a redirect URI
 that is not registered is never redirected to; PKCE is required and only S256; a code is good once, and its replay
 ends what its first use obtained; an expired code, a wrong secret or verifier, a public client presenting a secret,
-a disabled application are refused; a session that must change its password, or asks nothing (`prompt=none`)
-without a session, gets no code; `prompt=login` and `max_age` ask for a fresh login (`login_hint` filled in); two
-companies' people signing in to the same application never see each other's claims."""
+a disabled application are refused; a public application gets a code only once the person allowed it; a session
+that must change its password, or asks nothing (`prompt=none`) without a session, gets no code; `prompt=login` and
+`max_age` ask for a fresh login (`login_hint` filled in); two companies' people signing in to the same application
+never see each other's claims."""
 from __future__ import annotations
 
 import datetime as dt
@@ -119,11 +120,29 @@ async def test_expired_codes_secrets_and_disabled_applications_are_refused(stack
     assert (status, answer["error"]) == (401, "invalid_client")
 
 
-async def test_a_public_client_signs_in_with_pkce_alone(stack: Stack) -> None:
+def refreshed_to(page: str) -> dict[str, str]:
+    """The parameters of the application's URL a portal page takes the browser on to."""
+    url = page.split('content="0;url=', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    assert url.startswith(CALLBACK + "?"), url
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def test_a_public_client_signs_in_with_pkce_alone_once_the_person_allows_it(stack: Stack) -> None:
     _, asl = await onboarded_company(stack)
     public = await register(stack, auth_method="none")
     url, state, _, verifier = public.authorization()
-    answer = await answer_to(asl.browser, url)
+    asked = await asl.browser.get(local(url))  # nothing proves who a public client is: the person is asked
+    assert asked.status_code == 200 and "Qualité fournisseurs" in asked.text and "location" not in asked.headers
+    silent = await asl.browser.get(changed(url, prompt="none"))
+    assert parse_qs(urlsplit(silent.headers["location"]).query)["error"] == ["consent_required"]
+    form = {**{k: v[0] for k, v in parse_qs(urlsplit(url).query).items()},
+            "csrf_token": asl.browser.cookies["__Host-portal_csrf"]}
+    forged = await asl.browser.post("/oidc/authorize", data={**form, "csrf_token": "forged", "decision": "allow"},
+                                    headers={"x-csrf-token": "forged"})
+    assert forged.status_code == 403 and "code=" not in forged.text  # another site's form cannot say yes
+    denied = refreshed_to((await asl.browser.post("/oidc/authorize", data={**form, "decision": "deny"})).text)
+    assert denied["error"] == "access_denied" and denied["state"] == state and "code" not in denied
+    answer = refreshed_to((await asl.browser.post("/oidc/authorize", data={**form, "decision": "allow"})).text)
     reply = await stack.web.post(local(public.metadata["token_endpoint"]), data={
         "grant_type": "authorization_code", "code": answer["code"], "redirect_uri": CALLBACK,
         "code_verifier": verifier, "client_id": public.client_id})

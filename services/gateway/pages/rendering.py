@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import grpc
 from fastapi import Depends, Request
@@ -98,6 +99,12 @@ def _other_language(request: Request, lang: str, switch_path: str | None) -> str
     other = "en" if lang == "fr" else "fr"
     if switch_path is not None:
         return f"/{other}{switch_path}"
+    path = request.url.path
+    if not path.startswith(f"/{lang}/") and path != f"/{lang}":  # outside the language tree (/oidc/…)
+        if request.method != "GET":
+            return f"/{other}/"
+        kept = [(k, v) for k, v in request.query_params.multi_items() if k != "ui_locales"]
+        return f"{path}?{urlencode([*kept, ('ui_locales', other)])}"  # the same request, in the other language
     rest = request.url.path[len(lang) + 1:]
     query = request.url.query if request.method == "GET" else ""
     return f"/{other}{rest}" + (f"?{query}" if query else "")

@@ -52,9 +52,8 @@ async def continue_page(request: Request, lang: str, url: str) -> Response:
     return await render(request, lang, "oidc_continue.html", title_key="oidc.continue_title", url=url)
 
 
-def back_to(redirect_uri: str, **values: str) -> RedirectResponse:
-    query = urlencode({k: v for k, v in values.items() if v})
-    return RedirectResponse(redirect_uri + ("&" if "?" in redirect_uri else "?") + query, status_code=302)
+def back_url(redirect_uri: str, **values: str) -> str:
+    return redirect_uri + ("&" if "?" in redirect_uri else "?") + urlencode({k: v for k, v in values.items() if v})
 
 
 @router.get("/oidc/authorize")
@@ -62,15 +61,34 @@ async def authorize(request: Request, svc: Svc) -> Response:
     items = request.query_params.multi_items()
     params = {k: v for k, v in items if k in _FORWARDED or k == BOUNCED}
     lang = language_of(request, params.get("ui_locales", ""))
-    refused = translate(lang, "oidc.refused")
     if len({k for k, _ in items}) != len(items) or len(request.url.query) > _MAX_QUERY:
-        return await message(request, lang, "oidc.error_title", refused, status=400)
+        return await message(request, lang, "oidc.error_title", translate(lang, "oidc.refused"), status=400)
     if not request.cookies.get(SESSION_COOKIE) and BOUNCED not in params:
         return await continue_page(request, lang, "/oidc/authorize?" + urlencode({**params, BOUNCED: "1"}))
+    return await _authorized(request, svc, lang, params)
+
+
+@router.post("/oidc/authorize")
+async def consent(request: Request, svc: Svc, csrf: CsrfChecked) -> Response:
+    """The consent page's answer (a public application): yes, or no (``access_denied`` to the application)."""
+    form = await request.form()
+    params = {k: v[:_MAX_QUERY] for k, v in form.items() if k in _FORWARDED and isinstance(v, str)}
+    lang = language_of(request, params.get("ui_locales", ""))
+    if not csrf:
+        return await message(request, lang, "oidc.error_title", translate(lang, "oidc.refused"), status=403)
+    return await _authorized(request, svc, lang, params, consented=form.get("decision") == "allow",
+                             denied=form.get("decision") != "allow")
+
+
+async def _authorized(request: Request, svc: Svc, lang: str, params: dict[str, str], *, consented: bool = False,
+                      denied: bool = False) -> Response:
+    """Identity's answer to the request, worded for the browser. After the consent form, the way back to the
+    application is a page: the pages' CSP (`form-action 'self'`) stops a redirect after a form."""
+    refused = translate(lang, "oidc.refused")
     numbers = {k: params[k] for k in ("max_age", LOGIN_AFTER) if k in params}
     if not all(v.isdigit() and len(v) < 12 for v in numbers.values()):
         return await message(request, lang, "oidc.error_title", refused, status=400)
-    asked = pb.AuthorizeRequest()
+    asked = pb.AuthorizeRequest(consented=consented)
     for name in _FORWARDED[:9]:  # the protocol's text parameters, as given
         setattr(asked, name, params.get(name, ""))
     if "max_age" in numbers:
@@ -79,18 +97,31 @@ async def authorize(request: Request, svc: Svc) -> Response:
         asked.login_after = int(numbers[LOGIN_AFTER])
     answer = await svc.oidc.Authorize(asked, **svc.as_session())
     redirect_uri, state = params.get("redirect_uri", ""), params.get("state", "")
-    if answer.HasField("failure"):
-        if not answer.failure.redirectable:
-            return await message(request, lang, "oidc.error_title", refused, status=400)
-        return back_to(redirect_uri, error=answer.failure.error, error_description=answer.failure.error_description,
-                       state=state, iss=answer.issuer)
-    if answer.code:  # with the issuer (RFC 9207): a client of several providers knows which one answered
-        return back_to(redirect_uri, code=answer.code, state=state, iss=answer.issuer)
-    # The person must sign in (again) or change the password first: the request waits for them.
+    if answer.HasField("failure") and not answer.failure.redirectable:
+        return await message(request, lang, "oidc.error_title", refused, status=400)
+    if answer.HasField("failure") or denied:
+        error = answer.failure if answer.HasField("failure") else pb.OAuthFailure(
+            error="access_denied", error_description="the person did not allow the application")
+        target = back_url(redirect_uri, error=error.error, error_description=error.error_description, state=state,
+                          iss=answer.issuer)
+    elif answer.code:  # with the issuer (RFC 9207): a client of several providers knows which one answered
+        target = back_url(redirect_uri, code=answer.code, state=state, iss=answer.issuer)
+    elif answer.interaction == pb.INTERACTION_CONSENT:
+        return await render(request, lang, "oidc_consent.html", title_key="oidc.consent_title",
+                            client_name=answer.client_name, params=params)
+    else:
+        return _wait_for_login(lang, params, answer.interaction)
+    if request.method == "POST":
+        return await continue_page(request, lang, target)
+    return RedirectResponse(target, status_code=302)
+
+
+def _wait_for_login(lang: str, params: dict[str, str], interaction: int) -> Response:
+    """The person must sign in (again) or change the password first: the request waits for them."""
     waiting = {k: v for k, v in params.items() if k not in ("prompt", "max_age", BOUNCED, LOGIN_AFTER)}
     waiting[LOGIN_AFTER] = str(int(time.time()) - 1)
     hint = urlencode({"identifier": params.get("login_hint", "")[:20]}) if params.get("login_hint") else ""
-    step = "/password/change" if answer.interaction == pb.INTERACTION_PASSWORD_CHANGE else \
+    step = "/password/change" if interaction == pb.INTERACTION_PASSWORD_CHANGE else \
         "/login" + (f"?{hint}" if hint else "")  # the login page fills in a V-identifier it is given
     response = redirect(f"/{lang}{step}")
     response.set_cookie(RETURN_COOKIE, urlencode(waiting), max_age=RETURN_SECONDS, path="/", secure=True,

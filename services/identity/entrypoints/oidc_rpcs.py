@@ -25,7 +25,8 @@ from identity.service_layer.sessions import Sessions
 
 SERVICE_NAME = pb.DESCRIPTOR.services_by_name["OidcProviderService"].full_name
 _INTERACTIONS: dict[str, pb.Interaction.ValueType] = {"LOGIN": pb.INTERACTION_LOGIN,
-                                                      "PASSWORD_CHANGE": pb.INTERACTION_PASSWORD_CHANGE}
+                                                      "PASSWORD_CHANGE": pb.INTERACTION_PASSWORD_CHANGE,
+                                                      "CONSENT": pb.INTERACTION_CONSENT}
 
 
 def failure(error: OAuthError) -> pb.OAuthFailure:
@@ -86,14 +87,15 @@ class OidcProviderServicer(pb_grpc.OidcProviderServiceServicer):
             request.client_id, request.redirect_uri, request.response_type, request.scope, request.state,
             request.nonce, request.code_challenge, request.code_challenge_method, request.prompt,
             request.max_age if request.HasField("max_age") else None,
-            request.login_after if request.HasField("login_after") else None)
+            request.login_after if request.HasField("login_after") else None, request.consented)
         issuer = self.provider.issuer
         try:
             found = await self.provider.authorize(asked, bearer_token(context))
         except OAuthError as error:
             return pb.AuthorizeResponse(failure=failure(error), issuer=issuer)
         interaction = _INTERACTIONS.get(found.login, pb.INTERACTION_UNSPECIFIED)
-        return pb.AuthorizeResponse(code=found.code, interaction=interaction, issuer=issuer)
+        return pb.AuthorizeResponse(code=found.code, interaction=interaction, issuer=issuer,
+                                    client_name=found.client_name)
 
     async def ExchangeToken(self, request: pb.ExchangeTokenRequest, context: Ctx) -> pb.ExchangeTokenResponse:
         address = self._gateway(context)

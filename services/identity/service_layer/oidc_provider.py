@@ -35,13 +35,15 @@ class AuthorizationRequest:
     prompt: str = ""
     max_age: int | None = None
     login_after: int | None = None  # a fresh login asked by an earlier answer (prompt=login, max_age)
+    consented: bool = False  # the person said yes to this public application on the portal's page
 
 
 @dataclass(frozen=True)
 class Authorization:
-    """A code for the client, or what the person must do first (``login``: LOGIN or PASSWORD_CHANGE)."""
+    """A code for the client, or what the person must do first (``login``: LOGIN, PASSWORD_CHANGE or CONSENT)."""
     code: str = ""
     login: str = ""
+    client_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,10 @@ class OidcProvider:
         if oidc.login_needed(session.opened_at, self.tools.clock(), prompt=asked.prompt, max_age=asked.max_age,
                              login_after=asked.login_after):
             return _interaction(asked, "LOGIN")
+        if client.is_public and not asked.consented:  # nothing proves who a public client is (RFC 8252 §8.6)
+            if "none" in asked.prompt.split():
+                raise OAuthError("consent_required", "the person must allow this application at the portal")
+            return Authorization(login="CONSENT", client_name=client.name)
         code, now = secrets.token_urlsafe(32), self.tools.clock()
         async with self.tools.uow() as uow:
             await uow.oidc.add_code(token_digest(code), now, client_id=client.client_id,
