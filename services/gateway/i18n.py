@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from google.protobuf.timestamp_pb2 import Timestamp
 from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
 from jinja2.runtime import Context
@@ -30,6 +31,20 @@ CATALOGUES = i18n.load_catalogues(LOCALE, DOMAIN)
 def language_or_default(value: str) -> str:
     """``value`` when it is one of the portal's languages, else the default (where a bad one must not 404)."""
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def preferred_language(accept_language: str, *hints: str) -> str:
+    """The first of ``hints`` (an application's ``ui_locales``…) or of the browser's Accept-Language tags that is
+    one of the portal's languages, else the default."""
+    wanted = [*hints, *(part.split(";")[0].strip() for part in accept_language.split(","))]
+    for tag in wanted:
+        try:
+            language = Locale.parse(tag.replace("-", "_")).language if tag and tag != "*" else ""
+        except (ValueError, UnknownLocaleError):
+            continue
+        if language in LANGUAGES:
+            return language
+    return DEFAULT_LANGUAGE
 
 
 def translate(lang: str, key: str, **values: object) -> str:

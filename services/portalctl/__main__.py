@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 
 import grpc
@@ -25,11 +26,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         asyncio.run(args.run(args))
+        sys.stdout.flush()
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.UNAVAILABLE:
             print(f"error: service unreachable ({error.details()})", file=sys.stderr)
             return 1
         return explain(error)
+    except BrokenPipeError:  # the reader stopped reading (`portalctl … | head`): what it wanted, it has
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python exits
     return 0
 
 

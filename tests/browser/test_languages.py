@@ -172,3 +172,11 @@ async def test_no_page_shows_text_of_the_other_language(stack: Stack, visitors: 
             for path, text in texts.items():
                 failures += [f"{lang} {where} {path}: {found}" for found in foreign_text(lang, text)]
     assert failures == [], "\n".join(failures)
+
+
+async def test_the_portal_opens_in_the_browser_s_language(stack: Stack, visitors: NewVisitor) -> None:
+    for locale, lang in (("en-GB", "en"), ("fr-CA", "fr"), ("de-DE", "fr")):  # neither: French, the default
+        visitor = await visitors(f"browser-{locale}", locale=locale)
+        page = await visitor.goto("/")
+        assert urlsplit(page.url).path == f"/{lang}/", locale
+        assert await page.locator("html").get_attribute("lang") == lang

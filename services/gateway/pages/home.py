@@ -5,14 +5,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from gateway.dependencies import Lang
+from gateway.i18n import preferred_language
 from gateway.pages.rendering import render
 
 router = APIRouter()
 
 
 @router.get("/")
-async def root() -> RedirectResponse:
-    return RedirectResponse("/fr/", status_code=302)
+async def root(request: Request) -> RedirectResponse:
+    """The home in the browser's language (Accept-Language), French when it prefers neither."""
+    lang = preferred_language(request.headers.get("accept-language", ""))
+    return RedirectResponse(f"/{lang}/", status_code=302, headers={"Vary": "Accept-Language"})
 
 
 @router.get("/{lang}")

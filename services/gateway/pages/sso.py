@@ -12,7 +12,6 @@ import time
 from typing import Annotated
 from urllib.parse import urlencode
 
-from babel import Locale, UnknownLocaleError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from portal.identity.v1 import oidc_pb2 as pb
@@ -20,7 +19,7 @@ from portal.identity.v1 import oidc_pb2 as pb
 from gateway.clients import SESSION_COOKIE
 from gateway.dependencies import Svc
 from gateway.errors import redirect
-from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
+from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES, preferred_language, translate
 from gateway.pages.rendering import CsrfChecked, message, render
 
 router = APIRouter(include_in_schema=False)
@@ -35,16 +34,7 @@ _MAX_QUERY = 3000
 
 def language_of(request: Request, ui_locales: str = "") -> str:
     """The application's ``ui_locales``, else the browser's Accept-Language, else French."""
-    wanted = ui_locales.split() + [part.split(";")[0].strip() for part in
-                                   request.headers.get("accept-language", "").split(",")]
-    for tag in wanted:
-        try:
-            language = Locale.parse(tag.replace("-", "_")).language if tag and tag != "*" else ""
-        except (ValueError, UnknownLocaleError):
-            continue
-        if language in LANGUAGES:
-            return language
-    return DEFAULT_LANGUAGE
+    return preferred_language(request.headers.get("accept-language", ""), *ui_locales.split())
 
 
 async def continue_page(request: Request, lang: str, url: str) -> Response:

@@ -41,6 +41,12 @@ async def test_support_staff_find_inspect_and_unlock_from_the_command_line(ident
     assert code == 0 and company.asl in out and "BLOCKED" in out
     code, out, _ = await portalctl(identity, "audit", company.asl)
     assert code == 0 and "ACCOUNT_LOCKED" in out and "LOGIN_FAILED" in out
+    piped = await asyncio.create_subprocess_shell(  # a reader that stops early: no traceback, no error
+        f"{sys.executable} -m portalctl identity audit {company.asl} | head -1", env={
+            **os.environ, "IDENTITY_TARGET": identity.app.target, "PORTAL_OPERATOR_TOKEN": TOKENS["support"]},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    first_line, complaint = await piped.communicate()
+    assert len(first_line.decode().splitlines()) == 1 and complaint.decode() == "", complaint.decode()
     code, _, err = await portalctl(identity, "unlock", company.asl)
     assert code == 2 and "--reason" in err  # refused by the command line itself
     code, out, _ = await portalctl(identity, "unlock", company.asl, "--reason", "called the hotline, id checked")
