@@ -53,6 +53,8 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await page.locator("#f-country_code").fill("FR")
     await page.locator("#f-legal_existence_proof_ref").fill("kbis.pdf")
     await page.locator("#f-head_office_address-lines").fill("1 rue des Forges")
+    postal = await page.locator("label[for=f-head_office_address-postal_code]").inner_text()
+    assert "facultatif" not in postal  # the file cannot be sent without it: the form says so (issue 16)
     await page.locator("#f-head_office_address-postal_code").fill("57000")
     await page.locator("#f-head_office_address-city").fill("Metz")
     await page.locator("#f-head_office_address-country_code").fill("FR")

@@ -36,6 +36,13 @@ REQUIRED_FIELDS = ("legal_name", "national_registration_number", "tax_number", "
                    "legal_representative.given_name", "legal_representative.family_name",
                    "legal_representative.email", "legal_representative.job_title")
 
+# Countries whose addresses have no postal code (ISO 3166-1 alpha-2; after the Universal Postal Union's list): a head
+# office there is complete without one.
+NO_POSTAL_CODE = frozenset({
+    "AE", "AG", "AO", "AW", "BF", "BI", "BJ", "BO", "BS", "BW", "BZ", "CD", "CF", "CG", "CI", "CK", "CM", "DJ", "DM",
+    "ER", "FJ", "GA", "GD", "GH", "GM", "GQ", "GY", "HK", "KI", "KM", "KN", "KP", "ML", "MO", "MR", "MW", "NR", "NU",
+    "QA", "RW", "SB", "SC", "SL", "SR", "ST", "SY", "TF", "TG", "TK", "TL", "TO", "TV", "UG", "VU", "YE", "ZW"})
+
 
 @dataclass(eq=False)
 class Presentation:
@@ -76,7 +83,10 @@ class Presentation:
         }.get(path, getattr(self, path, None))
 
     def missing_fields(self) -> list[str]:
-        return [name for name in REQUIRED_FIELDS if not self.value_of(name)]
+        """What the file still needs before it can be sent: every required field, but the postal code of a head
+        office in a country that has none."""
+        exempt = {"head_office_address.postal_code"} if self.address_country in NO_POSTAL_CODE else set()
+        return [name for name in REQUIRED_FIELDS if name not in exempt and not self.value_of(name)]
 
     # ---- confirmation and expiry ----------------------------------------------------------------------------
 

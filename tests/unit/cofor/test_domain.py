@@ -110,6 +110,13 @@ def test_presentation_state_machine() -> None:
     assert p.duns_claim == "123456789"  # a referenced file keeps its D-U-N-S
 
 
+def test_a_head_office_needs_a_postal_code_unless_its_country_has_none() -> None:
+    in_france, in_hong_kong = presentation(address_country="FR"), presentation(address_country="HK")
+    assert "head_office_address.postal_code" in in_france.missing_fields()
+    assert "head_office_address.postal_code" not in in_hong_kong.missing_fields()
+    assert "head_office_address.city" in in_hong_kong.missing_fields()
+
+
 def test_unconfirmed_and_idle_drafts_lapse_and_free_their_duns() -> None:
     unconfirmed = presentation()
     assert unconfirmed.expires_at() == NOW + dt.timedelta(hours=24) and not unconfirmed.is_due(NOW)
