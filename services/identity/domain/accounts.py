@@ -99,9 +99,12 @@ class Account:
         return True
 
     def login_refusal(self, now: dt.datetime, *, company_open: bool) -> str | None:
-        """Why a login with the right password is refused (None: it is not). Told only once the password is right."""
+        """Why a login with the right password is refused (None: it is not). Told only once the password is right.
+        An account closed with its company (supplier deactivated, access reset) is told so: its ASL cannot help."""
         if self.state == State.DISABLED:
-            return "ACCOUNT_DISABLED"
+            closed_with_company = self.disabled_cause in (DisabledCause.SUPPLIER_DEACTIVATED,
+                                                          DisabledCause.ACCESS_RESET)
+            return "COMPANY_ACCESS_CLOSED" if closed_with_company else "ACCOUNT_DISABLED"
         if self.state == State.BLOCKED:
             return "ACCOUNT_BLOCKED"
         if self.temporary_password_expired(now):

@@ -81,7 +81,7 @@ async def test_an_access_reset_closes_every_account_for_good(identity: Identity)
     f = await failure(identity.login(company.asl, secrets["temporary_password"]))
     assert f.reason == "INVALID_CREDENTIALS"  # type: ignore[attr-defined]  # the pending reset is void
     f = await failure(identity.login(company.asl, STRONG))
-    assert f.reason == "ACCOUNT_DISABLED"  # type: ignore[attr-defined]
+    assert f.reason == "COMPANY_ACCESS_CLOSED"  # type: ignore[attr-defined]
 
     async def published() -> tuple[list[ev.ActiveAdministratorsChanged], list[ev.AccountDisabled]]:
         snapshots = [ev.ActiveAdministratorsChanged.FromString(m.data) for m in await read_subject(

@@ -207,7 +207,7 @@ async def test_deactivation_disables_every_account_and_reactivation_restores_the
     f = await failure(identity.client.ValidateSession(api.ValidateSessionRequest(session_token=token), as_="erp"))
     assert f.reason == "SESSION_INVALID"  # type: ignore[attr-defined]
     f = await failure(identity.login(company.asl, STRONG))
-    assert f.reason == "ACCOUNT_DISABLED"  # type: ignore[attr-defined]
+    assert f.reason == "COMPANY_ACCESS_CLOSED"  # type: ignore[attr-defined]  # closed with the company: not the ASL's
     await identity.publish_cofor("cofor.supplier.reactivated", cofor_events.SupplierReactivated(
         cofor_root=company.root))
     await identity.until_company(company.root, supplier_active=True)

@@ -10,7 +10,7 @@ from kit.errors import PermissionDenied, ResourceExhausted, Unauthenticated
 from tests.unit.identity.builders import NOW, PASSWORD, ROOT, account, world
 
 from identity.domain import events as ev
-from identity.domain.accounts import LockCause, State
+from identity.domain.accounts import DisabledCause, LockCause, State
 
 WRONG = "Pas le bon mot de passe du tout, vraiment pas"
 
@@ -67,6 +67,8 @@ async def test_an_unknown_identifier_costs_the_same_hashing_as_a_wrong_password(
 
 @pytest.mark.parametrize(("shape", "reason"), [
     ({"state": State.DISABLED}, "ACCOUNT_DISABLED"),
+    ({"state": State.DISABLED, "disabled_cause": DisabledCause.SUPPLIER_DEACTIVATED}, "COMPANY_ACCESS_CLOSED"),
+    ({"state": State.DISABLED, "disabled_cause": DisabledCause.ACCESS_RESET}, "COMPANY_ACCESS_CLOSED"),
     ({"must_change_password": True, "password_expires_at": NOW - dt.timedelta(seconds=1)},
      "TEMPORARY_PASSWORD_EXPIRED"),
 ])
