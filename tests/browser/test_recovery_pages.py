@@ -170,8 +170,7 @@ async def test_a_locked_out_user_is_unlocked_by_their_asl(stack: Stack, visitors
     for attempt in range(5):
         await log_in(user, supplier.user_id, f"not my password, attempt {attempt}")
         assert user.page.url.endswith("/fr/login")
-        assert await user.page.get_by_role("alert").inner_text() == (
-            f"Le formulaire contient des erreurs :\n{WRONG_CREDENTIALS}")
+        assert await user.page.get_by_role("alert").inner_text() == WRONG_CREDENTIALS  # no field to fix: said as is
         assert await user.page.get_by_label("Identifiant V").input_value() == supplier.user_id
         assert await user.page.get_by_label("Mot de passe").input_value() == ""
     await log_in(user, supplier.user_id, USER_PASSWORD)  # blocked: the right password says nothing more

@@ -30,6 +30,12 @@ class FormState:
     summary: list[tuple[str, str]] = field(default_factory=list)  # (anchor of the input or "", message)
     retry_after: str = ""  # set when a rate limit refused the form: the page answers 429 with Retry-After
 
+    @property
+    def refused_only(self) -> bool:
+        """A refusal of the whole form (a wrong password, a closed access), no field to fix: said as it is, not
+        under "the form has errors"."""
+        return not any(anchor for anchor, _ in self.summary)
+
     def add(self, lang: str, name: str, message: str) -> None:
         if name:
             self.errors.setdefault(name, []).append(message)
