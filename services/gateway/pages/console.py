@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -44,15 +45,25 @@ Action = Annotated[str, Depends(console_action)]
 Administrator = Annotated[identity_pb.Principal, Depends(administrator)]
 
 
-def _row(account: identity_pb.Account, me: str) -> dict[str, object]:
+def _row(account: identity_pb.Account, me: str, sole_asl: str) -> dict[str, object]:
+    """An account's row: the actions offered are those identity would take (the company's only active ASL keeps
+    its account and role until it names another: disabling or demoting it is refused, so not offered)."""
     state = identity_pb.AccountState.Name(account.state)
     roles = [identity_pb.Role.Name(r) for r in account.roles]
+    sole = account.identifier == sole_asl
     actions = ["reset-password"]
     actions += ["unlock"] if state == "ACCOUNT_STATE_BLOCKED" else []
-    actions += ["enable"] if state == "ACCOUNT_STATE_DISABLED" else ["disable"]
-    actions += ["revoke-administrator"] if "ROLE_ADMINISTRATOR" in roles else ["grant-administrator"]
+    actions += ["enable"] if state == "ACCOUNT_STATE_DISABLED" else [] if sole else ["disable"]
+    actions += ([] if sole else ["revoke-administrator"]) if "ROLE_ADMINISTRATOR" in roles else ["grant-administrator"]
     actions += ["reset-second-factors"] if account.identifier != me else []  # one's own: another ASL or support
-    return {"account": account, "state": state, "roles": roles, "actions": actions}
+    return {"account": account, "state": state, "roles": roles, "actions": actions, "sole_asl": sole}
+
+
+def _sole_asl(accounts: Sequence[identity_pb.Account]) -> str:
+    """The identifier of the company's only active ASL, if it has only one."""
+    active = [a.identifier for a in accounts if identity_pb.ROLE_ADMINISTRATOR in a.roles
+              and a.state == identity_pb.ACCOUNT_STATE_ACTIVE]
+    return active[0] if len(active) == 1 else ""
 
 
 async def _console(request: Request, lang: str, svc: Svc, principal: identity_pb.Principal,
@@ -61,7 +72,7 @@ async def _console(request: Request, lang: str, svc: Svc, principal: identity_pb
     accounts = (await svc.identity.ListUsers(identity.ListUsersRequest(page_size=200), **svc.as_session())).accounts
     policy = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
     return await render(request, lang, "admin.html", status=status, title_key="admin.title",
-                        rows=[_row(a, principal.identifier) for a in accounts], form=form,
+                        rows=[_row(a, principal.identifier, _sole_asl(accounts)) for a in accounts], form=form,
                         company_requires_factor=policy.company_requires,
                         create_form=create_form or FormState(values={"language": lang}), done=done,
                         cofor_root=principal.cofor_root, switch_path="/admin")
