@@ -16,7 +16,7 @@ from portal.cofor.v1 import cofor_service_pb2_grpc
 from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import failure_of
 
-TARGETS = {"cofor": "127.0.0.1:50051", "identity": "127.0.0.1:50052", "support": "127.0.0.1:50053"}
+PORTS = {"cofor": 50051, "identity": 50052, "support": 50053}  # `make run`'s, shifted by PORTAL_PORT_OFFSET
 
 
 def operator_token() -> str:
@@ -33,7 +33,9 @@ def operator_token() -> str:
 
 
 def target(service: str) -> str:
-    return os.environ.get(f"{service.upper()}_TARGET", TARGETS[service])
+    """<SERVICE>_TARGET, else `make run`'s address for it (beside a shifted stack too: PORTAL_PORT_OFFSET)."""
+    offset = int(os.environ.get("PORTAL_PORT_OFFSET", "0") or 0)
+    return os.environ.get(f"{service.upper()}_TARGET", f"127.0.0.1:{PORTS[service] + offset}")
 
 
 def agent_name(given: str | None = None) -> str:

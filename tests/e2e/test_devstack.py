@@ -91,8 +91,8 @@ async def test_make_run_starts_every_process_healthy_and_stops_cleanly(tmp_path:
         assert (var / "secrets" / "demo-app.env").stat().st_mode & 0o777 == 0o600
         listed = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "portalctl", "oidc", "clients", "list", stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PORTAL_VAR_DIR": str(var),
-                                                 "IDENTITY_TARGET": f"127.0.0.1:{50052 + OFFSET}"})
+            stderr=asyncio.subprocess.PIPE, env={**os.environ, "PORTAL_VAR_DIR": str(var),  # the stack's ports:
+                                                 "PORTAL_PORT_OFFSET": str(OFFSET)})  # found from the offset alone
         out, err = await listed.communicate()
         assert listed.returncode == 0 and "quality-demo" in out.decode(), err.decode()
     finally:
