@@ -92,9 +92,11 @@ async def reopen(args: argparse.Namespace) -> None:
 async def validate(args: argparse.Namespace) -> None:
     reply = await call_cofor("BatchValidateCofor", api.BatchValidateCoforRequest(cofors=args.cofors))
     for r in reply.results:
-        if r.valid:
-            print(f"{r.input!r}: valid {r.cofor!r} {'head office' if r.is_head_office else 'site'} "
-                  f"of {r.legal_name}")
+        if r.valid:  # an existing site: of an active supplier, or of one purchasing deactivated (said so)
+            status = "" if r.supplier_status == pb.SUPPLIER_STATUS_ACTIVE else \
+                f" — supplier {pb.SupplierStatus.Name(r.supplier_status).removeprefix('SUPPLIER_STATUS_')}"
+            print(f"{r.input!r}: {'valid' if not status else 'known'} {r.cofor!r} "
+                  f"{'head office' if r.is_head_office else 'site'} of {r.legal_name}{status}")
         else:
             reason = api.CoforInvalidReason.Name(r.reason).removeprefix("COFOR_INVALID_REASON_")
             print(f"{r.input!r}: invalid ({reason})")

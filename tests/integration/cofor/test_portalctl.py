@@ -37,6 +37,8 @@ async def test_purchasing_references_and_manages_a_supplier_from_the_command_lin
     assert code == 0 and supplier.status == pb.SUPPLIER_STATUS_DEACTIVATED
     code, out, _ = await portalctl(cofor, "cofor", "show", root)
     assert code == 0 and '"status": "SUPPLIER_STATUS_DEACTIVATED"' in out
+    code, out, _ = await portalctl(cofor, "cofor", "validate", root)
+    assert code == 0 and "valid" not in out.split(":", 1)[1] and "supplier DEACTIVATED" in out  # not "valid"
 
 
 async def test_errors_are_explained_and_the_gateway_credential_is_refused(cofor: Cofor) -> None:
