@@ -192,3 +192,17 @@ async def test_a_locked_out_user_is_unlocked_by_their_asl(stack: Stack, visitors
     await log_in(user, supplier.user_id, USER_PASSWORD)
     assert user.page.url.endswith("/fr/account")
     assert await user.page.locator("#account-identifier").inner_text() == supplier.user_id
+
+
+async def test_the_recovery_forms_say_the_e_mail_must_match_exactly(stack: Stack, visitors: NewVisitor) -> None:
+    for locale, lang, said in (("fr-FR", "fr", "majuscules et minuscules comprises"),
+                               ("en-GB", "en", "upper and lower case included")):
+        visitor = await visitors(f"visitor-{lang}", locale=locale)
+        for path in ("/recover/identifier", "/recover/password"):
+            page = await visitor.goto(f"/{lang}{path}")
+            fields = page.locator("input[type=email]")
+            assert await fields.count() >= 1
+            for n in range(await fields.count()):  # the hint is the field's own description (screen readers too)
+                described = await fields.nth(n).get_attribute("aria-describedby") or ""
+                hints = " ".join([await page.locator(f"#{i}").inner_text() for i in described.split()])
+                assert said in hints, (path, described)
