@@ -171,6 +171,8 @@ async def test_a_locked_out_user_is_unlocked_by_their_asl(stack: Stack, visitors
         await log_in(user, supplier.user_id, f"not my password, attempt {attempt}")
         assert user.page.url.endswith("/fr/login")
         assert await user.page.get_by_role("alert").inner_text() == WRONG_CREDENTIALS  # no field to fix: said as is
+        focused = await user.page.evaluate("document.activeElement && document.activeElement.id")
+        assert focused == "error-summary"  # the keyboard and the screen reader start at what went wrong
         assert await user.page.get_by_label("Identifiant V").input_value() == supplier.user_id
         assert await user.page.get_by_label("Mot de passe").input_value() == ""
     await log_in(user, supplier.user_id, USER_PASSWORD)  # blocked: the right password says nothing more
