@@ -35,7 +35,7 @@ def create_app(settings: GatewaySettings) -> FastAPI:
                               "Every error answers the same body (ErrorBody); invalid input is a 400.")
     app.state.settings, app.state.backends = settings, Backends(settings)
     app.add_middleware(GatewayMiddleware, settings=settings)
-    errors.install(app)
+    errors.install(app, not_found_page=pages.not_found_page)
     app.include_router(api.router)
     app.include_router(operations.router)
     oidc_endpoints.install(app)  # the OpenID Connect provider's (ARCHITECTURE §14; the browser's: pages/sso.py)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
@@ -17,7 +18,7 @@ from starlette.routing import compile_path
 from kit.client import failure_of
 from kit.errors import DomainError
 
-from gateway.i18n import language_or_default, translate
+from gateway.i18n import LANGUAGES, language_or_default, preferred_language, translate
 
 # google/rpc/code.proto: the HTTP status of each gRPC code.
 HTTP_STATUS = {
@@ -145,7 +146,11 @@ async def http_error(request: Request, error: Exception) -> Response:
     headers = dict(error.headers or {})
     if error.status_code == 405:
         headers["Allow"] = allowed_methods(request)
-    if not request.url.path.startswith("/api/"):  # a page: a small HTML answer, not JSON
+    if not request.url.path.startswith("/api/"):  # a page: an HTML answer, not JSON
+        if error.status_code == 404 and (answer := request.app.state.not_found_page):
+            first = request.url.path.strip("/").split("/", 1)[0]  # the page's language, else the browser's
+            lang = first if first in LANGUAGES else preferred_language(request.headers.get("accept-language", ""))
+            return await answer(request, lang)  # type: ignore[no-any-return]
         return _refusal_page(request.url.path, "error.not_found" if error.status_code == 404 else "error.generic",
                              error.status_code, headers)
     code = HTTP_CODE.get(error.status_code, "INVALID_ARGUMENT" if error.status_code < 500 else "INTERNAL")
@@ -159,8 +164,10 @@ async def respond(_: Request, signal: Exception) -> Response:
     return signal.response
 
 
-def install(app: FastAPI) -> None:
-    """The handlers above, on ``app``."""
+def install(app: FastAPI, not_found_page: Callable[[Request, str], Awaitable[Response]] | None = None) -> None:
+    """The handlers above, on ``app``; ``not_found_page(request, lang)``: the page of an unknown path, in the
+    site's layout (the pages' own; a small page without it)."""
+    app.state.not_found_page = not_found_page
     handlers: dict[Any, Any] = {grpc.aio.AioRpcError: grpc_error, DomainError: domain_error,
                                 RequestValidationError: bad_request, StarletteHTTPException: http_error,
                                 Respond: respond}

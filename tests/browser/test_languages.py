@@ -180,3 +180,16 @@ async def test_the_portal_opens_in_the_browser_s_language(stack: Stack, visitors
         page = await visitor.goto("/")
         assert urlsplit(page.url).path == f"/{lang}/", locale
         assert await page.locator("html").get_attribute("lang") == lang
+
+
+async def test_an_unknown_address_answers_a_page_of_the_site_in_the_right_language(stack: Stack,
+                                                                                  visitors: NewVisitor) -> None:
+    for locale, path, lang, said in (("en-GB", "/no-such-page", "en", "Page not found."),
+                                     ("en-GB", "/fr/no-such-page", "fr", "Page introuvable."),
+                                     ("fr-FR", "/en/no/such/page", "en", "Page not found.")):
+        visitor = await visitors(f"lost-{lang}-{len(path)}", locale=locale)
+        answer = await visitor.page.goto(visitor.base + path)
+        assert answer is not None and answer.status == 404
+        assert await visitor.page.locator("html").get_attribute("lang") == lang
+        assert said in await visitor.page.locator("main").inner_text()
+        assert await visitor.page.get_by_role("navigation").count() >= 1  # the menu, to find one's way

@@ -22,6 +22,9 @@ from gateway.pages import (
     recovery,
     sso,
 )
+from gateway.pages.rendering import not_found_page
+
+__all__ = ["not_found_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 # sso first: its /oidc/... paths must not be taken for /{lang}/... pages.

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 import grpc
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from kit.client import failure_of
 
@@ -137,3 +137,8 @@ async def message(request: Request, lang: str, title_key: str, text: str, *, sta
                   **context: Any) -> HTMLResponse:
     """The one-paragraph page (done, refused, not found)."""
     return await render(request, lang, "message.html", status=status, title_key=title_key, message=text, **context)
+
+
+async def not_found_page(request: Request, lang: str) -> Response:
+    """An unknown path: a page in the site's layout and ``lang``, with its menu to find one's way (404)."""
+    return await message(request, lang, "error.title", translate(lang, "error.not_found"), status=404)
