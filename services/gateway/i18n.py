@@ -9,6 +9,7 @@ Dates: ``format_datetime``/``format_date``, in the reader's time zone (Europe/Pa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,22 @@ def _date_filter(context: Context, value: Any) -> str:
     return format_date(value, context.get("lang", DEFAULT_LANGUAGE))
 
 
+_NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "ZZ"}  # CLDR territories that are no country
+
+
+@functools.cache
+def countries(lang: str) -> list[tuple[str, str]]:
+    """Every country as (ISO 3166-1 alpha-2 code, its name in ``lang``), in the order of the names (CLDR, Babel):
+    what a person picks rather than types."""
+    names = Locale.parse(language_or_default(lang)).territories
+    chosen = [(code, name) for code, name in names.items()
+              if len(code) == 2 and code.isalpha() and code.isupper() and code not in _NOT_COUNTRIES]
+    return sorted(chosen, key=lambda pair: pair[1].casefold().translate(_UNACCENTED))
+
+
+_UNACCENTED = str.maketrans("àâäáãåçéèêëíìîïñóòôöõúùûüýÿœæÅÉÎÔÖÜ", "aaaaaaceeeeiiiinooooouuuuyyoaAEIOOU")
+
+
 def page_environment(directory: Path) -> Environment:
     """The pages' Jinja2 environment: autoescaped, with ``_``/``gettext`` (jinja2.ext.i18n) answering in the
     language of the ``lang`` the template renders with, and ``datetime``/``date`` filters. Translations come back
@@ -131,4 +148,5 @@ def page_environment(directory: Path) -> Environment:
     env.install_gettext_callables(_gettext, _ngettext, newstyle=False)  # type: ignore[attr-defined]
     env.filters["datetime"] = _datetime_filter
     env.filters["date"] = _date_filter
+    env.globals["countries"] = countries
     return env

@@ -50,14 +50,15 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     assert await page.locator("#missing-fields li").count() >= 4
     await page.locator("#f-national_registration_number").fill("552100554")
     await page.locator("#f-tax_number").fill("FR40303265045")
-    await page.locator("#f-country_code").fill("FR")
+    await page.locator("#f-country_code").select_option("FR")  # picked by name ("France"), not typed as a code
+    assert await page.locator("#f-country_code option:checked").inner_text() == "France"
     await page.locator("#f-legal_existence_proof_ref").fill("kbis.pdf")
     await page.locator("#f-head_office_address-lines").fill("1 rue des Forges")
     postal = await page.locator("label[for=f-head_office_address-postal_code]").inner_text()
     assert "facultatif" not in postal  # the file cannot be sent without it: the form says so (issue 16)
     await page.locator("#f-head_office_address-postal_code").fill("57000")
     await page.locator("#f-head_office_address-city").fill("Metz")
-    await page.locator("#f-head_office_address-country_code").fill("FR")
+    await page.locator("#f-head_office_address-country_code").select_option("FR")
     signatory = f"sign.{uuid.uuid4().hex[:8]}@supplier.example"  # the legal representative: signatory of record
     await page.locator("#f-legal_representative-given_name").fill("Claire")
     await page.locator("#f-legal_representative-family_name").fill("Martin")
