@@ -34,6 +34,12 @@ class Views:
         last = [rows[-1].family_name, rows[-1].given_name, rows[-1].identifier] if rows else None
         return rows, page.next_token(last, len(rows))
 
+    async def company_name(self, actor: Actor) -> str:
+        """The legal name of the ASL's company (its COFOR root when identity has not heard it)."""
+        async with self.uow(readonly=True) as uow:
+            company = await uow.companies.get(actor.cofor_root or "")
+        return str(company["legal_name"]) if company is not None and company["legal_name"] else actor.cofor_root or ""
+
     async def get_user(self, actor: Actor, identifier: str) -> Account:
         async with self.uow(readonly=True) as uow:
             return await target(uow, actor, identifier)

@@ -1,7 +1,9 @@
 """The ASL console offers only what identity would do (issue 16): the company's only active ASL is not offered
 "Désactiver" nor "Retirer le rôle ASL" on its own row (both would be refused) and is told why; once a second ASL
-is named, both are offered again."""
+is named, both are offered again. The console names the company by its legal name."""
 from __future__ import annotations
+
+from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
 from tests.e2e.stack import Stack
 
@@ -13,6 +15,9 @@ async def test_the_only_asl_is_not_offered_what_would_be_refused(stack: Stack, v
     asl = await visitors("asl")
     await log_in(asl, supplier.asl_id, ASL_PASSWORD, stack)
     page = await asl.goto("/fr/admin")
+    legal_name = (await stack.cofor.GetSupplier(cofor_api.GetSupplierRequest(cofor=supplier.root))).supplier.legal_name
+    assert await page.locator("#users-title").inner_text() == (  # the company by its name, not only its code
+        f"Comptes de la société {legal_name} (COFOR {supplier.root})")
     mine, theirs = f"pour {supplier.asl_id}", f"pour {supplier.user_id}"
     assert await page.get_by_role("button", name=f"Désactiver {mine}").count() == 0
     assert await page.get_by_role("button", name=f"Retirer le rôle ASL {mine}").count() == 0

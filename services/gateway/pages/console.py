@@ -69,13 +69,14 @@ def _sole_asl(accounts: Sequence[identity_pb.Account]) -> str:
 async def _console(request: Request, lang: str, svc: Svc, principal: identity_pb.Principal,
                    form: FormState | None = None, create_form: FormState | None = None, done: str = "",
                    status: int = 200) -> HTMLResponse:
-    accounts = (await svc.identity.ListUsers(identity.ListUsersRequest(page_size=200), **svc.as_session())).accounts
+    listed = await svc.identity.ListUsers(identity.ListUsersRequest(page_size=200), **svc.as_session())
+    accounts = listed.accounts
     policy = await svc.identity.GetSecondFactors(identity.GetSecondFactorsRequest(), **svc.as_session())
     return await render(request, lang, "admin.html", status=status, title_key="admin.title",
                         rows=[_row(a, principal.identifier, _sole_asl(accounts)) for a in accounts], form=form,
                         company_requires_factor=policy.company_requires,
                         create_form=create_form or FormState(values={"language": lang}), done=done,
-                        cofor_root=principal.cofor_root, switch_path="/admin")
+                        cofor_root=principal.cofor_root, company_name=listed.company_name, switch_path="/admin")
 
 
 @router.get("/{lang}/admin")

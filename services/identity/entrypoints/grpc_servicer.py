@@ -195,7 +195,8 @@ class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer
         found, token = await self.views.list_users(
             actor, enum_name(pb.AccountState, request.state, "ACCOUNT_STATE_", "state"), request.page_size,
             request.page_token)
-        return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token)
+        return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token,
+                                     company_name=await self.views.company_name(actor))
 
     async def GetUser(self, request: api.GetUserRequest, context: Ctx) -> api.GetUserResponse:
         actor = await self._asl_or_support(context)
