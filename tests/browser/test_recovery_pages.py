@@ -173,6 +173,9 @@ async def test_a_locked_out_user_is_unlocked_by_their_asl(stack: Stack, visitors
         assert await user.page.get_by_role("alert").inner_text() == WRONG_CREDENTIALS  # no field to fix: said as is
         focused = await user.page.evaluate("document.activeElement && document.activeElement.id")
         assert focused == "error-summary"  # the keyboard and the screen reader start at what went wrong
+        after = user.page.locator("#login-after-failure")  # what blocks an account, said to everyone (§5)
+        assert "ancien mot de passe" in await after.inner_text()
+        assert await after.get_by_role("link").get_attribute("href") == "/fr/blocked"
         assert await user.page.get_by_label("Identifiant V").input_value() == supplier.user_id
         assert await user.page.get_by_label("Mot de passe").input_value() == ""
     await log_in(user, supplier.user_id, USER_PASSWORD)  # blocked: the right password says nothing more
@@ -208,3 +211,10 @@ async def test_the_recovery_forms_say_the_e_mail_must_match_exactly(stack: Stack
                 described = await fields.nth(n).get_attribute("aria-describedby") or ""
                 hints = " ".join([await page.locator(f"#{i}").inner_text() for i in described.split()])
                 assert said in hints, (path, described)
+
+
+async def test_the_help_says_what_really_blocks_an_account_after_a_password_change(stack: Stack) -> None:
+    for lang, said, untrue in (("fr", "gestionnaire de mots de passe", "contient encore l'ancien mot de passe"),
+                               ("en", "password manager", "still holds the old password")):
+        page = (await stack.web.get(f"/{lang}/help/faq-password-expired-cookie")).text
+        assert said in page and untrue not in page  # the cookie never held a password: the autofill does it
