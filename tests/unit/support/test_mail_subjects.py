@@ -151,3 +151,10 @@ def test_any_text_gives_one_single_line_subject_with_nothing_hidden(text: str, w
     assert mail.keys() == HEADERS and mail.get_content_type() == "text/plain"
     assert str(mail["Subject"]) == subject and len(str(mail["Subject"]).splitlines()) == 1
     assert hidden(str(mail["Subject"])) == [] and not mail["Subject"].defects
+
+
+def test_a_colleague_s_message_names_them_without_a_preposition_to_elide() -> None:
+    """"message de Émilie" was wrong French ("d'Émilie"); the subject now needs no preposition before a name."""
+    _, mail = compose("user_message_to_administrator", {"user_name": "Émilie Durand", "user_identifier": "V123456",
+                                                         "user_email": "e@x.example", "message": "Bonjour"})
+    assert str(mail["Subject"]) == "Portail B2B Fournisseurs : Émilie Durand (V123456) vous écrit"
