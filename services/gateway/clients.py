@@ -1,6 +1,8 @@
 """Long-lived gRPC channels to the services, and the metadata every call carries."""
 from __future__ import annotations
 
+from typing import Literal
+
 import grpc
 from fastapi import Request, Response
 from portal.cofor.v1 import cofor_service_pb2_grpc
@@ -23,10 +25,15 @@ PRESENTER_COOKIE = "__Host-portal_presenter"
 SESSION_SECONDS = 12 * 3600  # the cookie outlives no session (identity ends them at 12 h at the latest)
 
 
-def set_private_cookie(response: Response, name: str, value: str, max_age: int) -> None:
+def set_private_cookie(response: Response, name: str, value: str, max_age: int,
+                       samesite: Literal["strict", "lax"] = "strict") -> None:
     """A ``__Host-`` cookie scripts cannot read, sent only to this site over HTTPS (browsers accept it on
     http://localhost too)."""
-    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite="strict")
+    response.set_cookie(name, value, max_age=max_age, path="/", secure=True, httponly=True, samesite=samesite)
+
+
+def clear_private_cookie(response: Response, name: str, samesite: Literal["strict", "lax"] = "strict") -> None:
+    response.delete_cookie(name, path="/", secure=True, httponly=True, samesite=samesite)
 
 
 class Backends:

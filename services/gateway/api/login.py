@@ -7,7 +7,7 @@ from fastapi import APIRouter, Request, Response
 from portal.identity.v1 import identity_service_pb2 as identity
 
 from gateway.api.common import ApiRoute, errors
-from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, set_private_cookie
+from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, clear_private_cookie, set_private_cookie
 from gateway.dependencies import SessionToken, Svc
 from gateway.forms import ChangePasswordBody, LoginBody
 from gateway.replies import CsrfToken, Empty, as_json, reply
@@ -50,7 +50,7 @@ async def current_session(token: SessionToken, svc: Svc) -> dict[str, Any]:
 async def logout(request: Request, response: Response, svc: Svc) -> dict[str, Any]:
     if token := request.cookies.get(SESSION_COOKIE):
         await svc.identity.Logout(identity.LogoutRequest(), **svc.call(token))
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_private_cookie(response, SESSION_COOKIE)
     return {}
 
 

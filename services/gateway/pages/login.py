@@ -12,7 +12,7 @@ from portal.identity.v1 import identity_service_pb2 as identity
 
 from kit.client import failure_of
 
-from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, set_private_cookie
+from gateway.clients import SESSION_COOKIE, SESSION_SECONDS, clear_private_cookie, set_private_cookie
 from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.forms import EmptyForm, LoginForm, PasswordForm
@@ -64,7 +64,7 @@ async def logout(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
         except grpc.aio.AioRpcError:
             pass
     response = redirect(f"/{lang}/login?done=logout")
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_private_cookie(response, SESSION_COOKIE)
     return response
 
 

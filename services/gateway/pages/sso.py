@@ -16,7 +16,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from portal.identity.v1 import oidc_pb2 as pb
 
-from gateway.clients import SESSION_COOKIE
+from gateway.clients import SESSION_COOKIE, clear_private_cookie, set_private_cookie
 from gateway.dependencies import Svc
 from gateway.errors import redirect
 from gateway.i18n import DEFAULT_LANGUAGE, LANGUAGES, preferred_language, translate
@@ -114,8 +114,7 @@ def _wait_for_login(lang: str, params: dict[str, str], interaction: int) -> Resp
     step = "/password/change" if interaction == pb.INTERACTION_PASSWORD_CHANGE else \
         "/login" + (f"?{hint}" if hint else "")  # the login page fills in a V-identifier it is given
     response = redirect(f"/{lang}{step}")
-    response.set_cookie(RETURN_COOKIE, urlencode(waiting), max_age=RETURN_SECONDS, path="/", secure=True,
-                        httponly=True, samesite="lax")
+    set_private_cookie(response, RETURN_COOKIE, urlencode(waiting), RETURN_SECONDS, samesite="lax")
     return response
 
 
@@ -125,7 +124,7 @@ async def resume_authorization(request: Request, lang: str) -> Response | None:
     if not waiting:
         return None
     response = await continue_page(request, lang, "/oidc/authorize?" + waiting)
-    response.delete_cookie(RETURN_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    clear_private_cookie(response, RETURN_COOKIE, samesite="lax")
     return response
 
 
@@ -137,7 +136,7 @@ async def _end_session(request: Request, svc: Svc, params: dict[str, str], confi
 
 
 def _signed_out(response: Response) -> Response:
-    response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    clear_private_cookie(response, SESSION_COOKIE)
     return response
 
 

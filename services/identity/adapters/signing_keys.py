@@ -36,8 +36,8 @@ class SigningKeys:
         self.uow, self.box, self.clock, self.alg = uow, box, clock, alg
         self._rows: list[dict[str, Any]] = []
         self._private: dict[str, ECKey | RSAKey] = {}
-        self._keys: dict[str, tuple[ECKey | RSAKey, str]] = {}  # kid → (public key, its algorithm)
-        self._expiry: dict[str, dt.datetime | None] = {}
+        # kid → (public key, its algorithm, when it stops verifying): a cached key stops on time
+        self._keys: dict[str, tuple[ECKey | RSAKey, str, dt.datetime | None]] = {}
         self._loaded = -1e9
 
     async def _load(self, *, force: bool = False) -> None:
@@ -50,8 +50,8 @@ class SigningKeys:
             await self._add_key(retire_others=None)
             return
         self._rows = rows
-        self._keys = {r["kid"]: (_public_key(r), r["alg"]) for r in rows}
-        self._expiry = {r["kid"]: r["expires_at"] for r in rows}  # a cached key stops verifying on time
+        self._keys = {r["kid"]: (_key_class(r["alg"]).import_key(r["public_jwk"]), r["alg"], r["expires_at"])
+                      for r in rows}
         self._loaded = time.monotonic()
 
     def _private_key(self, row: dict[str, Any]) -> ECKey | RSAKey:
@@ -61,7 +61,7 @@ class SigningKeys:
             if opened is None:
                 raise RuntimeError(f"signing key {kid} was sealed with another FACTOR_SECRET_KEY")
             data = json.loads(opened)
-            self._private[kid] = (RSAKey if row["alg"] == "RS256" else ECKey).import_key(data)
+            self._private[kid] = _key_class(row["alg"]).import_key(data)
         return self._private[kid]
 
     async def sign(self, claims: dict[str, Any], typ: str) -> str:
@@ -82,8 +82,7 @@ class SigningKeys:
             kid = str(header.get("kid", ""))
             if kid not in self._keys:
                 await self._load(force=True)  # rotated by another replica meanwhile?
-            key, alg = self._keys[kid]
-            retired = self._expiry[kid]
+            key, alg, retired = self._keys[kid]
             if str(header.get("typ", "")).lower() != typ.lower() or header.get("alg") != alg or (
                     retired is not None and retired <= self.clock()):
                 return None
@@ -117,5 +116,5 @@ class SigningKeys:
         return key.kid or ""
 
 
-def _public_key(row: dict[str, Any]) -> ECKey | RSAKey:
-    return (RSAKey if row["alg"] == "RS256" else ECKey).import_key(row["public_jwk"])
+def _key_class(alg: str) -> type[ECKey] | type[RSAKey]:
+    return RSAKey if alg == "RS256" else ECKey

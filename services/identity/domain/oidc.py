@@ -11,11 +11,15 @@ import enum
 import hashlib
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+if TYPE_CHECKING:
+    from identity.domain.accounts import Account
 
 # Where the gateway serves the protocol (relative to the issuer).
 PATHS = {"authorization_endpoint": "/oidc/authorize", "token_endpoint": "/oidc/token",
@@ -172,6 +176,11 @@ class Person:
     roles: tuple[str, ...]
     display_name: str
     email: str
+
+    @classmethod
+    def of(cls, account: Account, subject: str) -> Person:
+        return cls(subject, account.identifier, account.cofor_root, tuple(account.roles), account.display_name,
+                   account.email)
 
 
 def person_claims(person: Person, scope: str) -> dict[str, object]:

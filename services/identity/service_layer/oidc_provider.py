@@ -195,8 +195,7 @@ class OidcProvider:
         if nonce is not None:  # a code exchanged: the application's grant (its refreshes are not new grants)
             uow.record(ev.ApplicationGranted(identifier=account.identifier, cofor_root=account.cofor_root, at=now,
                                              detail=f"client {client_id}, scopes {scope}"))
-        person = oidc.Person(subject, account.identifier, account.cofor_root, tuple(account.roles),
-                             account.display_name, account.email)
+        person = oidc.Person.of(account, subject)
         issued, expires = int(now.timestamp()), int(now.timestamp()) + oidc.TOKEN_MINUTES * 60
         common = {"iss": self.issuer, "sub": subject, "iat": issued, "exp": expires, "sid": sid,
                   "auth_time": int((session.opened_at or now).timestamp()), "amr": session.amr.split(),

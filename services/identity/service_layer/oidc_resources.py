@@ -60,21 +60,16 @@ class OidcResources:
     async def jwks(self) -> dict[str, Any]:
         return await self.keys.jwks()
 
-    async def _access(self, token: str, uow: IdentityUnitOfWork | None = None
-                      ) -> tuple[dict[str, Any], ValidSession] | None:
-        """The claims of a live access token and its session; None for anything else. Read in ``uow`` when the
-        caller has one open."""
+    async def _access(self, token: str, uow: IdentityUnitOfWork) -> tuple[dict[str, Any], ValidSession] | None:
+        """The claims of a live access token and its session (read in the caller's ``uow``); None for anything
+        else."""
         claims = await self.keys.verify(token, "at+jwt") if 0 < len(token) <= 8192 else None
         now = self.tools.clock().timestamp()
         if claims is None or claims.get("iss") != self.provider.issuer or not isinstance(claims.get("exp"), int) \
                 or claims["exp"] <= now or not isinstance(claims.get("sid"), str) \
                 or not isinstance(claims.get("client_id"), str):
             return None
-        if uow is None:
-            async with self.tools.uow(readonly=True) as own:
-                grant = await own.oidc.session_of(claims["sid"], claims["client_id"])
-        else:
-            grant = await uow.oidc.session_of(claims["sid"], claims["client_id"])
+        grant = await uow.oidc.session_of(claims["sid"], claims["client_id"])
         if grant is None or not isinstance(claims.get("iat"), int) or (
                 grant[1] is not None and claims["iat"] < grant[1].timestamp()):
             return None  # no grant, or withdrawn after this token was issued (a replay, a revocation)
@@ -86,14 +81,12 @@ class OidcResources:
         return (claims, session) if session.account.identifier == claims.get("preferred_username") else None
 
     async def userinfo(self, access_token: str) -> dict[str, Any]:
-        found = await self._access(access_token)
+        async with self.tools.uow(readonly=True) as uow:
+            found = await self._access(access_token, uow)
         if found is None:
             raise _bearer_refused()
         claims, session = found
-        account = session.account
-        person = oidc.Person(claims["sub"], account.identifier, account.cofor_root, tuple(account.roles),
-                             account.display_name, account.email)
-        return oidc.person_claims(person, str(claims.get("scope", "")))
+        return oidc.person_claims(oidc.Person.of(session.account, claims["sub"]), str(claims.get("scope", "")))
 
     async def introspect(self, given: ClientAuthentication, token: str) -> dict[str, Any]:
         """RFC 7662 for a resource server with a credential — the application's own back end, with its
