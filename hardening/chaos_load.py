@@ -171,9 +171,18 @@ class Load:
                 await self.op("cofor", "ReactivateSupplier", cofor_api.ReactivateSupplierRequest(cofor_root=root))
 
     async def administrator_console(self, k: int, admin: str, domain: str) -> None:
-        bodies = [m.get_content() for m in await self.mails(admin, 2, "ASL credentials")]
-        identifier = next(m.group(1) for b in bodies if (m := re.search(r"\b(V\d{6})\b", b)))
-        temporary = next(m.group(1) for b in bodies if (m := re.search(r"^\s*([A-Za-z2-9]{20})\s*$", b, re.M)))
+        identifiers: list[str] = []
+        temporaries: list[str] = []
+        for count in range(2, 6):  # a mailer killed mid-send may deliver one of the two mails twice (same Message-ID)
+            bodies = [m.get_content() for m in await self.mails(admin, count, "ASL credentials")]
+            identifiers = [m.group(1) for b in bodies if (m := re.search(r"\b(V\d{6})\b", b))]
+            temporaries = [m.group(1) for b in bodies if (m := re.search(r"^\s*([A-Za-z2-9]{20})\s*$", b, re.M))]
+            if identifiers and temporaries:
+                break
+        if not (identifiers and temporaries):
+            self.stalled["ASL credentials"] += 1
+            raise Aborted
+        identifier, temporary = identifiers[0], temporaries[0]
         # Login needs the company gate open: identity learns it from cofor's access.opened, a moment later.
         opened = await self.op("identity", "Login", identity_api.LoginRequest(
             identifier=identifier, password=temporary), not_yet=frozenset({"COMPANY_ACCESS_CLOSED"}))
