@@ -2,4 +2,4 @@
 from bench.report import run_suites
 
 if __name__ == "__main__":
-    run_suites("bench", ["events", "cofor", "support", "identity", "passkeys", "oidc"])
+    run_suites("bench", ["events", "cofor", "support", "identity", "passkeys", "oidc", "console"])

@@ -98,6 +98,7 @@ class ContactAdministratorBody(ResetAdministratorBody):
 class CreateUserBody(ContactBody):
     administrator: bool = False
     request_id: str = Field(default="", max_length=40)
+    allow_duplicate_email: bool = False  # see CreateUserRequest: a second account on an address already used
 
 
 class UpdateUserBody(ContactBody):

@@ -25,7 +25,9 @@ async def test_the_only_asl_is_not_offered_what_would_be_refused(stack: Stack, v
     assert "Seul ASL actif de la société" in await own.inner_text()
     assert await page.get_by_role("button", name=f"Désactiver {theirs}").count() == 1
 
-    await asl.submit(f"Nommer ASL {theirs}")  # a second ASL: the first may now leave
+    await asl.submit(f"Nommer ASL {theirs}")  # a second ASL: the first may now leave (once confirmed)
+    assert "pourra créer, modifier, bloquer et désactiver" in await page.locator("#confirm-effect").inner_text()
+    await asl.submit("Nommer ASL")
     assert await page.get_by_role("button", name=f"Désactiver {mine}").count() == 1
     assert await page.get_by_role("button", name=f"Retirer le rôle ASL {mine}").count() == 1
     assert await page.locator(".sole-asl").count() == 0

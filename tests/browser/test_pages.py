@@ -213,6 +213,7 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     # The ASL disables then enables the user from the console (POST buttons named after their account).
     page = await asl.goto("/fr/admin")
     await asl.submit(f"Désactiver pour {user_id}")
+    await asl.submit("Désactiver")  # the confirmation page
     assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "désactivé"
     await asl.submit(f"Réactiver pour {user_id}")
     assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "actif"

@@ -59,6 +59,7 @@ async def test_the_asl_requires_a_factor_and_a_user_sets_up_an_app_then_uses_a_r
     # The ASL resets the user's factor (a new phone): the user is told and sets up the app again at the next login.
     page = await asl.goto("/fr/admin")
     await asl.submit(f"Réinitialiser le second facteur pour {supplier.user_id}")
+    await asl.submit("Réinitialiser le second facteur")  # the confirmation page
     assert supplier.user_id in await page.locator("#admin-done").inner_text()
     await log_in(lost, supplier.user_id, USER_PASSWORD)
     assert lost.page.url.endswith("/fr/account/second-factor")

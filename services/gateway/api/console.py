@@ -36,14 +36,33 @@ CONSOLE_ACTIONS = {
 async def list_users(token: SessionToken, svc: Svc,
                      state: Annotated[str, Query(max_length=20, description="ACTIVE, BLOCKED or DISABLED "
                                                                             "(any case); empty: all")] = "",
+                     role: Annotated[str, Query(max_length=20, description="ADMINISTRATOR (the ASLs) or USER "
+                                                                           "(the others), any case; empty: all")] = "",
+                     query: Annotated[str, Query(max_length=100, description="words to find in identifier, "
+                                                                             "names or e-mail")] = "",
                      page_size: Annotated[int, Query(ge=0, le=200)] = 0,
                      page_token: Annotated[str, Query(max_length=500)] = "") -> dict[str, Any]:
-    wanted = identity_pb.AccountState.Value(f"ACCOUNT_STATE_{state.upper()}") \
-        if state.upper() in ("ACTIVE", "BLOCKED", "DISABLED") else 0
-    if state and not wanted:
-        raise InvalidArgument([FieldViolation("state", "must be ACTIVE, BLOCKED or DISABLED")])
     return as_json(await svc.identity.ListUsers(identity.ListUsersRequest(
-        state=wanted, page_size=page_size, page_token=page_token), **svc.call(token)))  # type: ignore[arg-type]
+        state=account_state(state), role=account_role(role), query=query, page_size=page_size,
+        page_token=page_token), **svc.call(token)))
+
+
+def account_state(state: str) -> identity_pb.AccountState.ValueType:
+    """A state filter as typed (ACTIVE, BLOCKED, DISABLED, any case; "" for any), or INVALID_ARGUMENT."""
+    if not state:
+        return identity_pb.ACCOUNT_STATE_UNSPECIFIED
+    if state.upper() not in ("ACTIVE", "BLOCKED", "DISABLED"):
+        raise InvalidArgument([FieldViolation("state", "must be ACTIVE, BLOCKED or DISABLED")])
+    return identity_pb.AccountState.Value(f"ACCOUNT_STATE_{state.upper()}")
+
+
+def account_role(role: str) -> identity_pb.Role.ValueType:
+    """A role filter as typed (ADMINISTRATOR, USER, any case; "" for any), or INVALID_ARGUMENT."""
+    if not role:
+        return identity_pb.ROLE_UNSPECIFIED
+    if role.upper() not in ("ADMINISTRATOR", "USER"):
+        raise InvalidArgument([FieldViolation("role", "must be ADMINISTRATOR or USER")])
+    return identity_pb.Role.Value(f"ROLE_{role.upper()}")
 
 
 @router.post("/users", summary="Create an account (IdentityService.CreateUser)", responses=errors(409),
@@ -52,6 +71,7 @@ async def create_user(body: CreateUserBody, token: SessionToken, svc: Svc) -> di
     return as_json(await svc.identity.CreateUser(identity.CreateUserRequest(
         given_name=body.given_name, family_name=body.family_name, email=body.email, phone=body.phone,
         job_title=body.job_title, language=body.language, request_id=body.request_id,
+        allow_duplicate_email=body.allow_duplicate_email,
         role=identity_pb.ROLE_ADMINISTRATOR if body.administrator else identity_pb.ROLE_USER), **svc.call(token)))
 
 

@@ -13,6 +13,7 @@ from gateway.pages import (
     account,
     company,
     console,
+    console_account,
     contact,
     factors,
     help,
@@ -21,6 +22,7 @@ from gateway.pages import (
     passkeys,
     recovery,
     sso,
+    trail,
 )
 from gateway.pages.rendering import not_found_page
 
@@ -28,5 +30,6 @@ __all__ = ["not_found_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 # sso first: its /oidc/... paths must not be taken for /{lang}/... pages.
-for area in (sso, home, access, company, login, factors, passkeys, account, recovery, contact, help, console):
+for area in (sso, home, access, company, login, factors, passkeys, account, recovery, contact, help, console,
+             console_account, trail):
     router.include_router(area.router)

@@ -19,6 +19,7 @@ from gateway.errors import redirect
 from gateway.forms import AcceptTermsForm, AccessRequestBody, AccessRequestForm, CoforForm, nested
 from gateway.i18n import format_datetime, has, language_or_default, translate
 from gateway.markdown import render_markdown
+from gateway.pages.progress import access_stage
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, message, render
 
 router = APIRouter()
@@ -54,7 +55,7 @@ async def _analysis_page(request: Request, lang: str, result: cofor.AnalyzeAcces
                          form: FormState | None = None, status: int = 200) -> HTMLResponse:
     outcome = cofor.AnalysisOutcome.Name(result.outcome).removeprefix("ANALYSIS_OUTCOME_")
     return await render(request, lang, "access_result.html", status=status, title_key="access.result_title",
-                        outcome=outcome, result=result, typed=typed, form=form,
+                        outcome=outcome, stage=access_stage(outcome), result=result, typed=typed, form=form,
                         request_form=form or FormState(values={"signatory.language": lang,
                                                                "administrator.language": lang}))
 

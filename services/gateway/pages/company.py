@@ -21,6 +21,7 @@ from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
 from gateway.forms import CompanyForm, OpenFileForm, StartPresentationForm
 from gateway.i18n import translate
+from gateway.pages.progress import file_stage
 from gateway.pages.rendering import (
     CsrfChecked,
     FormState,
@@ -88,8 +89,8 @@ async def _company_page(request: Request, lang: str, svc: Svc, presentation_id: 
     state = cofor_pb.PresentationState.Name(p.state).removeprefix("PRESENTATION_STATE_")
     missing = [translate(lang, "f." + (field_name(m, set(COMPANY_FIELDS), ADDRESS) or m)) for m in p.missing_fields]
     return await render(request, lang, "company.html", status=status, title_key="company.title", presentation=p,
-                        state=state, form=form or FormState(values=_values(p)), done=done, fields=COMPANY_FIELDS,
-                        missing=missing)
+                        state=state, stage=file_stage(state), form=form or FormState(values=_values(p)), done=done,
+                        fields=COMPANY_FIELDS, missing=missing)
 
 
 @router.get("/{lang}/company/{presentation_id}")

@@ -102,6 +102,12 @@ class AccountRepository:
         return bool(await self.session.scalar(select(func.count()).select_from(accounts).where(
             accounts.c.identifier == identifier)))
 
+    async def holding_email(self, cofor_root: str, email: str) -> list[str]:
+        """The company's accounts whose address is ``email``, case ignored (whatever their state)."""
+        return list(await self.session.scalars(select(accounts.c.identifier).where(
+            accounts.c.cofor_root == cofor_root, func.lower(accounts.c.email) == email.lower())
+            .order_by(accounts.c.identifier)))
+
     async def of_access_request(self, access_request_id: str) -> str | None:
         return await self.session.scalar(select(accounts.c.identifier).where(
             accounts.c.origin_access_request_id == access_request_id))

@@ -18,6 +18,7 @@ from kit.validation import enum_name
 
 from identity.domain.accounts import Account, State
 from identity.domain.factors import Step, acr_of
+from identity.entrypoints.audit_filter import trail_filter
 from identity.entrypoints.factor_rpcs import ENROLLING, KINDS, STEPS, FactorRpcs, refuse_unfinished
 from identity.entrypoints.passkey_rpcs import PasskeyRpcs
 from identity.service_layer.common import OpenedSession
@@ -30,7 +31,7 @@ from identity.service_layer.password_change import PasswordChange
 from identity.service_layer.recovery import Recovery
 from identity.service_layer.second_factor import SecondFactors
 from identity.service_layer.sessions import Sessions, ValidSession
-from identity.views import Views
+from identity.views import UserFilter, Views
 
 Ctx: TypeAlias = grpc.aio.ServicerContext[Any, Any]
 ANY = ("public", "purchasing", "internal", "support")
@@ -187,16 +188,18 @@ class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer
         actor = await self._asl(context)
         account = await self.admin.create_user(actor, NewUser(
             request.given_name, request.family_name, request.email, request.phone, request.job_title,
-            request.language, request.role == pb.ROLE_ADMINISTRATOR, request.request_id))
+            request.language, request.role == pb.ROLE_ADMINISTRATOR, request.request_id,
+            request.allow_duplicate_email))
         return api.CreateUserResponse(account=account_message(account))
 
     async def ListUsers(self, request: api.ListUsersRequest, context: Ctx) -> api.ListUsersResponse:
         actor = await self._asl(context)
-        found, token = await self.views.list_users(
-            actor, enum_name(pb.AccountState, request.state, "ACCOUNT_STATE_", "state"), request.page_size,
-            request.page_token)
+        criteria = UserFilter(state=enum_name(pb.AccountState, request.state, "ACCOUNT_STATE_", "state"),
+                              role=enum_name(pb.Role, request.role, "ROLE_", "role"), query=request.query.strip())
+        found, token, total = await self.views.list_users(actor, criteria, request.page_size, request.page_token)
         return api.ListUsersResponse(accounts=[account_message(a) for a in found], next_page_token=token,
-                                     company_name=await self.views.company_name(actor))
+                                     company_name=await self.views.company_name(actor), total_size=total,
+                                     active_administrators=await self.views.active_administrators(actor))
 
     async def GetUser(self, request: api.GetUserRequest, context: Ctx) -> api.GetUserResponse:
         actor = await self._asl_or_support(context)
@@ -258,7 +261,8 @@ class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer
         subject = request.WhichOneof("subject")
         rows, token = await self.views.audit_trail(
             actor, request.identifier if subject == "identifier" else "",
-            request.cofor_root if subject == "cofor_root" else "", request.page_size, request.page_token)
+            request.cofor_root if subject == "cofor_root" else "", request.page_size, request.page_token,
+            trail_filter(request))
         return api.ListAuditEventsResponse(audit_events=[audit_message(r) for r in rows], next_page_token=token)
 
 

@@ -65,8 +65,12 @@ class Console:
                 found = await uow.accounts.get(done)
                 assert found is not None
                 return found
-            await uow.companies.lock(actor.cofor_root)
+            await uow.companies.lock(actor.cofor_root)  # also serialises two clicks on "create"
             admin = await acting(uow, actor)
+            if not new.allow_duplicate_email and (holders := await uow.accounts.holding_email(
+                    actor.cofor_root, values["email"])):
+                raise FailedPrecondition("DUPLICATE_EMAIL", "an account of the company already has this e-mail",
+                                         metadata={"identifiers": ",".join(holders)})
             company = await uow.companies.get(actor.cofor_root)
             account = await new_account(
                 self.tools, uow, cofor_root=actor.cofor_root, values=values, administrator=new.administrator,

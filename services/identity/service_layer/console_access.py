@@ -39,6 +39,7 @@ class NewUser:
     language: str
     administrator: bool
     request_id: str = ""
+    allow_duplicate_email: bool = False  # a second account on an address the company already uses
 
 
 def person_violations(v: Violations, values: dict[str, str], prefix: str = "") -> None:

@@ -74,6 +74,10 @@ class FakeAccounts:
     async def identifier_taken(self, identifier: str) -> bool:
         return identifier in self.store.accounts
 
+    async def holding_email(self, cofor_root: str, email: str) -> list[str]:
+        return sorted(i for i, a in self.store.accounts.items()
+                      if a.cofor_root == cofor_root and a.email.lower() == email.lower())
+
     async def of_access_request(self, request_id: str) -> str | None:
         return next((i for i, a in self.store.accounts.items() if a.origin_access_request_id == request_id), None)
 

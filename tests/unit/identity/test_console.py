@@ -2,6 +2,8 @@
 and reset (with the password history), each leaving its domain events."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from kit.errors import FailedPrecondition, PermissionDenied
@@ -82,3 +84,16 @@ async def test_a_new_user_gets_a_temporary_password_and_the_same_request_id_make
     [created] = w.store.of(ev.AccountCreated)
     assert created.actor == "V100001" and created.administrator_name == "Bob V100001"
     assert not w.store.of(ev.AdministratorsChanged)  # not an administrator
+
+
+async def test_an_address_the_company_already_uses_is_refused_unless_the_asl_confirms() -> None:
+    w = world()
+    w.add(account("V100001", administrator=True), account("V100002"))
+    taken = w.store.accounts["V100002"].email
+    new = NewUser("Chloé", "Durand", taken.upper(), "", "Buyer", "fr", False)
+    with pytest.raises(FailedPrecondition) as refused:
+        await w.console.create_user(ASL, new)
+    assert refused.value.reason == "DUPLICATE_EMAIL" and refused.value.metadata == {"identifiers": "V100002"}
+    assert not w.store.of(ev.AccountCreated)  # nothing written
+    created = await w.console.create_user(ASL, dataclasses.replace(new, allow_duplicate_email=True))
+    assert created.email == taken.upper() and len(w.store.of(ev.AccountCreated)) == 1
