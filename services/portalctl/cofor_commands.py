@@ -1,146 +1,152 @@
-"""Purchasing commands (``portalctl cofor ...``): presentations, referencing, sites, supplier status, portal access;
+"""Purchasing commands (``portalctl cofor ...``): presentations, referencing, sites, supplier status, validation;
 the review of access requests, the signatory of record and the reset of a company's access are in
-cofor_access_commands.py."""
+cofor_access_commands.py (registered on the same group)."""
 from __future__ import annotations
 
-import argparse
-
+import click
 from portal.cofor.v1 import cofor_service_pb2 as api
 from portal.cofor.v1 import supplier_pb2 as pb
 
 from kit.validation import enum_value
 
-from portalctl.cofor_access_commands import register_access
-from portalctl.connection import call_cofor, show
+from portalctl.cli import Words, command, group, reason_option
+from portalctl.connection import call_cofor, pages
+from portalctl.output import done, enum_words, show, table, when, words
+
+cofor_group = group("cofor", "The supplier registry (purchasing): company files, COFOR codes and sites, portal access.")
+STATES = ["DRAFT", "SUBMITTED", "REFERENCED", "REJECTED", "EXPIRED"]
+COFOR = click.argument("cofor", help="The supplier's COFOR, in any form: 12345A, 12345a01, \"12345A  01\".")
+FILE = click.argument("presentation_id", metavar="PRESENTATION_ID", help="The company file's id (see "
+                      "`portalctl cofor presentations`).")
 
 
-async def presentations(args: argparse.Namespace) -> None:
-    state = enum_value(pb.PresentationState, "PRESENTATION_STATE_", args.state)
-    token = ""
-    while True:
-        page = await call_cofor("ListPresentations", api.ListPresentationsRequest(state=state, page_size=200,
-                                                                             page_token=token))
-        for p in page.presentations:
-            state_name = pb.PresentationState.Name(p.state).removeprefix("PRESENTATION_STATE_")
-            print(f"{p.presentation_id}  {state_name:<10}  {p.duns}  {p.legal_name}  <{p.email}>"
-                  + (f"  missing: {', '.join(p.missing_fields)}" if p.missing_fields else ""))
-        token = page.next_page_token
-        if not token:
-            return
+@command(cofor_group, "presentations", "portalctl cofor presentations --state submitted")
+@click.option("--state", type=Words(STATES), metavar="STATE",
+              help=f"Only the files in this state: {Words(STATES).listed()} (any case).")
+async def presentations(state: str | None) -> None:
+    """List company files ("present your company"): id, state, D-U-N-S, company, presenter, missing fields."""
+    request = api.ListPresentationsRequest(state=enum_value(pb.PresentationState, "PRESENTATION_STATE_", state or ""),
+                                           page_size=200)
+    table(await pages(lambda r: call_cofor("ListPresentations", r), request, "presentations"), [
+        ("id", lambda p: p.presentation_id), ("state", lambda p: enum_words(p, "state")), ("D-U-N-S", lambda p: p.duns),
+        ("legal name", lambda p: p.legal_name), ("e-mail", lambda p: p.email),
+        ("updated", lambda p: when(p.update_time)), ("missing", lambda p: ", ".join(p.missing_fields))])
 
 
-async def show_presentation(args: argparse.Namespace) -> None:
-    show((await call_cofor("GetPresentation", api.GetPresentationRequest(presentation_id=args.id))).presentation)
+@command(cofor_group, "presentation", "portalctl cofor presentation 0f6c…")
+@FILE
+async def presentation(presentation_id: str) -> None:
+    """Show one company file: every field, its legal representative and its dates."""
+    show((await call_cofor("GetPresentation", api.GetPresentationRequest(presentation_id=presentation_id)))
+         .presentation)
 
 
-async def reference(args: argparse.Namespace) -> None:
-    supplier = (await call_cofor("ReferenceSupplier", api.ReferenceSupplierRequest(presentation_id=args.id))).supplier
-    print(f"referenced: COFOR {supplier.head_office_cofor!r} ({supplier.legal_name})")
+@command(cofor_group, "reference", "portalctl cofor reference 0f6c…")
+@FILE
+async def reference(presentation_id: str) -> None:
+    """Reference a submitted company file: a new random COFOR root and head-office site 01; the file's legal
+    representative becomes the supplier's signatory of record."""
+    s = (await call_cofor("ReferenceSupplier", api.ReferenceSupplierRequest(presentation_id=presentation_id))).supplier
+    done(s, f"referenced: COFOR {s.head_office_cofor!r} ({s.legal_name})")
 
 
-async def reject(args: argparse.Namespace) -> None:
-    await call_cofor("RejectPresentation", api.RejectPresentationRequest(presentation_id=args.id, reason=args.reason))
-    print("rejected")
+@command(cofor_group, "reject", 'portalctl cofor reject 0f6c… --reason "not a supplier of ours"')
+@FILE
+@reason_option(True, "Why (one line; the presenter is told).")
+async def reject(presentation_id: str, reason: str) -> None:
+    """Reject a submitted company file, or a draft that squats a company's D-U-N-S."""
+    p = (await call_cofor("RejectPresentation", api.RejectPresentationRequest(presentation_id=presentation_id,
+                                                                              reason=reason))).presentation
+    done(p, f"file {p.presentation_id} ({p.legal_name or p.duns}) rejected")
 
 
-async def supplier(args: argparse.Namespace) -> None:
-    show((await call_cofor("GetSupplier", api.GetSupplierRequest(cofor=args.cofor))).supplier)
+@command(cofor_group, "show", "portalctl cofor show 12345A")
+@COFOR
+async def supplier(cofor: str) -> None:
+    """Show a supplier: status, portal access, sites, signatory of record, access requests waiting."""
+    show((await call_cofor("GetSupplier", api.GetSupplierRequest(cofor=cofor))).supplier)
 
 
-async def suppliers(args: argparse.Namespace) -> None:
-    token = ""
-    while True:
-        page = await call_cofor("ListSuppliers", api.ListSuppliersRequest(page_size=200, page_token=token))
-        for s in page.suppliers:
-            status = pb.SupplierStatus.Name(s.status).removeprefix("SUPPLIER_STATUS_")
-            access = pb.PortalAccessState.Name(s.portal_access_state).removeprefix("PORTAL_ACCESS_STATE_")
-            print(f"{s.head_office_cofor}  {status:<11}  access {access:<21}  {s.legal_name}")
-        token = page.next_page_token
-        if not token:
-            return
+@command(cofor_group, "list", "portalctl cofor list")
+async def suppliers() -> None:
+    """List every supplier: COFOR root, status, portal access, D-U-N-S, company."""
+    table(await pages(lambda r: call_cofor("ListSuppliers", r), api.ListSuppliersRequest(page_size=200), "suppliers"), [
+        ("cofor", lambda s: s.cofor_root), ("status", lambda s: enum_words(s, "status")),
+        ("access", lambda s: enum_words(s, "portal_access_state")), ("D-U-N-S", lambda s: s.duns),
+        ("legal name", lambda s: s.legal_name)])
 
 
-async def add_site(args: argparse.Namespace) -> None:
-    address = pb.Address(lines=[args.street] if args.street else [], postal_code=args.postal_code or "",
-                         city=args.city or "", country_code=args.country or "")
-    site = (await call_cofor("AddSite", api.AddSiteRequest(cofor_root=args.cofor, site_code=args.code or "",
-                                                       name=args.name, address=address))).site
-    print(f"site added: {site.cofor!r} {site.name}")
+@command(cofor_group, "add-site", 'portalctl cofor add-site 12345A --name "Plant 2" --city Metz --country FR')
+@COFOR
+@click.option("--name", required=True, help="The site's name.")
+@click.option("--code", default="", help="Site code, two characters (default: the next free one).")
+@click.option("--street", default="", help="Street address (one line).")
+@click.option("--postal-code", default="", help="Postal code.")
+@click.option("--city", default="", help="City.")
+@click.option("--country", default="", metavar="CC", help="ISO 3166 country code (FR, DE…).")
+async def add_site(cofor: str, name: str, code: str, street: str, postal_code: str, city: str, country: str) -> None:
+    """Add a site to a supplier: a new COFOR (root + site code)."""
+    address = pb.Address(lines=[street] if street else [], postal_code=postal_code, city=city, country_code=country)
+    site = (await call_cofor("AddSite", api.AddSiteRequest(cofor_root=cofor, site_code=code, name=name,
+                                                           address=address))).site
+    done(site, f"site added: {site.cofor!r} {site.name}")
 
 
-async def deactivate(args: argparse.Namespace) -> None:
-    await call_cofor("DeactivateSupplier", api.DeactivateSupplierRequest(cofor_root=args.cofor, reason=args.reason))
-    print("deactivated")
+@command(cofor_group, "deactivate", 'portalctl cofor deactivate 12345A --reason "merged"')
+@COFOR
+@reason_option(False, "Why (one line, kept with the status).")
+async def deactivate(cofor: str, reason: str) -> None:
+    """Deactivate a supplier: its codes are no longer valid, its people can no longer log in."""
+    s = (await call_cofor("DeactivateSupplier", api.DeactivateSupplierRequest(cofor_root=cofor,
+                                                                              reason=reason))).supplier
+    done(s, f"{s.cofor_root} ({s.legal_name}) deactivated")
 
 
-async def reactivate(args: argparse.Namespace) -> None:
-    await call_cofor("ReactivateSupplier", api.ReactivateSupplierRequest(cofor_root=args.cofor))
-    print("reactivated")
+@command(cofor_group, "reactivate", "portalctl cofor reactivate 12345A")
+@COFOR
+async def reactivate(cofor: str) -> None:
+    """Reactivate a deactivated supplier."""
+    s = (await call_cofor("ReactivateSupplier", api.ReactivateSupplierRequest(cofor_root=cofor))).supplier
+    done(s, f"{s.cofor_root} ({s.legal_name}) reactivated")
 
 
-async def suspend(args: argparse.Namespace) -> None:
-    await call_cofor("SuspendPortalAccess", api.SuspendPortalAccessRequest(cofor_root=args.cofor, reason=args.reason))
-    print("portal access suspended")
+@command(cofor_group, "suspend", 'portalctl cofor suspend 12345A --reason "audit in progress"')
+@COFOR
+@reason_option(False, "Why (one line).")
+async def suspend(cofor: str, reason: str) -> None:
+    """Suspend a supplier's portal access (nobody of the company can log in until it is reopened)."""
+    s = (await call_cofor("SuspendPortalAccess", api.SuspendPortalAccessRequest(cofor_root=cofor,
+                                                                                reason=reason))).supplier
+    done(s, f"portal access of {s.cofor_root} ({s.legal_name}) suspended")
 
 
-async def reopen(args: argparse.Namespace) -> None:
-    await call_cofor("ReopenPortalAccess", api.ReopenPortalAccessRequest(cofor_root=args.cofor))
-    print("portal access reopened")
+@command(cofor_group, "reopen", "portalctl cofor reopen 12345A")
+@COFOR
+async def reopen(cofor: str) -> None:
+    """Reopen a supplier's suspended portal access."""
+    s = (await call_cofor("ReopenPortalAccess", api.ReopenPortalAccessRequest(cofor_root=cofor))).supplier
+    done(s, f"portal access of {s.cofor_root} ({s.legal_name}) reopened")
 
 
-
-async def validate(args: argparse.Namespace) -> None:
-    reply = await call_cofor("BatchValidateCofor", api.BatchValidateCoforRequest(cofors=args.cofors))
-    for r in reply.results:
-        if r.valid:  # an existing site: of an active supplier, or of one purchasing deactivated (said so)
-            status = "" if r.supplier_status == pb.SUPPLIER_STATUS_ACTIVE else \
-                f" — supplier {pb.SupplierStatus.Name(r.supplier_status).removeprefix('SUPPLIER_STATUS_')}"
-            print(f"{r.input!r}: {'valid' if not status else 'known'} {r.cofor!r} "
-                  f"{'head office' if r.is_head_office else 'site'} of {r.legal_name}{status}")
-        else:
-            reason = api.CoforInvalidReason.Name(r.reason).removeprefix("COFOR_INVALID_REASON_")
-            print(f"{r.input!r}: invalid ({reason})")
+def _result(r: api.CoforValidation) -> str:
+    if not r.valid:
+        return "invalid"
+    return "valid" if r.supplier_status == pb.SUPPLIER_STATUS_ACTIVE else "known"
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    cofor = commands.add_parser("cofor", help="supplier registry (purchasing)")
-    sub = cofor.add_subparsers(dest="action", required=True)
+def _note(r: api.CoforValidation) -> str:
+    if not r.valid:
+        return words(api.CoforInvalidReason.DESCRIPTOR, r.reason)
+    return "" if r.supplier_status == pb.SUPPLIER_STATUS_ACTIVE else f"supplier {enum_words(r, 'supplier_status')}"
 
-    p = sub.add_parser("presentations", help="list company files")
-    p.add_argument("--state", choices=["DRAFT", "SUBMITTED", "REFERENCED", "REJECTED", "EXPIRED"])
-    p.set_defaults(run=presentations)
-    p = sub.add_parser("presentation", help="show one company file")
-    p.add_argument("id")
-    p.set_defaults(run=show_presentation)
-    p = sub.add_parser("reference", help="reference a submitted file: new COFOR")
-    p.add_argument("id")
-    p.set_defaults(run=reference)
-    p = sub.add_parser("reject", help="reject a submitted file, or a draft that squats a company's D-U-N-S")
-    p.add_argument("id")
-    p.add_argument("--reason", required=True)
-    p.set_defaults(run=reject)
-    p = sub.add_parser("show", help="show a supplier")
-    p.add_argument("cofor")
-    p.set_defaults(run=supplier)
-    p = sub.add_parser("list", help="list suppliers")
-    p.set_defaults(run=suppliers)
-    p = sub.add_parser("add-site", help="add a site to a supplier")
-    p.add_argument("cofor")
-    p.add_argument("--name", required=True)
-    p.add_argument("--code", help="site code (default: next free)")
-    p.add_argument("--street")
-    p.add_argument("--postal-code")
-    p.add_argument("--city")
-    p.add_argument("--country")
-    p.set_defaults(run=add_site)
-    for name, run, needs_reason in (("deactivate", deactivate, True), ("reactivate", reactivate, False),
-                                    ("suspend", suspend, True), ("reopen", reopen, False)):
-        p = sub.add_parser(name, help=f"{name} a supplier" if "activate" in name else f"{name} portal access")
-        p.add_argument("cofor")
-        if needs_reason:
-            p.add_argument("--reason", default="")
-        p.set_defaults(run=run)
-    register_access(sub)
-    p = sub.add_parser("validate", help="validate COFOR codes")
-    p.add_argument("cofors", nargs="+")
-    p.set_defaults(run=validate)
+
+@command(cofor_group, "validate", "portalctl cofor validate 12345A 12345A02 nope")
+@click.argument("cofors", nargs=-1, required=True, metavar="COFOR...", help="The codes to check, in any form.")
+async def validate(cofors: tuple[str, ...]) -> None:
+    """Validate COFOR codes: valid (a site of an active supplier), known (of a supplier purchasing deactivated:
+    not valid) or invalid (with the reason)."""
+    reply = await call_cofor("BatchValidateCofor", api.BatchValidateCoforRequest(cofors=list(cofors)))
+    table(list(reply.results), [
+        ("input", lambda r: r.input), ("result", _result), ("cofor", lambda r: r.cofor),
+        ("site", lambda r: ("head office" if r.is_head_office else "site") if r.valid else ""),
+        ("supplier", lambda r: r.legal_name), ("note", _note)])

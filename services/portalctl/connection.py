@@ -1,7 +1,7 @@
 """How portalctl reaches the services: targets and the operator's service credential."""
 from __future__ import annotations
 
-import json
+import getpass
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 from portal.cofor.v1 import cofor_service_pb2_grpc
 
@@ -19,12 +18,18 @@ from kit.client import failure_of
 PORTS = {"cofor": 50051, "identity": 50052, "support": 50053}  # `make run`'s, shifted by PORTAL_PORT_OFFSET
 
 
+def var_dir() -> Path:
+    """`make run`'s var/: PORTAL_VAR_DIR, else the one of the checkout portalctl runs from, wherever the cwd is."""
+    given = os.environ.get("PORTAL_VAR_DIR")
+    return Path(given) if given else Path(__file__).resolve().parents[2] / "var"
+
+
 def operator_token() -> str:
     """PORTAL_OPERATOR_TOKEN, or in development the token `make run` generated under var/secrets/."""
     token = os.environ.get("PORTAL_OPERATOR_TOKEN")
     if token:
         return token
-    dev = Path(os.environ.get("PORTAL_VAR_DIR", "var")) / "secrets" / "dev.env"
+    dev = var_dir() / "secrets" / "dev.env"
     if dev.exists():
         for line in dev.read_text().split():
             if line.startswith("OPERATOR_SERVICE_TOKEN="):
@@ -40,7 +45,13 @@ def target(service: str) -> str:
 
 def agent_name(given: str | None = None) -> str:
     """The person at the keyboard, recorded with every decision: --agent, else $PORTAL_AGENT, else the login."""
-    return given or os.environ.get("PORTAL_AGENT") or os.environ.get("USER") or ""
+    named = given or os.environ.get("PORTAL_AGENT") or os.environ.get("USER")
+    if named:
+        return named
+    try:
+        return getpass.getuser()  # LOGNAME, USERNAME, else the password database
+    except (KeyError, OSError):
+        return ""
 
 
 async def call(service: str, stub_class: type, method: str, request: Message, *, agent: str = "") -> Message:
@@ -56,9 +67,15 @@ async def call_cofor(method: str, request: Any, agent: str = "") -> Any:
     return await call("cofor", cofor_service_pb2_grpc.CoforServiceStub, method, request, agent=agent)
 
 
-def show(message: Message | dict[str, Any]) -> None:
-    data = message if isinstance(message, dict) else MessageToDict(message, preserving_proto_field_name=True)
-    print(json.dumps(data, indent=2, ensure_ascii=False))
+async def pages(fetch: Callable[[Any], Awaitable[Any]], request: Any, items: str) -> list[Any]:
+    """Every item of a paged List/Search RPC (``items``: the repeated field of its pages), all pages read."""
+    found: list[Any] = []
+    while True:
+        page = await fetch(request)
+        found.extend(getattr(page, items))
+        if not page.next_page_token:
+            return found
+        request.page_token = page.next_page_token
 
 
 def explain(error: grpc.aio.AioRpcError) -> int:

@@ -1,109 +1,106 @@
-"""Support-staff commands over accounts: find, show, audit trail, and the audited changes on any company:
-unlock, disable, revoke-admin, reset-factors (each with the agent's name and a reason)."""
+"""Support-staff commands over accounts (``portalctl identity ...``): find, show, audit trail, and the audited changes
+on any company: unlock, disable, revoke-admin, reset-factors (each with the agent's name and a reason)."""
 from __future__ import annotations
 
-import argparse
+from collections.abc import Callable
 from typing import Any
 
+import click
 from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc as api_grpc
 
-from portalctl.connection import agent_name, call, show
+from portalctl.cli import agent_option, command, group, reason_option
+from portalctl.connection import agent_name, call, pages
+from portalctl.output import done, enum_words, show, table, when
+
+identity_group = group("identity", "Accounts (support staff): find, show, security trail, and audited changes on "
+                                   "any company.")
+IDENTIFIER = click.argument("identifier", help="The account's V-identifier (V123456).")
+REASON = reason_option(True, "Why (one line; recorded in the account's security trail with your name).")
 
 
 async def _identity(method: str, request: Any, agent: str = "") -> Any:
     return await call("identity", api_grpc.IdentityServiceStub, method, request, agent=agent)
 
 
-async def _change(method: str, request: Any, args: argparse.Namespace) -> None:
-    """A change on someone's account: the agent travels as metadata, the reason in the request; identity records
-    both on the account's security trail."""
-    print(_line((await _identity(method, request, agent_name(args.agent))).account))
+def _roles(a: pb.Account) -> str:
+    return enum_words(a, "roles")
 
 
-def _line(a: pb.Account) -> str:
-    roles = "+".join(pb.Role.Name(r).removeprefix("ROLE_") for r in a.roles)
-    state = pb.AccountState.Name(a.state).removeprefix("ACCOUNT_STATE_")
-    return f"{a.identifier}  {a.cofor_root}  {state:<8}  {roles:<18}  {a.display_name}  <{a.email}>"
+@command(identity_group, "find", "portalctl identity find --cofor 12345A")
+@click.option("--identifier", default="", metavar="V123456", help="The account's V-identifier.")
+@click.option("--email", default="", help="The holder's e-mail address.")
+@click.option("--cofor", default="", help="The company's COFOR (any form).")
+async def find(identifier: str, email: str, cofor: str) -> None:
+    """Find accounts by V-identifier, e-mail and/or COFOR: identifier, company, state, roles, name, e-mail."""
+    request = api.SearchAccountsRequest(identifier=identifier, email=email, cofor=cofor, page_size=200)
+    table(await pages(lambda r: _identity("SearchAccounts", r), request, "accounts"), [
+        ("identifier", lambda a: a.identifier), ("cofor", lambda a: a.cofor_root),
+        ("state", lambda a: enum_words(a, "state")), ("roles", _roles), ("name", lambda a: a.display_name),
+        ("e-mail", lambda a: a.email), ("last login", lambda a: when(a.last_login_time))])
 
 
-async def find(args: argparse.Namespace) -> None:
-    token = ""
-    while True:
-        page = await _identity("SearchAccounts", api.SearchAccountsRequest(
-            identifier=args.identifier or "", email=args.email or "", cofor=args.cofor or "", page_size=200,
-            page_token=token))
-        for a in page.accounts:
-            print(_line(a))
-        token = page.next_page_token
-        if not token:
-            return
+@command(identity_group, "show", "portalctl identity show V123456")
+@IDENTIFIER
+async def account(identifier: str) -> None:
+    """Show one account: holder, company, roles, state and its dates."""
+    show((await _identity("GetUser", api.GetUserRequest(identifier=identifier))).account)
 
 
-async def account(args: argparse.Namespace) -> None:
-    show((await _identity("GetUser", api.GetUserRequest(identifier=args.identifier))).account)
-
-
-async def audit(args: argparse.Namespace) -> None:
-    request = api.ListAuditEventsRequest(page_size=args.limit)
-    if args.subject.upper().startswith("V") and len(args.subject.strip()) == 7:
-        request.identifier = args.subject
+@command(identity_group, "audit", "portalctl identity audit V123456 --limit 20")
+@click.argument("subject", help="A V-identifier (one account's trail) or a COFOR root (the company's).")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many events, "
+                                                                                          "newest first.")
+async def audit(subject: str, limit: int) -> None:
+    """The security trail of an account or a company, newest first: time, action, subject, actor, client address,
+    detail."""
+    request = api.ListAuditEventsRequest(page_size=limit)
+    if subject.strip().upper().startswith("V") and len(subject.strip()) == 7:
+        request.identifier = subject
     else:
-        request.cofor_root = args.subject
-    for e in (await _identity("ListAuditEvents", request)).audit_events:
-        action = pb.AuditAction.Name(e.action).removeprefix("AUDIT_ACTION_")
-        print(f"{e.occur_time.ToDatetime():%Y-%m-%d %H:%M:%S}Z  {action:<24}  {e.subject_identifier}  "
-              f"by {e.actor}  from {e.client_address or '-'}  {e.detail}")
+        request.cofor_root = subject
+    table(list((await _identity("ListAuditEvents", request)).audit_events), [
+        ("time", lambda e: when(e.occur_time, seconds=True)), ("action", lambda e: enum_words(e, "action")),
+        ("subject", lambda e: e.subject_identifier), ("actor", lambda e: e.actor),
+        ("from", lambda e: e.client_address), ("detail", lambda e: e.detail)])
 
 
-async def unlock(args: argparse.Namespace) -> None:
-    await _change("UnlockUser", api.UnlockUserRequest(identifier=args.identifier, reason=args.reason), args)
+def _change(name: str, help_: str, method: str, request: Callable[[str, str], Any], said: str) -> None:
+    """``portalctl identity <name> V123456 --reason ... [--agent ...]``: a change on someone's account; the agent
+    travels as metadata, the reason in the request; identity records both in the account's security trail."""
+
+    @command(identity_group, name, f'portalctl identity {name} V123456 --reason "checked by phone, ticket '
+                                   'B2B-2026-000123"')
+    @IDENTIFIER
+    @REASON
+    @agent_option
+    async def change(identifier: str, reason: str, agent: str | None) -> None:
+        a = (await _identity(method, request(identifier, reason), agent_name(agent))).account
+        done(a, f"{a.identifier} {said} (state {enum_words(a, 'state')}; roles {_roles(a)})")
+
+    change.help = help_
 
 
-async def disable(args: argparse.Namespace) -> None:
-    await _change("DisableUser", api.DisableUserRequest(identifier=args.identifier, reason=args.reason), args)
+_change("unlock", "Unblock an account of any company.", "UnlockUser",
+        lambda i, r: api.UnlockUserRequest(identifier=i, reason=r), "unlocked")
+_change("disable", "Disable an account of any company, even its last ASL (with no active ASL left, cofor suspends "
+        "the company's access).", "DisableUser", lambda i, r: api.DisableUserRequest(identifier=i, reason=r),
+        "disabled")
+_change("revoke-admin", "Take the ASL role from an account of any company, even the last one.",
+        "RevokeAdministrator", lambda i, r: api.RevokeAdministratorRequest(identifier=i, reason=r),
+        "is no longer an ASL")
 
 
-async def revoke_admin(args: argparse.Namespace) -> None:
-    await _change("RevokeAdministrator", api.RevokeAdministratorRequest(identifier=args.identifier,
-                                                                        reason=args.reason), args)
-
-
-async def reset_factors(args: argparse.Namespace) -> None:
-    """Only after checking who asks, out of band (a call back on the number on record, say): the reason says how."""
-    await _identity("ResetSecondFactors", api.ResetSecondFactorsRequest(identifier=args.identifier,
-                                                                        reason=args.reason), agent_name(args.agent))
-    print(f"{args.identifier}: second factors reset; sessions ended; the holder was told by e-mail")
-
-
-def _change_parser(sub: Any, name: str, help_: str, run: Any) -> None:
-    p = sub.add_parser(name, help=help_)
-    p.add_argument("identifier")
-    p.add_argument("--reason", required=True, help="why (one line; recorded in the account's security trail)")
-    p.add_argument("--agent", help="who acts (default: $PORTAL_AGENT, else your login)")
-    p.set_defaults(run=run)
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    identity = commands.add_parser("identity", help="accounts (support staff)")
-    sub = identity.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("find", help="find accounts by identifier, e-mail and/or COFOR")
-    p.add_argument("--identifier")
-    p.add_argument("--email")
-    p.add_argument("--cofor")
-    p.set_defaults(run=find)
-    p = sub.add_parser("show", help="show one account")
-    p.add_argument("identifier")
-    p.set_defaults(run=account)
-    p = sub.add_parser("audit", help="security trail of an account (V123456) or a company (COFOR root)")
-    p.add_argument("subject")
-    p.add_argument("--limit", type=int, default=50)
-    p.set_defaults(run=audit)
-    _change_parser(sub, "unlock", "unblock an account of any company", unlock)
-    _change_parser(sub, "disable", "disable an account of any company, even its last ASL (with no active ASL "
-                   "left, cofor suspends the company's access)", disable)
-    _change_parser(sub, "revoke-admin", "take the ASL role from an account of any company, even the last one",
-                   revoke_admin)
-    _change_parser(sub, "reset-factors", "reset every second factor of an account (a lost phone and lost recovery "
-                   "codes), once you checked out of band who asks; it enrols again at the next login", reset_factors)
+@command(identity_group, "reset-factors", 'portalctl identity reset-factors V123456 --reason "lost phone; called '
+                                          'back on the number on record"')
+@IDENTIFIER
+@REASON
+@agent_option
+async def reset_factors(identifier: str, reason: str, agent: str | None) -> None:
+    """Reset every second factor of an account (a lost phone and lost recovery codes), only once you checked out of
+    band who asks (a call back on the number on record, say): the reason says how. The holder enrols again at the
+    next login."""
+    answer = await _identity("ResetSecondFactors", api.ResetSecondFactorsRequest(identifier=identifier, reason=reason),
+                             agent_name(agent))
+    done(answer, f"{identifier}: second factors reset; sessions ended; the holder was told by e-mail")

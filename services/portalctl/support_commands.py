@@ -1,77 +1,76 @@
-"""Support-agent commands: Help & Contact tickets."""
+"""Support-agent commands (``portalctl support ...``): Help & Contact tickets."""
 from __future__ import annotations
 
-import argparse
 from typing import Any
 
+import click
 from portal.support.v1 import support_service_pb2 as api
 from portal.support.v1 import support_service_pb2_grpc as api_grpc
 from portal.support.v1 import ticket_pb2 as pb
 
 from kit.validation import enum_value
 
-from portalctl.connection import call, show
+from portalctl.cli import Words, command, group
+from portalctl.connection import agent_name, call, pages
+from portalctl.output import done, enum_words, show, table, when
 
+support_group = group("support", "Help & Contact tickets (support agents).")
 STATUSES = ["NEW", "IN_PROGRESS", "WAITING_ON_REQUESTER", "RESOLVED", "CLOSED"]
 CATEGORIES = ["UNKNOWN_COFOR", "ACCESS_REQUEST", "LOGIN_PROBLEM", "BLOCKED_ACCOUNT", "COMPANY_PRESENTATION", "OTHER"]
+REFERENCE = click.argument("reference", help="The ticket's reference (B2B-2026-000123).")
+AUTHOR = click.option("--author", metavar="NAME", help="Your name as the requester sees it (default: $PORTAL_AGENT, "
+                                                       "else your login).")
 
 
 async def _support(method: str, request: Any) -> Any:
     return await call("support", api_grpc.SupportServiceStub, method, request)
 
 
-async def tickets(args: argparse.Namespace) -> None:
-    token = ""
-    status = enum_value(pb.TicketStatus, "TICKET_STATUS_", args.status)
-    category = enum_value(pb.TicketCategory, "TICKET_CATEGORY_", args.category)
-    while True:
-        page = await _support("ListTickets", api.ListTicketsRequest(status=status, category=category,
-                                                                     email=args.email or "", page_size=200,
-                                                                     page_token=token))
-        for t in page.tickets:
-            print(f"{t.reference}  {pb.TicketStatus.Name(t.status).removeprefix('TICKET_STATUS_'):<20}  "
-                  f"{pb.TicketCategory.Name(t.category).removeprefix('TICKET_CATEGORY_'):<20}  "
-                  f"{t.contact.email}  {t.subject}")
-        token = page.next_page_token
-        if not token:
-            return
+@command(support_group, "tickets", "portalctl support tickets --status new --category blocked-account")
+@click.option("--status", type=Words(STATUSES), metavar="STATUS",
+              help=f"Only the tickets with this status: {Words(STATUSES).listed()} (any case).")
+@click.option("--category", type=Words(CATEGORIES), metavar="CATEGORY",
+              help=f"Only the tickets of this category: {Words(CATEGORIES).listed()} (any case).")
+@click.option("--email", default="", help="Only the tickets of this requester's e-mail address.")
+async def tickets(status: str | None, category: str | None, email: str) -> None:
+    """List tickets, newest first: reference, status, category, creation, requester, subject."""
+    request = api.ListTicketsRequest(status=enum_value(pb.TicketStatus, "TICKET_STATUS_", status or ""),
+                                     category=enum_value(pb.TicketCategory, "TICKET_CATEGORY_", category or ""),
+                                     email=email, page_size=200)
+    table(await pages(lambda r: _support("ListTickets", r), request, "tickets"), [
+        ("reference", lambda t: t.reference), ("status", lambda t: enum_words(t, "status")),
+        ("category", lambda t: enum_words(t, "category")), ("created", lambda t: when(t.create_time)),
+        ("e-mail", lambda t: t.contact.email), ("subject", lambda t: t.subject)])
 
 
-async def ticket(args: argparse.Namespace) -> None:
-    show((await _support("GetTicket", api.GetTicketRequest(reference=args.reference))).ticket)
+@command(support_group, "ticket", "portalctl support ticket B2B-2026-000001")
+@REFERENCE
+async def ticket(reference: str) -> None:
+    """Show one ticket: requester, text, screenshot, replies and status history."""
+    show((await _support("GetTicket", api.GetTicketRequest(reference=reference))).ticket)
 
 
-async def status(args: argparse.Namespace) -> None:
+@command(support_group, "status", 'portalctl support status B2B-2026-000001 in-progress --note "looking"')
+@REFERENCE
+@click.argument("status", type=Words(STATUSES), metavar="STATUS",
+                help="The new status, in any case: new → in-progress → waiting-on-requester → resolved → closed; "
+                     "back to in-progress from waiting or resolved.")
+@click.option("--note", default="", help="An internal note (not mailed to the requester).")
+@AUTHOR
+async def status(reference: str, status: str, note: str, author: str | None) -> None:
+    """Move a ticket to another status."""
     t = (await _support("UpdateTicketStatus", api.UpdateTicketStatusRequest(
-        reference=args.reference, status=pb.TicketStatus.Value(f"TICKET_STATUS_{args.status}"),
-        note=args.note or "", author=args.author or ""))).ticket
-    print(f"{t.reference} is now {pb.TicketStatus.Name(t.status).removeprefix('TICKET_STATUS_')}")
+        reference=reference, status=pb.TicketStatus.Value(f"TICKET_STATUS_{status}"), note=note,
+        author=agent_name(author)))).ticket
+    done(t, f"{t.reference} is now {enum_words(t, 'status')}")
 
 
-async def reply(args: argparse.Namespace) -> None:
-    await _support("AddReply", api.AddReplyRequest(reference=args.reference, author=args.author, text=args.text))
-    print("reply added and mailed to the requester")
-
-
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    support = commands.add_parser("support", help="Help & Contact tickets (support agents)")
-    sub = support.add_subparsers(dest="action", required=True)
-    p = sub.add_parser("tickets", help="list tickets, newest first")
-    p.add_argument("--status", choices=STATUSES)
-    p.add_argument("--category", choices=CATEGORIES)
-    p.add_argument("--email")
-    p.set_defaults(run=tickets)
-    p = sub.add_parser("ticket", help="show one ticket")
-    p.add_argument("reference")
-    p.set_defaults(run=ticket)
-    p = sub.add_parser("status", help="move a ticket to another status")
-    p.add_argument("reference")
-    p.add_argument("status", choices=STATUSES)
-    p.add_argument("--note")
-    p.add_argument("--author")
-    p.set_defaults(run=status)
-    p = sub.add_parser("reply", help="reply to the requester (by mail)")
-    p.add_argument("reference")
-    p.add_argument("--author", required=True)
-    p.add_argument("--text", required=True)
-    p.set_defaults(run=reply)
+@command(support_group, "reply", 'portalctl support reply B2B-2026-000001 --text "Your account is unlocked."')
+@REFERENCE
+@click.option("--text", required=True, help="The reply (plain text), mailed to the requester.")
+@AUTHOR
+async def reply(reference: str, text: str, author: str | None) -> None:
+    """Reply to the requester: the reply is added to the ticket and mailed."""
+    t = (await _support("AddReply", api.AddReplyRequest(reference=reference, author=agent_name(author),
+                                                        text=text))).ticket
+    done(t, f"reply added to {t.reference} and mailed to the requester")

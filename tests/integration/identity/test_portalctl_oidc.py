@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sys
 
 import grpc
@@ -44,8 +45,11 @@ async def test_an_operator_registers_rotates_and_disables_an_application(identit
     assert "shown this once" in err and len(secret) >= 43
     assert await client_error(identity, "quality-app", secret) == "invalid_grant"  # authenticated: the token is bad
 
-    code, out, _ = await portalctl(identity, "clients", "show", "quality-app")
+    code, out, _ = await portalctl(identity, "clients", "show", "quality-app", "--json")
     assert code == 0 and secret not in out and json.loads(out)["redirect_uris"] == ["https://quality.example/callback"]
+    code, out, _ = await portalctl(identity, "clients", "show", "quality-app")  # for people: a key/value block
+    assert code == 0 and secret not in out and re.search(r"^redirect uris +https://quality.example/callback$", out,
+                                                         re.M) and re.search(r"^disabled +no$", out, re.M)
     code, out, _ = await portalctl(identity, "clients", "list", "--json")
     assert {"client_id": "quality-app", "name": "Qualité fournisseurs", "auth_method": "client_secret_basic",
             "disabled": False} in json.loads(out)
@@ -57,6 +61,8 @@ async def test_an_operator_registers_rotates_and_disables_an_application(identit
     assert await client_error(identity, "quality-app", rotated) == "invalid_grant"
 
     code, out, _ = await portalctl(identity, "clients", "disable", "quality-app")
+    assert code == 0 and out == "quality-app (Qualité fournisseurs) disabled: no more sign-ins or tokens\n"
+    code, out, _ = await portalctl(identity, "clients", "show", "quality-app", "--json")
     assert code == 0 and json.loads(out)["disabled"] is True
     assert await client_error(identity, "quality-app", rotated) == "invalid_client"
     code, out, _ = await portalctl(identity, "clients", "list")

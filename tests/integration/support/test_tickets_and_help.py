@@ -211,7 +211,7 @@ async def test_agents_work_tickets_from_the_command_line(support: Support) -> No
     code, out, _ = await portalctl(support, "tickets", "--status", "NEW", "--email", requester)
     assert code == 0 and ticket.reference in out
     code, out, _ = await portalctl(support, "status", ticket.reference, "IN_PROGRESS", "--author", "Ann")
-    assert code == 0 and "IN_PROGRESS" in out
+    assert code == 0 and out == f"{ticket.reference} is now in progress\n"
     code, _, _ = await portalctl(support, "reply", ticket.reference, "--author", "Ann", "--text", "Fixed now.")
     assert code == 0
     code, out, _ = await portalctl(support, "ticket", ticket.reference)
