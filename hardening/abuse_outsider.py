@@ -80,7 +80,7 @@ async def takeover(stack: Stack, tally: Tally, companies: list[str], rounds: int
             await eve.post("/api/v1/access-requests:resend", {"cofor": root})
             tally.tried("resend")
             guessed = await eve.post("/api/v1/terms:accept", {"acceptance_token": uuid.uuid4().hex * 2,
-                                                              "terms_version": "2026-01"})
+                                                              "terms_version": "2026-12"})
             tally.tried("guessed acceptance token")
             if guessed == 200:
                 tally.breach(f"{root}: a guessed acceptance token was accepted")

@@ -120,6 +120,12 @@ async def rate_limits(report: Report, web: httpx.AsyncClient) -> None:
             return await visitor.post(f"/api/v1/recovery/{form}", recovery_body(form))
         allowed(f"recover_{form.replace('-', '_')}", await hammer(recover, recovery_limit + 10), recovery_limit, 200,
                 "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR")
+    # "Ask my company's ASL for an account" from one address, a new e-mail each time: only the per-client count refuses.
+    newcomer, request_limit = Visitor(web, "203.0.113.23"), c.account_request_limit_per_client_per_hour
+    allowed("account_request", await hammer(lambda: newcomer.post("/api/v1/account-requests", {
+        "cofor": "ZZZZZZ", "given_name": "Nina", "family_name": "Nouvelle", "job_title": "Buyer",
+        "email": f"who.{uuid.uuid4().hex[:8]}@nowhere.example"}), request_limit + 10), request_limit, 200,
+        "ACCOUNT_REQUEST_LIMIT_PER_CLIENT_PER_HOUR")
     # One e-mail from 50 addresses: past RECOVERY_LIMIT_PER_HOUR the holder gets no more mail, but nobody is ever
     # refused (§6: a refusal would let a stranger lock the real holder out of recovery).
     email_body = recovery_body("identifier")

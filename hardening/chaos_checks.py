@@ -142,8 +142,11 @@ def check_mails(db: Snapshot, sink: MailSink, effects: Effects) -> None:
     email_of = {a.identifier: a.email for a in db.accounts}
     wanted: Counter[tuple[str, str]] = Counter()
     for account in db.accounts:
-        wanted[("temporary_password", account.email)] += 1
-        wanted[("administrator_welcome" if account.created_by == "system" else "user_welcome", account.email)] += 1
+        if account.created_by == "system":  # the first ASL: its identifier and its temporary password apart
+            wanted[("temporary_password", account.email)] += 1
+            wanted[("administrator_welcome", account.email)] += 1
+        else:  # an ASL's new user: one mail, the identifier and the activation link
+            wanted[("account_activation", account.email)] += 1
     for (action, detail, subject), n in db.audit.items():
         if action == "PASSWORD_CHANGED":
             wanted[("password_changed_notice", email_of[subject])] += n

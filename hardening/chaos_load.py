@@ -28,7 +28,7 @@ from testing.fleet import Mailbox, Replicas
 TICKET_SHARE = 0.75  # of the flows started; a supplier's flow is about nine operations, a ticket one
 # Of the suppliers' flows: the ASL logs in and creates users; a lost identifier; off-boarding; then a comeback.
 CONSOLE_SHARE, RECOVERY_SHARE, DEACTIVATE_SHARE, REACTIVATE_SHARE = 0.5, 0.3, 0.3, 0.5
-TERMS_VERSION = "2026-01"
+TERMS_VERSION = "2026-12"
 MAIL_WAIT = 180.0  # a flow waits this long for a mail it needs (the mailer may be down meanwhile)
 
 

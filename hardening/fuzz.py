@@ -50,7 +50,7 @@ GATEWAY_EXAMPLES = {GenerationMode.POSITIVE: 100, GenerationMode.NEGATIVE: 50}  
 # (the limits have their own tests); lockout keeps its default, so blocking and unlocking are fuzzed too.
 ENVIRONMENT = {"RATE_LIMIT_PER_MINUTE": "1000000", "LOGIN_LIMIT_PER_CLIENT_PER_MINUTE": "1000000",
                "LOGIN_LIMIT_PER_IDENTIFIER_PER_MINUTE": "1000000", "RECOVERY_LIMIT_PER_HOUR": "1000000",
-               "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR": "1000000"}
+               "RECOVERY_LIMIT_PER_CLIENT_PER_HOUR": "1000000", "ACCOUNT_REQUEST_LIMIT_PER_CLIENT_PER_HOUR": "1000000"}
 
 
 @contextlib.contextmanager

@@ -54,7 +54,7 @@ class SeededSystem(FuzzedSystem):
             given_name="Emma", family_name="Martin", email=email, job_title="Buyer", language="fr",
             role=identity_pb.ROLE_USER), metadata=self.meta(asl_token))
         identifier = created.account.identifier
-        return identifier, email, await self.seeder.first_login(identifier, email, USER_PASSWORD)
+        return identifier, email, await self.seeder.activated(identifier, email, USER_PASSWORD)
 
     async def scene_extras(self) -> None:
         """A company whose terms are pending (with its link), a suspended one, two submitted files and a started
@@ -83,7 +83,7 @@ class SeededSystem(FuzzedSystem):
         self.scenario.ticket = ticket.ticket.reference
         topics = [t.id for language in ("fr", "en") for t in (await self.rpc("SupportService", "ListHelpTopics")(
             support_api.ListHelpTopicsRequest(language=language), metadata=self.meta())).topics]
-        self.extra_seeds.update(id=topics, language=["fr", "en"], terms_version=["2026-01"], reason=["Dossier complet"],
+        self.extra_seeds.update(id=topics, language=["fr", "en"], terms_version=["2026-12"], reason=["Dossier complet"],
                                 site_code=["01", "02", "07", ""], page_token=[""])  # "" is the first page
 
     # ---- the scenario stays usable --------------------------------------------------------------------------

@@ -28,8 +28,10 @@ ALLOWED_ON_REJECTION: dict[str, tuple[tuple[str, ...], str]] = {
     "identity.accounts.failed_attempts": (PASSWORD_CHECKS, "a wrong password counts toward the lockout (§5)"),
     "identity.audit_events+": (PASSWORD_CHECKS, "failed logins and password changes are audited (§5 audit)"),
     "identity.outbox+identity.audit.recorded": (PASSWORD_CHECKS, "every audit record is published (§5 audit)"),
-    "identity.rate_counters+": (("IdentityService.Login",), "the login limits count refused attempts too"),
-    "identity.rate_counters.count": (("IdentityService.Login",), "the login limits count refused attempts too"),
+    "identity.rate_counters+": (("IdentityService.Login", "IdentityService.ActivateAccount"),
+                                "the login and activation limits count refused attempts too (a guessed token too)"),
+    "identity.rate_counters.count": (("IdentityService.Login", "IdentityService.ActivateAccount"),
+                                     "the login and activation limits count refused attempts too"),
     "cofor.rate_counters+": (("CoforService.AcceptTerms", "CoforService.StartPresentation"),
                              "guessing acceptance tokens costs attempts; a refused file start counts for the client "
                              "and for the once-an-hour notice to the D-U-N-S's presenter (§3)"),
@@ -52,6 +54,8 @@ ALLOWED_ON_REJECTION: dict[str, tuple[tuple[str, ...], str]] = {
     "identity.outbox+notification.email.requested": (PASSWORD_CHECKS, LOCK),
     "identity.sessions.idle_expires_at": (("IdentityService.*",),
                                           "any call with a valid session pushes its idle expiry, once a minute (§5)"),
+    "identity.sessions.last_active_at": (("IdentityService.*",),
+                                         "written with the idle expiry: the last activity \"My sessions\" shows (§7)"),
 }
 
 

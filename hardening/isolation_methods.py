@@ -13,6 +13,7 @@ from portal.cofor.v1 import supplier_pb2 as cofor_pb
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
 from portal.identity.v1 import oidc_pb2 as oidc
+from portal.identity.v1 import sessions_pb2 as sessions_pb
 from portal.support.v1 import support_service_pb2 as support
 from portal.support.v1 import ticket_pb2
 
@@ -51,14 +52,19 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
         "ResendTermsAcceptance", "DescribeTermsAcceptance", "AcceptTerms")},
     **{f"{I}.{name}": ({PUBLIC}, None) for name in (
         "Login", "RecoverIdentifier", "ResetAdministratorPassword", "ContactAdministrator", "BeginPasskeyLogin",
-        "PasskeyLogin")},  # a passkey login names no account: the answer's credential does
+        "PasskeyLogin",  # a passkey login names no account: the answer's credential does
+        "RequestAccount",  # a newcomer writes to a company's ASLs: the same answer for any COFOR, nothing read back
+        "ActivateAccount")},  # the link's token is the credential: it names its one account
     **{f"{I}.{name}": ({SESSION}, None) for name in (  # the caller's own session and factors only
         "Logout", "ValidateSession", "ChangePassword", "VerifySecondFactor", "GetSecondFactors", "BeginTotpEnrolment",
         "ConfirmTotpEnrolment", "RegenerateRecoveryCodes", "RemoveSecondFactor", "BeginPasskeyEnrolment",
         "FinishPasskeyEnrolment", "BeginPasskeyVerification", "VerifyPasskey",
         "RemovePasskey",  # another account's passkey id answers NOT_FOUND, as a made-up one (tests/integration)
-        "SetSecondFactorPolicy")},  # the policy of the ASL's own company: no request names another
+        "SetSecondFactorPolicy",  # the policy of the ASL's own company: no request names another
+        "ListMySessions", "EndMySession")},  # another account's session id answers NOT_FOUND, as a made-up one
     f"{I}.ResetSecondFactors": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.ResetSecondFactorsRequest(
+        identifier=t.account, reason="probe")]),
+    f"{I}.EndUserSessions": ({CONSOLE, SUPPORT_STAFF}, lambda t: [sessions_pb.EndUserSessionsRequest(
         identifier=t.account, reason="probe")]),
     **{f"{S}.{name}": ({PUBLIC}, None) for name in ("CreateTicket", "ListHelpTopics", "GetHelpArticle")},
     f"{C}.GetPresentation": ({PUBLIC, PURCHASING}, None),
@@ -97,6 +103,7 @@ METHODS: dict[str, tuple[set[str], Probe | None]] = {
     f"{I}.UnlockUser": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.UnlockUserRequest(identifier=t.account,
                                                                                       reason="probe")]),
     f"{I}.ResetUserPassword": ({CONSOLE}, lambda t: [identity.ResetUserPasswordRequest(identifier=t.account)]),
+    f"{I}.ResendActivation": ({CONSOLE}, lambda t: [identity.ResendActivationRequest(identifier=t.account)]),
     f"{I}.GrantAdministrator": ({CONSOLE}, lambda t: [identity.GrantAdministratorRequest(identifier=t.account)]),
     f"{I}.RevokeAdministrator": ({CONSOLE, SUPPORT_STAFF}, lambda t: [identity.RevokeAdministratorRequest(
         identifier=t.account, reason="probe")]),

@@ -77,9 +77,13 @@ async def console_gateway(stack: Stack, attacker: Company, victim: Company, tall
                                                            if reply.status_code >= 400 else ""),
                                  (403, "OTHER_COMPANY_ACCOUNT"))
     for account in victim.accounts:
-        for action in CONSOLE_ACTIONS:
-            reply = await browser.post(f"/en/admin/users/{account}/{action}", data={})
+        for action in CONSOLE_ACTIONS:  # confirmed, as an attacker skipping the confirmation page would send it
+            reply = await browser.post(f"/en/admin/users/{account}/{action}", data={"confirmed": "yes"})
             tally.expect(f"page {action} on {account}", reply.status_code, 400)
+        for verb, form in (("GET", {}), ("POST", {"data": {"given_name": "Probe", "family_name": "Probe",
+                                                           "email": "probe@probe.example"}})):
+            reply = await browser.send(verb, f"/en/admin/users/{account}/edit", **form)  # not shown, not changed
+            tally.expect(f"page {verb} edit on {account}", reply.status_code, 404)
 
 
 async def privileged(clients: Clients, attacker: Company, t: Targets, tally: Tally, anonymous: Tally) -> None:

@@ -20,7 +20,7 @@ from portal.support.v1 import support_service_pb2_grpc
 
 from hardening.isolation_methods import PLUMBING, TOKENS, C, I, O, S, Targets
 from kit.client import ServiceClient, failure_of
-from tests.e2e.journeys import Person, first_login, new_user, onboarded_company
+from tests.e2e.journeys import Person, activated, new_user, onboarded_company
 from tests.e2e.stack import Stack
 
 from gateway.clients import SESSION_COOKIE
@@ -111,8 +111,8 @@ async def served_methods(stack: Stack) -> list[str]:
 async def company(stack: Stack) -> Company:
     """An onboarded supplier: its ASL and a user logged in, a user blocked by wrong passwords, a disabled user."""
     root, asl = await onboarded_company(stack)
-    identifier, email, temporary = await new_user(stack, asl.browser, root, "emma")
-    user = await first_login(stack, identifier, email, temporary)
+    identifier, email, token = await new_user(stack, asl.browser, root, "emma")
+    user = await activated(stack, identifier, email, token)
     blocked = (await new_user(stack, asl.browser, root, "bruno"))[0]
     for attempt in range(5):
         await stack.browser().post("/api/v1/session:login", json={"identifier": blocked,

@@ -40,8 +40,8 @@ from testing.fleet import nats_users
 from testing.processes import NatsServer
 
 KINDS = ("temporary_password", "chosen_password", "reset_password", "wrong_password", "presenter_token",
-         "acceptance_token", "session_token", "csrf_token")
-MAILED = {"temporary_password", "reset_password", "presenter_token", "acceptance_token"}
+         "acceptance_token", "activation_token", "session_token", "csrf_token")
+MAILED = {"temporary_password", "reset_password", "presenter_token", "acceptance_token", "activation_token"}
 
 
 def control() -> str:

@@ -101,7 +101,7 @@ class Seeder:
     async def opened(self, root: str, slug: str, asl: tuple[str, str]) -> tuple[str, str]:
         signatory, admin = await self.requested(root, slug, asl)
         token = await self.mail(signatory, r"token=([\w-]+)")
-        await self.cofor.AcceptTerms(cofor.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"),
+        await self.cofor.AcceptTerms(cofor.AcceptTermsRequest(acceptance_token=token, terms_version="2026-12"),
                                      metadata=self.meta)
         for _ in range(300):
             analysis = await self.cofor.AnalyzeAccess(cofor.AnalyzeAccessRequest(cofor=root), metadata=self.meta)
@@ -125,10 +125,23 @@ class Seeder:
         changed = await self.identity.ChangePassword(identity.ChangePasswordRequest(
             current_password=temporary, new_password=password),
             metadata=[*self.meta, (AUTHORIZATION_KEY, f"Bearer {session.session_token}")])
-        if changed.principal.second_factor_step != identity_pb.SECOND_FACTOR_STEP_ENROL:
-            return changed.session_token
+        return await self._enrolled(identifier, changed.session_token, changed.principal)
+
+    async def activated(self, identifier: str, email: str, password: str) -> str:
+        """A user the ASL created chooses ``password`` through the mailed activation link, then logs in."""
+        token = await self.mail(email, r"/activate\?token=([\w-]+)")
+        await self.identity.ActivateAccount(identity.ActivateAccountRequest(
+            activation_token=token, new_password=password), metadata=self.meta)
+        session = await self.identity.Login(identity.LoginRequest(identifier=identifier, password=password),
+                                            metadata=self.meta)
+        return await self._enrolled(identifier, session.session_token, session.principal)
+
+    async def _enrolled(self, identifier: str, token: str, principal: identity_pb.Principal) -> str:
+        """The session, once the app the portal asks for (every ASL's) is set up."""
+        if principal.second_factor_step != identity_pb.SECOND_FACTOR_STEP_ENROL:
+            return token
         # Every ASL sets up an authenticator app: the demo's is a software one whose key is printed.
-        bearer = [*self.meta, (AUTHORIZATION_KEY, f"Bearer {changed.session_token}")]
+        bearer = [*self.meta, (AUTHORIZATION_KEY, f"Bearer {token}")]
         started = await self.identity.BeginTotpEnrolment(identity.BeginTotpEnrolmentRequest(), metadata=bearer)
         confirmed = await self.identity.ConfirmTotpEnrolment(identity.ConfirmTotpEnrolmentRequest(
             code=pyotp.TOTP(started.secret).now()), metadata=bearer)
@@ -148,7 +161,7 @@ async def seed(cofor_target: str, identity_target: str, operator_token: str, mai
             given_name="Emma", family_name="Martin", email=user_email, job_title="Acheteuse", language="fr",
             role=identity_pb.ROLE_USER), metadata=[*s.meta, (AUTHORIZATION_KEY, f"Bearer {session}")])
         user = created.account.identifier
-        await s.first_login(user, user_email, USER_PASSWORD)
+        await s.activated(user, user_email, USER_PASSWORD)
 
         not_requested = await s.referenced("Aciéries du Nord", "dossier@acieries-nord.example")
         await s.cofor.AddSite(cofor.AddSiteRequest(cofor_root=not_requested, name="Usine de Denain"),

@@ -16,8 +16,8 @@ class CoforSettings(ServiceSettings):
     database_url: str = default_sqlite_url("cofor")
     # Producers seal mail secrets (acceptance links, presenter tokens) to the mailer's public key.
     mail_seal_public_key: str = ""
-    # Version of the General Terms of Use in force; AcceptTerms must name it.
-    terms_version: str = "2026-01"
+    # Version of the General Terms of Use in force: the last of gateway/terms/versions.toml. AcceptTerms must name it.
+    terms_version: str = "2026-12"
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()

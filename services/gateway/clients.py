@@ -15,6 +15,7 @@ from kit.auth import (
     PRINCIPAL_COFOR_ROOT_KEY,
     PRINCIPAL_IDENTIFIER_KEY,
     SERVICE_TOKEN_KEY,
+    USER_AGENT_KEY,
 )
 from kit.grpc_server import CORRELATION_ID_KEY
 
@@ -76,9 +77,16 @@ def client_address(request: Request, trusted_proxies: int) -> str:
     return request.client.host if request.client else ""
 
 
+def user_agent(request: Request) -> str:
+    """What the browser says it is, for the sessions page and the new-device mail (never for a decision): at most
+    200 characters of printable ASCII, as gRPC metadata must be."""
+    return "".join(c for c in request.headers.get("user-agent", "") if " " <= c <= "~")[:200]
+
+
 def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | None = None) -> list[tuple[str, str]]:
     metadata = [(SERVICE_TOKEN_KEY, settings.service_token.get_secret_value()),
-                (CLIENT_ADDRESS_KEY, client_address(request, settings.trusted_proxies))]
+                (CLIENT_ADDRESS_KEY, client_address(request, settings.trusted_proxies)),
+                (USER_AGENT_KEY, user_agent(request))]
     if correlation := getattr(request.state, "request_id", None):
         metadata.append((CORRELATION_ID_KEY, correlation))
     # gRPC metadata values must be printable ASCII: a token that is not cannot be valid, so it counts as absent

@@ -80,6 +80,11 @@ class ChangePasswordBody(BaseModel):
     new_password: str = Field(max_length=1024)
 
 
+class ActivateAccountBody(BaseModel):
+    activation_token: str = Field(max_length=200)
+    new_password: str = Field(max_length=1024)
+
+
 class RecoverIdentifierBody(BaseModel):
     email: str = Field(max_length=320)
     cofor: str = Field(max_length=40)
@@ -171,6 +176,11 @@ class PasswordForm(PageForm, ChangePasswordBody):
     confirm_password: str = Field(default="", max_length=1024)
 
 
+class ActivateAccountForm(PageForm, ActivateAccountBody):
+    raw = frozenset({"activation_token", "new_password", "confirm_password"})
+    confirm_password: str = Field(default="", max_length=1024)
+
+
 class RecoverIdentifierForm(PageForm, RecoverIdentifierBody):
     pass
 
@@ -193,6 +203,7 @@ class CoforForm(PageForm, CoforBody):
 
 class AcceptTermsForm(PageForm, AcceptTermsBody):
     acceptance_token: str = Field(default="", max_length=200, alias="token")
+    accept: bool = False  # the page's box "I have read and accept…" (the API's call is its own act of accepting)
 
 
 class OpenFileForm(PageForm):

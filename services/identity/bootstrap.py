@@ -21,6 +21,8 @@ from identity.entrypoints.consumers import cofor_consumer
 from identity.entrypoints.grpc_servicer import SERVICE_NAME, IdentityServicer, UseCases, registrar
 from identity.entrypoints.oidc_rpcs import SERVICE_NAME as OIDC_SERVICE_NAME
 from identity.entrypoints.oidc_rpcs import OidcProviderServicer, oidc_registrar
+from identity.service_layer.account_request import AccountRequests
+from identity.service_layer.activation import Activation
 from identity.service_layer.common import Tools
 from identity.service_layer.company_events import CompanyEvents
 from identity.service_layer.console import Console
@@ -53,7 +55,8 @@ def build_app(settings: IdentitySettings, clock: Callable[[], dt.datetime] = utc
     cases = UseCases(login=Login(tools), sessions=Sessions(tools, sessions), password_change=PasswordChange(tools),
                      recovery=Recovery(tools), console=Console(tools), views=Views(uow),
                      second_factors=SecondFactors(tools), factor_administration=FactorAdministration(tools),
-                     passkeys=Passkeys(tools))
+                     passkeys=Passkeys(tools), activation=Activation(tools),
+                     account_requests=AccountRequests(tools))
     credentials = ServiceCredentials(settings.service_credentials.get_secret_value())
     servicer = IdentityServicer(cases, credentials)
     keys = SigningKeys(uow, tools.factor_box, clock, settings.oidc_signing_alg)

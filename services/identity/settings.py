@@ -61,6 +61,11 @@ class IdentitySettings(ServiceSettings):
     login_limit_per_identifier_per_minute: int = Field(default=10, ge=1)
     recovery_limit_per_hour: int = Field(default=5, ge=1)  # per identifier and per e-mail
     recovery_limit_per_client_per_hour: int = Field(default=20, ge=1)
+    # "Ask my company's ASL for an account" (RequestAccount): only the client's limit refuses; past the e-mail's, that
+    # address is mailed no more; past the company's, requests are accepted but no longer relayed to its ASLs.
+    account_request_limit_per_client_per_hour: int = Field(default=10, ge=1)
+    account_request_limit_per_email_per_day: int = Field(default=3, ge=1)
+    account_request_limit_per_company_per_day: int = Field(default=10, ge=1)
 
     def production_problems(self) -> list[str]:
         problems = super().production_problems()

@@ -81,8 +81,8 @@ class Views:
         order = (accounts.c.family_name, accounts.c.given_name, accounts.c.identifier)
         matching = criteria.where(accounts.c.cofor_root == actor.cofor_root)
         query = select(accounts).where(*matching).order_by(*order)
-        if page.after:
-            query = query.where(tuple_(*order) > tuple_(*page.after))
+        if after := page.key(str, str, str):
+            query = query.where(tuple_(*order) > tuple_(*after))
         rows = await self._accounts(query.limit(page.size))
         async with self.uow(readonly=True) as uow:
             total = (await uow.session.execute(select(func.count()).select_from(accounts).where(*matching))).scalar()
@@ -127,8 +127,8 @@ class Views:
             query = query.where(accounts.c.cofor_root == root)
         v.raise_if_any()
         page = page_of(page_size, page_token, identifier=identifier, email=email, cofor=cofor)
-        if page.after:
-            query = query.where(accounts.c.identifier > page.after)
+        if after := page.key(str):
+            query = query.where(accounts.c.identifier > after)
         rows = await self._accounts(query.limit(page.size))
         return rows, page.next_token(rows[-1].identifier if rows else None, len(rows))
 
@@ -152,9 +152,12 @@ class Views:
         query = wanted.where(query)  # after the subject's condition: narrows it, never replaces it
         filters = wanted.digest_fields() if wanted != TrailFilter() else {}  # earlier tokens stay valid
         page = page_of(page_size, page_token, identifier=identifier, cofor_root=cofor_root, **filters)
-        if page.after:
+        if page.key(str, str):
             when, ident = page.after
-            moment = dt.datetime.fromisoformat(when)
+            try:
+                moment = dt.datetime.fromisoformat(when)
+            except ValueError:
+                raise InvalidArgument([FieldViolation("page_token", "is not a token this service issued")]) from None
             query = query.where(or_(audit_events.c.occurred_at < moment,
                                     (audit_events.c.occurred_at == moment) & (audit_events.c.id < ident)))
         async with self.uow(readonly=True) as uow:

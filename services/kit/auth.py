@@ -19,6 +19,9 @@ from kit.errors import FieldViolation, InvalidArgument, PermissionDenied, Unauth
 
 SERVICE_TOKEN_KEY = "x-portal-service-token"
 CLIENT_ADDRESS_KEY = "x-portal-client-address"
+# What the end user's browser sent as its User-Agent (printable ASCII, at most 200 characters), forwarded by the
+# gateway beside the client address and honoured from it alone: a hint shown to people, never a proof of anything.
+USER_AGENT_KEY = "x-portal-user-agent"
 AGENT_KEY = "x-portal-agent"  # the person behind an operator's call (purchasing, support), for the record
 # A signed-in visitor's identity, vouched for by the gateway once it validated the session: honoured only from a
 # ``public`` caller (the gateway), as the forwarded client address is. Support records such a ticket as proven.
@@ -93,6 +96,11 @@ def client_address(context: Ctx) -> str:
     """The end user's address as forwarded by the gateway, else the peer's."""
     forwarded = metadata_of(context).get(CLIENT_ADDRESS_KEY)
     return forwarded or (context.peer() or "")
+
+
+def user_agent(context: Ctx) -> str:
+    """The end user's User-Agent as forwarded by the gateway ("" when none was)."""
+    return metadata_of(context).get(USER_AGENT_KEY, "")
 
 
 def agent_name(context: Ctx) -> str:

@@ -19,6 +19,17 @@ class Page:
     after: Any  # the last sort key of the previous page, or None for the first page
     filters_digest: str
 
+    def key(self, *types: type) -> Any:
+        """``after`` checked against the shape the service gave it (one value of each of ``types``; one type: the
+        value itself): a token edited by hand is INVALID_ARGUMENT, never an error deeper down."""
+        if self.after is None:
+            return None
+        values = self.after if len(types) > 1 else [self.after]
+        if not isinstance(values, list) or len(values) != len(types) or not all(
+                isinstance(v, t) and not isinstance(v, bool) for v, t in zip(values, types, strict=True)):
+            raise InvalidArgument([FieldViolation("page_token", "is not a token this service issued")])
+        return self.after
+
     def next_token(self, last_key: Any, got: int) -> str:
         if got < self.size:
             return ""

@@ -92,6 +92,13 @@ def user_welcome(*, identifier: str, legal_name: str, cofor_root: str, administr
                                   administrator_name=administrator_name))
 
 
+def account_activation(*, identifier: str, legal_name: str, cofor_root: str, administrator_name: str,
+                       expire_time: dt.datetime, resent: bool, activation_token: str) -> Mail:
+    return Mail(v.AccountActivationMail(
+        identifier=identifier, legal_name=legal_name, cofor_root=cofor_root, administrator_name=administrator_name,
+        expire_time=_time(expire_time), resent=resent), {"activation_token": activation_token})
+
+
 def temporary_password(*, expire_time: dt.datetime, context: v.TemporaryPasswordMail.Context.ValueType,
                        temporary_password: str) -> Mail:
     return Mail(v.TemporaryPasswordMail(expire_time=_time(expire_time),
@@ -146,6 +153,24 @@ def email_changed_notice(*, identifier: str, masked_new_email: str, change_time:
                          actor_name: str) -> Mail:
     return Mail(v.EmailChangedNoticeMail(identifier=identifier, masked_new_email=masked_new_email,
                                          change_time=_time(change_time), actor_name=actor_name))
+
+
+def new_device_login(*, identifier: str, browser: str, operating_system: str, client_address: str,
+                     login_time: dt.datetime) -> Mail:
+    return Mail(v.NewDeviceLoginMail(identifier=identifier, browser=browser, operating_system=operating_system,
+                                     client_address=client_address, login_time=_time(login_time)))
+
+
+def account_request_to_administrator(*, requester_given_name: str, requester_family_name: str, requester_email: str,
+                                     requester_job_title: str, message: str, legal_name: str, cofor_root: str) -> Mail:
+    return Mail(v.AccountRequestToAdministratorMail(
+        requester_given_name=requester_given_name, requester_family_name=requester_family_name,
+        requester_email=requester_email, requester_job_title=requester_job_title, message=message,
+        legal_name=legal_name, cofor_root=cofor_root))
+
+
+def account_request_acknowledgement() -> Mail:
+    return Mail(v.AccountRequestAcknowledgementMail())
 
 
 # ---- support ---------------------------------------------------------------------------------------------------------

@@ -80,8 +80,9 @@ async def visitors(chromium: Browser, stack: Stack, request: pytest.FixtureReque
     contexts: list[BrowserContext] = []
     test_name = re.sub(r"^test_", "", request.node.name)[:40]
 
-    async def new(who: str, locale: str = "fr-FR") -> Visitor:
-        context = await chromium.new_context(locale=locale, viewport={"width": 1100, "height": 900})
+    async def new(who: str, locale: str = "fr-FR", user_agent: str | None = None) -> Visitor:
+        context = await chromium.new_context(locale=locale, viewport={"width": 1100, "height": 900},
+                                             user_agent=user_agent)  # None: Chromium's own
         context.set_default_timeout(15_000)
         contexts.append(context)
         return Visitor(context, await context.new_page(), f"http://localhost:{port}", f"{test_name}-{who}")

@@ -4,6 +4,8 @@ before creating a second person; what takes something away is confirmed on a pag
 list is searched, filtered and paged; on a phone each account is a card whose state and actions are on screen."""
 from __future__ import annotations
 
+import re
+
 from tests.e2e.stack import Stack
 
 from .test_recovery_pages import ASL_PASSWORD, USER_PASSWORD, NewVisitor, log_in, open_supplier
@@ -120,3 +122,40 @@ async def test_search_filter_paging_and_phone(stack: Stack, visitors: NewVisitor
         box = await page.locator(f"#users tbody tr {cell}").first.bounding_box()
         assert box is not None and box["x"] + box["width"] <= 390, (cell, box)
 
+
+
+async def test_an_expired_or_lost_activation_link_is_sent_again_from_the_console(stack: Stack,
+                                                                                 visitors: NewVisitor) -> None:
+    supplier = await open_supplier(stack)
+    asl = await visitors("asl")
+    await log_in(asl, supplier.asl_id, ASL_PASSWORD, stack)
+    page = await asl.goto("/fr/admin")
+    await page.get_by_label("Prénom").fill("Hugo")
+    await page.get_by_label("Nom", exact=True).fill("Nouveau")
+    address = f"hugo.{supplier.root}@supplier.example"
+    await page.get_by_label("Adresse e-mail").fill(address)
+    await asl.submit("Créer le compte")
+    assert "un lien, valable 72 heures" in await page.locator("#admin-done").inner_text()
+    hugo = re.search(r"V\d{6}", await page.locator("#admin-done").inner_text()).group(0)  # type: ignore[union-attr]
+    row = f'tr[data-identifier="{hugo}"]'
+    assert "activation en attente" in await page.locator(f"{row} .state").inner_text()
+    first = stack.find(r"(http\S+/fr/activate\?token=[\w-]+)", await stack.mail(address))
+
+    await asl.submit(f"Renvoyer le lien d'activation pour {hugo}")  # the mail was lost: a new link
+    assert "le précédent ne fonctionne plus" in await page.locator("#admin-done").inner_text()
+    second = stack.find(r"(http\S+/fr/activate\?token=[\w-]+)", await stack.mail(address, count=2))
+    newcomer = await visitors("newcomer")
+    for link, works in ((first, False), (second, True)):
+        page = await newcomer.goto(link)
+        await page.get_by_label("Nouveau mot de passe", exact=True).fill(USER_PASSWORD)
+        await page.get_by_label("Confirmez le nouveau mot de passe").fill(USER_PASSWORD)
+        await newcomer.submit("Activer mon compte")
+        if works:
+            assert await page.locator("#activated").is_visible()
+            assert await page.get_by_label("Identifiant V").input_value() == hugo
+        else:
+            assert "n'est pas (ou plus) valable" in await page.locator("main").inner_text()
+    await log_in(newcomer, hugo, USER_PASSWORD)
+    assert newcomer.page.url.endswith("/fr/account")
+    page = await asl.goto("/fr/admin")
+    assert "activation" not in await page.locator(f'tr[data-identifier="{hugo}"] .state').inner_text()

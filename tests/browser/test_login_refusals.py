@@ -8,7 +8,7 @@ from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 from sqlalchemy import select
 
 from testing.streams import wait_for
-from tests.e2e.journeys import new_user, onboarded_company
+from tests.e2e.journeys import new_user, onboarded_company, temporary_from_asl
 from tests.e2e.stack import Stack
 
 from identity.adapters.orm import accounts
@@ -43,7 +43,8 @@ async def test_the_right_password_of_a_deactivated_supplier_s_user_says_whom_to_
 
 async def test_a_temporary_password_s_page_offers_only_what_opens(stack: Stack, visitors: NewVisitor) -> None:
     root, asl = await onboarded_company(stack)
-    identifier, _, temporary = await new_user(stack, asl.browser, root, "zoe")
+    identifier, email, _ = await new_user(stack, asl.browser, root, "zoe")
+    temporary = await temporary_from_asl(stack, asl.browser, identifier, email)
     user = await visitors("newcomer")
     page = await user.goto("/fr/login")
     await page.get_by_label("Identifiant V").fill(identifier)

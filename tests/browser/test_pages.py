@@ -18,6 +18,7 @@ from .conftest import NewVisitor
 
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
 STRONG_USER = "A hazelnut coffee on Stanislas square in Nancy"
+TEMPORARY = re.compile(r"^\s*([A-Za-z2-9]{20})\s*$", re.M)
 
 
 async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
@@ -25,7 +26,7 @@ async def credentials_mailed(stack: Stack, address: str) -> tuple[str, str]:
     await stack.mail(address, count=2)
     mails = [m.message.get_content() for m in stack.sink.received if address in m.rcpt_tos]
     identifier = next(m.group(1) for body in mails if (m := re.search(r"\b(V\d{6})\b", body)))
-    password = next(m.group(1) for body in mails if (m := re.search(r"^\s*([A-Za-z2-9]{20})\s*$", body, re.M)))
+    password = next(m.group(1) for body in mails if (m := TEMPORARY.search(body)))
     return identifier, password
 
 
@@ -107,6 +108,7 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     assert await page.locator("#terms-company").text_content() == "Forges de Lorraine"
     assert await page.locator("#terms-nominee-email").text_content() == admin_email  # who becomes ASL
     assert "Article 10" in await page.locator("#gtu-text").inner_text()  # the full terms, not a summary
+    await page.get_by_label("J'ai lu").check()  # the box says what accepting means (test_terms_page.py)
     await signer.submit("J'accepte les CGU au nom de la société")
     assert await page.locator("h1").inner_text() == "Conditions acceptées"
 
@@ -171,21 +173,25 @@ async def test_a_supplier_from_its_company_file_to_its_users_first_login(stack: 
     await asl.submit("Créer le compte")
     done = await page.locator("#admin-done").inner_text()
     user_id = re.search(r"V\d{6}", done).group(0)  # type: ignore[union-attr]
-    assert await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text() == "actif"
+    state = await page.locator(f'tr[data-identifier="{user_id}"] .state').inner_text()
+    assert state.startswith("actif — activation en attente (lien valable jusqu'au "), state
 
-    # That user's first login, in English.
-    mailed_id, user_temporary = await credentials_mailed(stack, emma_email)
-    assert mailed_id == user_id
+    # That user activates the account from the mailed link and logs in, in English.
+    welcome = await stack.mail(emma_email)
+    assert user_id in welcome.get_content() and not TEMPORARY.search(welcome.get_content())  # one mail, no password
     emma = await visitors("user", locale="en-GB")
-    page = await emma.goto("/en/login")
-    await page.get_by_label("V-identifier").fill(user_id)
-    await page.get_by_label("Password").fill(user_temporary)
-    await emma.submit("Log in")
-    assert page.url.endswith("/en/password/change")
-    await page.get_by_label("Current password").fill(user_temporary)
+    page = await emma.goto(stack.find(r"(http\S+/en/activate\?token=[\w-]+)", welcome))
+    await page.get_by_label("New password", exact=True).fill(STRONG_USER)
+    await page.get_by_label("Confirm the new password").fill(STRONG_USER + "!")
+    await emma.submit("Activate my account")
+    assert await page.locator("#f-confirm_password-error").is_visible()  # the link still works after a mismatch
     await page.get_by_label("New password", exact=True).fill(STRONG_USER)
     await page.get_by_label("Confirm the new password").fill(STRONG_USER)
-    await emma.submit("Change the password")
+    await emma.submit("Activate my account")
+    assert "/en/login?done=activated" in page.url and await page.locator("#activated").is_visible()
+    assert await page.get_by_label("V-identifier").input_value() == user_id
+    await page.get_by_label("Password").fill(STRONG_USER)
+    await emma.submit("Log in")
     assert await page.locator("#account-identifier").inner_text() == user_id
     assert await page.locator("#account-roles").inner_text() == "User"
     assert await page.locator('a[href="/en/admin"]').count() == 0  # not an ASL

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
-from tests.e2e.journeys import enrol_app, referenced_supplier
+from tests.e2e.journeys import activation_mailed, enrol_app, referenced_supplier
 from tests.e2e.stack import Browser, Stack
 
 from .conftest import Visitor
@@ -84,11 +84,10 @@ async def open_supplier(stack: Stack) -> Supplier:
                                                   "language": "fr"})
     user_id = created["account"]["identifier"]  # type: ignore[index]
     user = stack.browser()
-    mailed_id, user_temporary = await credentials_mailed(stack, user_email)
+    mailed_id, link = await activation_mailed(stack, user_email)
     assert mailed_id == user_id
-    await posted(user, "/api/v1/session:login", {"identifier": user_id, "password": user_temporary})
-    await posted(user, "/api/v1/password:change", {"current_password": user_temporary,
-                                                   "new_password": USER_PASSWORD})
+    await posted(user, "/api/v1/account:activate", {"activation_token": link, "new_password": USER_PASSWORD})
+    await posted(user, "/api/v1/session:login", {"identifier": user_id, "password": USER_PASSWORD})
     await posted(asl, "/api/v1/session:logout")
     await posted(user, "/api/v1/session:logout")
     return Supplier(root, asl_id, asl_email, user_id, user_email)

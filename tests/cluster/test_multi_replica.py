@@ -147,7 +147,7 @@ async def test_two_replicas_of_everything_survive_losing_a_nats_node_and_a_repli
             token = re.search(r"token=([\w-]+)", mail.message.get_content()).group(1)  # type: ignore[union-attr]
             try:
                 await c.call("AcceptTerms",
-                             cofor_api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
+                             cofor_api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-12"))
             except grpc.aio.AioRpcError as error:  # a retry after a lost answer finds the link already used
                 assert "ACCEPTANCE_TOKEN_USED" in str(error.debug_error_string()) or error.code() == \
                     grpc.StatusCode.FAILED_PRECONDITION

@@ -188,15 +188,44 @@ async def open_access(stack: Stack, root: str, keep: Keep = ignore, *, resend: b
 
 
 async def new_user(stack: Stack, asl: Browser, root: str, name: str, keep: Keep = ignore) -> tuple[str, str, str]:
-    """An account the ASL creates; returns its identifier, e-mail and mailed temporary password (not used yet)."""
+    """An account the ASL creates; returns its identifier, e-mail and the token of the activation link mailed with
+    the identifier (not used yet)."""
     email = f"{name}.{root}@supplier.example".lower()
     created = await asl.post("/api/v1/users", json={"given_name": name.title(), "family_name": "Martin",
                                                     "email": email, "language": "en"})
     assert created.status_code == 200, created.text
-    identifier, temporary = await credentials_mailed(stack, email)
+    identifier, token = await activation_mailed(stack, email)
     assert identifier == created.json()["account"]["identifier"]
-    keep("temporary_password", temporary)
-    return identifier, email, temporary
+    keep("activation_token", token)
+    return identifier, email, token
+
+
+async def activation_mailed(stack: Stack, address: str, count: int = 1) -> tuple[str, str]:
+    """The V-identifier and the activation link's token, which arrive in one mail (the ``count``-th)."""
+    mail = await stack.mail(address, "", count)
+    identifier = re.search(r"\b(V\d{6})\b", mail.get_content()).group(1)  # type: ignore[union-attr]
+    return identifier, stack.find(r"/activate\?token=([\w-]+)", mail)
+
+
+async def activated(stack: Stack, identifier: str, email: str, token: str, keep: Keep = ignore) -> Person:
+    """The holder chooses a password through the link, logs in, and sets up an app when the portal asks for one."""
+    chosen = passphrase()
+    keep("chosen_password", chosen)
+    done = await stack.browser().post("/api/v1/account:activate", json={"activation_token": token,
+                                                                        "new_password": chosen})
+    assert done.status_code == 200 and done.json()["identifier"] == identifier, done.text
+    browser = stack.browser()
+    reply = await browser.post("/api/v1/session:login", json={"identifier": identifier, "password": chosen})
+    assert reply.status_code == 200, reply.text
+    if reply.json()["principal"].get("second_factor_step") == "SECOND_FACTOR_STEP_ENROL":
+        await enrol_app(stack, browser, identifier, keep)
+    return Person(identifier, email, chosen, browser)
+
+
+async def temporary_from_asl(stack: Stack, asl: Browser, identifier: str, email: str) -> str:
+    """The ASL resets the account's password: the temporary one mailed to its holder (to change at login)."""
+    assert (await asl.post(f"/api/v1/users/{identifier}:reset-password")).status_code == 200
+    return await mailed_password(stack, email, 1)
 
 
 async def onboarded_company(stack: Stack, keep: Keep = ignore, *, resend: bool = False) -> tuple[str, Person]:

@@ -88,7 +88,7 @@ async def test_access_request_mail_reaches_the_signatory_and_its_link_accepts_th
                              terms_mail.get_content())
             assert link is not None
             accepted = await client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=link.group(1),
-                                                                       terms_version="2026-01"))
+                                                                       terms_version="2026-12"))
             assert accepted.portal_access_state == pb.PORTAL_ACCESS_STATE_ADMINISTRATOR_PENDING
             # The token never sat in clear in the stream that carried the mail request.
             info = await js.stream_info("NOTIFICATION")

@@ -13,7 +13,7 @@ from portal.cofor.v1 import cofor_service_pb2 as cofor_api
 
 from testing.processes import NatsServer
 
-from .journeys import credentials_mailed, enrol_app, referenced_supplier
+from .journeys import activation_mailed, credentials_mailed, enrol_app, referenced_supplier
 from .stack import Stack, running_stack
 
 STRONG = "Les sapins de Gérardmer brillent sous la neige"
@@ -88,13 +88,16 @@ async def test_a_supplier_from_its_first_file_to_its_users_first_login(stack: St
                                                     "email": f"emma.{root}@supplier.example", "language": "en"})
     assert created.status_code == 200, created.text
     user_id = created.json()["account"]["identifier"]
-    mailed_id, user_temporary = await credentials_mailed(stack, f"emma.{root}@supplier.example")
+    mailed_id, link = await activation_mailed(stack, f"emma.{root}@supplier.example")
     assert mailed_id == user_id
     emma = stack.browser()
+    activated = await emma.post("/api/v1/account:activate", json={"activation_token": link,
+                                                                  "new_password": STRONG_USER})
+    assert activated.status_code == 200 and activated.json() == {"identifier": user_id}, activated.text
+    reused = await emma.post("/api/v1/account:activate", json={"activation_token": link, "new_password": STRONG})
+    assert reused.status_code == 400 and reused.json()["error"]["reason"] == "ACTIVATION_INVALID", reused.text
     assert (await emma.post("/api/v1/session:login", json={"identifier": user_id.lower(),
-                                                           "password": user_temporary})).status_code == 200
-    assert (await emma.post("/api/v1/password:change", json={"current_password": user_temporary,
-                                                             "new_password": STRONG_USER})).status_code == 200
+                                                           "password": STRONG_USER})).status_code == 200
     me = (await emma.get("/api/v1/session")).json()
     assert me["principal"]["identifier"] == user_id and me["principal"]["roles"] == ["ROLE_USER"]
     assert (await emma.get("/api/v1/users")).status_code == 403  # not an ASL

@@ -21,7 +21,7 @@ from testing.processes import NatsServer
 
 from identity.adapters.orm import oidc_codes
 
-from .journeys import change_password, log_in, new_user, onboarded_company
+from .journeys import change_password, log_in, new_user, onboarded_company, temporary_from_asl
 from .oidc_apps import CALLBACK, App, answer_to, changed, claims_of, local, provider, register
 from .stack import Browser, Stack, running_stack
 
@@ -165,7 +165,8 @@ async def test_no_code_without_a_live_full_session(stack: Stack) -> None:
     assert sent.status_code == 303 and sent.headers["location"] == "/fr/login"
     assert "__Host-portal_sso_return" in anonymous.cookies
 
-    identifier, _, temporary = await new_user(stack, asl.browser, root, "emma")
+    identifier, email, _ = await new_user(stack, asl.browser, root, "emma")
+    temporary = await temporary_from_asl(stack, asl.browser, identifier, email)
     newcomer = await log_in(stack, identifier, temporary)
     sent = await newcomer.get(local(url))
     assert sent.status_code == 303 and sent.headers["location"] == "/fr/password/change"

@@ -34,6 +34,7 @@ async def test_guesses_lock_at_the_threshold_and_rate_limits_hold_exactly() -> N
               "recover_identifier": configured.recovery_limit_per_client_per_hour,
               "recover_administrator_password": configured.recovery_limit_per_client_per_hour,
               "recover_contact_administrator": configured.recovery_limit_per_client_per_hour,
+              "account_request": configured.account_request_limit_per_client_per_hour,
               "gateway": brute_force.GATEWAY_LIMIT}
     assert {form: figures[f"rate_limit_{form}_allowed"] for form in limits} == limits
     assert figures["rate_limit_recovery_per_email_refused"] == 0, figures  # per e-mail: never refuses (§6)

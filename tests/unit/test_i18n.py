@@ -107,7 +107,7 @@ def mail_params(kind: str) -> dict[str, str]:
     params = {name: f"v-{name}" for name in names - {"get"}}
     params.update(identifiers=json.dumps(["V100001", "V100002"]), category="LOGIN_PROBLEM",
                   administrators=json.dumps([{"name": "Paul Durand", "email": "", "phone": ""}]))
-    for name in ("lock_time", "change_time", "expire_time", "request_time", "attempt_time"):
+    for name in ("lock_time", "change_time", "expire_time", "request_time", "attempt_time", "login_time"):
         params[name] = "2026-12-01T09:30:00+00:00"
     return params
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from google.protobuf.field_mask_pb2 import FieldMask
 from portal.identity.v1 import account_pb2 as identity_pb
 from portal.identity.v1 import identity_service_pb2 as identity
+from portal.identity.v1 import sessions_pb2 as sessions_pb
 
 from kit.errors import FieldViolation, InvalidArgument
 
@@ -28,6 +29,8 @@ CONSOLE_ACTIONS = {
     "grant-administrator": ("GrantAdministrator", identity.GrantAdministratorRequest),
     "revoke-administrator": ("RevokeAdministrator", identity.RevokeAdministratorRequest),
     "reset-second-factors": ("ResetSecondFactors", identity.ResetSecondFactorsRequest),
+    "end-sessions": ("EndUserSessions", sessions_pb.EndUserSessionsRequest),
+    "resend-activation": ("ResendActivation", identity.ResendActivationRequest),
 }
 
 
@@ -133,6 +136,22 @@ async def grant_administrator(identifier: str, token: SessionToken, svc: Svc) ->
              response_model=reply(identity.RevokeAdministratorResponse))
 async def revoke_administrator(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
     return as_json(await svc.identity.RevokeAdministrator(identity.RevokeAdministratorRequest(
+        identifier=identifier), **svc.call(token)))
+
+
+@router.post("/users/{identifier}:resend-activation", responses=ACCOUNT,
+             summary="Send a new activation link to an account not activated yet (IdentityService.ResendActivation)",
+             response_model=reply(identity.ResendActivationResponse))
+async def resend_activation(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.ResendActivation(identity.ResendActivationRequest(
+        identifier=identifier), **svc.call(token)))
+
+
+@router.post("/users/{identifier}:end-sessions", responses=ACCOUNT,
+             summary="End every session of the account (IdentityService.EndUserSessions)",
+             response_model=reply(sessions_pb.EndUserSessionsResponse))
+async def end_user_sessions(identifier: str, token: SessionToken, svc: Svc) -> dict[str, Any]:
+    return as_json(await svc.identity.EndUserSessions(sessions_pb.EndUserSessionsRequest(
         identifier=identifier), **svc.call(token)))
 
 

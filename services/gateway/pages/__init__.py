@@ -11,6 +11,8 @@ from fastapi import APIRouter
 from gateway.pages import (
     access,
     account,
+    account_request,
+    activation,
     company,
     console,
     console_account,
@@ -21,7 +23,9 @@ from gateway.pages import (
     login,
     passkeys,
     recovery,
+    sessions,
     sso,
+    terms,
     trail,
 )
 from gateway.pages.rendering import not_found_page
@@ -30,6 +34,6 @@ __all__ = ["not_found_page", "router"]
 
 router = APIRouter(include_in_schema=False)
 # sso first: its /oidc/... paths must not be taken for /{lang}/... pages.
-for area in (sso, home, access, company, login, factors, passkeys, account, recovery, contact, help, console,
-             console_account, trail):
+for area in (sso, home, access, terms, activation, company, login, factors, passkeys, account, sessions, recovery,
+             contact, account_request, help, console, console_account, trail):
     router.include_router(area.router)

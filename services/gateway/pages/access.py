@@ -1,37 +1,23 @@
-"""Get access: the COFOR analysis, the portal access request, the resent GTU link and the GTU acceptance."""
+"""Get access: the COFOR analysis, the portal access request and the resent GTU link (the GTU acceptance page:
+pages/terms.py)."""
 from __future__ import annotations
 
-import re
-from pathlib import Path
 from typing import Annotated
 
 import grpc
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
-from markupsafe import Markup
 from portal.cofor.v1 import cofor_service_pb2 as cofor
 from portal.cofor.v1 import supplier_pb2 as cofor_pb
 
-from kit.client import failure_of
-
 from gateway.dependencies import Lang, Svc
 from gateway.errors import redirect
-from gateway.forms import AcceptTermsForm, AccessRequestBody, AccessRequestForm, CoforForm, nested
-from gateway.i18n import format_datetime, has, language_or_default, translate
-from gateway.markdown import render_markdown
+from gateway.forms import AccessRequestBody, AccessRequestForm, CoforForm, nested
+from gateway.i18n import language_or_default, translate
 from gateway.pages.progress import access_stage
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, message, render
 
 router = APIRouter()
-TERMS = Path(__file__).parents[1] / "terms"
-
-
-def terms_text(version: str, lang: str) -> Markup | None:
-    """The full GTU of ``version`` in ``lang`` (terms/<version>.<lang>.md), or None when it is not shipped."""
-    if not re.fullmatch(r"[0-9A-Za-z.-]{1,40}", version):
-        return None
-    path = TERMS / f"{version}.{lang}.md"
-    return render_markdown(path.read_text(encoding="utf-8")) if path.is_file() else None
 
 
 @router.get("/{lang}/access")
@@ -103,47 +89,3 @@ async def access_resend(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecke
         return await render(request, lang, "access.html", status=400, title_key="access.title", form=form)
     return await message(request, lang, "access.resent_title", translate(lang, "access.resent"),
                          switch_path="/access")
-
-
-@router.get("/{lang}/access/terms")
-async def terms(request: Request, lang: Lang, svc: Svc, token: str = "") -> Response:
-    return await _terms_page(request, lang, svc, token[:200])
-
-
-async def _terms_page(request: Request, lang: str, svc: Svc, token: str,
-                      form: FormState | None = None) -> HTMLResponse:
-    described = None
-    if token:
-        try:
-            described = await svc.cofor.DescribeTermsAcceptance(cofor.DescribeTermsAcceptanceRequest(
-                acceptance_token=token), **svc.call())
-        except grpc.aio.AioRpcError as error:
-            if failure_of(error).code not in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.INVALID_ARGUMENT,
-                                              grpc.StatusCode.UNAUTHENTICATED):
-                raise
-    if described is None or not described.link_valid:
-        state = cofor.TermsLinkState.Name(described.link_state).removeprefix("TERMS_LINK_STATE_") \
-            if described is not None else "UNKNOWN"
-        key = f"terms.link.{state}" if has(f"terms.link.{state}") else "terms.link.UNKNOWN"
-        return await render(request, lang, "terms_invalid.html", status=410 if described else 404,
-                            title_key="terms.invalid_title", reason=translate(lang, key))
-    text = terms_text(described.terms_version, lang)
-    if text is None:  # never ask anyone to accept terms they cannot read in full
-        return await message(request, lang, "terms.title", translate(lang, "terms.unavailable"), status=503)
-    return await render(request, lang, "terms.html", title_key="terms.title", described=described, token=token,
-                        expires=format_datetime(described.expire_time, lang), form=form, terms=text,
-                        requested_at=format_datetime(described.request_time, lang))
-
-
-@router.post("/{lang}/access/terms")
-async def terms_accept(request: Request, lang: Lang, svc: Svc, csrf: CsrfChecked,
-                       typed: Annotated[AcceptTermsForm, Form()]) -> Response:
-    if not csrf:
-        return await _terms_page(request, lang, svc, typed.acceptance_token, csrf_failed(lang, {}))
-    try:
-        accepted = await svc.cofor.AcceptTerms(cofor.AcceptTermsRequest(
-            acceptance_token=typed.acceptance_token, terms_version=typed.terms_version), **svc.call())
-    except grpc.aio.AioRpcError as error:
-        return await _terms_page(request, lang, svc, typed.acceptance_token, failure_form(lang, error, {}, set()))
-    done = translate(lang, "terms.done", company=accepted.legal_name)
-    return await message(request, lang, "terms.done_title", done, switch_path="/access")

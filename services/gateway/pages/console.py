@@ -2,6 +2,7 @@
 An account's own page, its edit form and the confirmed actions are in console_account.py."""
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
@@ -73,12 +74,17 @@ def _row(account: identity_pb.Account, me: str, active_administrators: int) -> d
     state = identity_pb.AccountState.Name(account.state)
     roles = [identity_pb.Role.Name(r) for r in account.roles]
     sole = "ROLE_ADMINISTRATOR" in roles and state == "ACCOUNT_STATE_ACTIVE" and active_administrators == 1
-    actions = ["reset-password"]
+    pending = account.HasField("activation_expire_time")  # the holder has not chosen a password yet
+    expired = pending and account.activation_expire_time.ToDatetime(dt.UTC) <= dt.datetime.now(dt.UTC)
+    actions = ["resend-activation"] if pending and state != "ACCOUNT_STATE_DISABLED" else []
+    actions += ["reset-password"]
     actions += ["unlock"] if state == "ACCOUNT_STATE_BLOCKED" else []
     actions += ["enable"] if state == "ACCOUNT_STATE_DISABLED" else [] if sole else ["disable"]
     actions += ([] if sole else ["revoke-administrator"]) if "ROLE_ADMINISTRATOR" in roles else ["grant-administrator"]
-    actions += ["reset-second-factors"] if account.identifier != me else []  # one's own: another ASL or support
-    return {"account": account, "state": state, "roles": roles, "actions": actions, "sole_asl": sole}
+    # Never on one's own row: another ASL or support resets one's factors; one's sessions are on "My sessions".
+    actions += ["reset-second-factors", "end-sessions"] if account.identifier != me else []
+    return {"account": account, "state": state, "roles": roles, "actions": actions, "sole_asl": sole,
+            "activation": ("expired" if expired else "pending") if pending else ""}
 
 
 async def console_page(request: Request, lang: str, svc: Svc, principal: identity_pb.Principal,

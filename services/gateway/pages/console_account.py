@@ -23,7 +23,7 @@ from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure
 
 router = APIRouter()
 CONFIRMED_ACTIONS = frozenset({"reset-password", "disable", "revoke-administrator", "grant-administrator",
-                               "reset-second-factors"})
+                               "reset-second-factors", "end-sessions"})
 EDITABLE = ("given_name", "family_name", "email", "phone", "job_title", "language")
 
 

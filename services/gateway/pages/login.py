@@ -29,7 +29,7 @@ async def login_form(request: Request, lang: Lang, done: str = "", identifier: s
     known = identifier.strip().upper()
     form = FormState(values={"identifier": known}) if re.fullmatch(r"V\d{6}", known) else None
     return await render(request, lang, "login.html", title_key="login.title", done=done == "logout",
-                        expired=done == "expired", form=form)
+                        expired=done == "expired", activated=done == "activated", form=form)
 
 
 @router.post("/{lang}/login")

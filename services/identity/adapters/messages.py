@@ -56,7 +56,7 @@ _AUDIT_ONLY: dict[str, tuple[type[ev.Event], ...]] = {
     "ACCOUNT_UPDATED": (ev.AccountUpdated,), "SECOND_FACTOR_CHALLENGED": (ev.SecondFactorChallenged,),
     "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,),
     "OIDC_GRANT": (ev.ApplicationGranted,), "OIDC_TOKEN_REUSED": (ev.TokenReuseDetected,),
-    "OIDC_LOGOUT_SENT": (ev.ApplicationLogoutSent,)}
+    "OIDC_LOGOUT_SENT": (ev.ApplicationLogoutSent,), "ACCOUNT_ACTIVATED": (ev.AccountActivated,)}
 _MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES,
                    "PASSKEY": mails.Factor.FACTOR_PASSKEY}
 for _action in _AUDIT_ONLY:
@@ -132,11 +132,50 @@ def _(event: ev.AccountCreated, out: Outlet, account: Account | None) -> None:
         out.publish("identity.account.created", pe.AccountCreated(
             identifier=event.identifier, cofor_root=event.cofor_root, display_name=account.display_name,
             actor=event.actor, roles=[pb.ROLE_USER, pb.ROLE_ADMINISTRATOR] if event.administrator else [pb.ROLE_USER]))
-        mail(out, mails.user_welcome(identifier=event.identifier, legal_name=event.legal_name,
-                                     cofor_root=event.cofor_root, administrator_name=event.administrator_name), account)
-    mail(out, mails.temporary_password(expire_time=event.expires_at, context=mails.PasswordContext.CONTEXT_NEW_ACCOUNT,
-                                       temporary_password=event.password), account)
+    if event.activation_token:  # an ASL's new user: one mail, the identifier and the link
+        mail(out, mails.account_activation(
+            identifier=event.identifier, legal_name=event.legal_name, cofor_root=event.cofor_root,
+            administrator_name=event.administrator_name, expire_time=event.expires_at, resent=False,
+            activation_token=event.activation_token), account)
+    else:
+        if not event.access_request_id:  # before activation links: the identifier and the password apart
+            mail(out, mails.user_welcome(identifier=event.identifier, legal_name=event.legal_name,
+                                         cofor_root=event.cofor_root, administrator_name=event.administrator_name),
+                 account)
+        mail(out, mails.temporary_password(expire_time=event.expires_at, temporary_password=event.password,
+                                           context=mails.PasswordContext.CONTEXT_NEW_ACCOUNT), account)
     out.audit("ACCOUNT_CREATED", event)
+
+
+@emit.register(ev.ActivationSent)
+def _(event: ev.ActivationSent, out: Outlet, account: Account | None) -> None:
+    assert account is not None
+    mail(out, mails.account_activation(
+        identifier=event.identifier, legal_name=event.legal_name, cofor_root=event.cofor_root,
+        administrator_name=event.administrator_name, expire_time=event.expires_at, resent=True,
+        activation_token=event.activation_token), account)
+    out.audit("ACTIVATION_SENT", event)
+
+
+@emit.register(ev.NewDeviceLogin)
+def _(event: ev.NewDeviceLogin, out: Outlet, account: Account | None) -> None:
+    assert account is not None
+    d = event.device
+    mail(out, mails.new_device_login(identifier=event.identifier, browser=d.browser, login_time=event.at,
+                                     operating_system=d.operating_system, client_address=d.client_address), account)
+
+
+@emit.register(ev.SessionEnded)
+def _(event: ev.SessionEnded, out: Outlet, account: Account | None) -> None:
+    out.audit("SESSION_ENDED", event)
+
+
+@emit.register(ev.SessionsEnded)
+def _(event: ev.SessionsEnded, out: Outlet, account: Account | None) -> None:
+    out.publish("identity.account.sessions_ended", pe.AccountSessionsEnded(
+        identifier=event.identifier, cofor_root=event.cofor_root, actor=event.actor or event.identifier,
+        ended_count=event.count))
+    out.audit("SESSIONS_ENDED", event)
 
 
 @emit.register(ev.EmailChanged)

@@ -49,6 +49,9 @@ accounts = Table(
     Column("origin_access_request_id", String(36), nullable=True, unique=True),  # the ASL of accepted terms
     Column("created_by", String(7), nullable=False),
     _ts("created_at"), _ts("updated_at"), _ts("last_login_at", True), _ts("locked_at", True),
+    # Until the holder chooses a password: the activation link's token (SHA-256, never the token) and its expiry.
+    Column("activation_digest", LargeBinary(32), nullable=True, unique=True),
+    _ts("activation_expires_at", True),
     Index("ix_accounts_company", "cofor_root", "family_name", "given_name"),
     Index("ix_accounts_email", "email"),
 )
@@ -62,6 +65,16 @@ sessions = Table(
     # What the session still needs before it opens anything: "" nothing, VERIFY a factor, ENROL one.
     Column("second_factor_step", String(10), nullable=False, server_default=""),
     Column("amr", String(20), nullable=False, server_default="pwd"),  # how it was opened: "pwd", "pwd otp"...
+    # What its holder sees of it on "My sessions" (domain/devices.py): a random name (never the token nor its
+    # digest), where it opened from, its last activity (written with the idle expiry, at most once a minute).
+    # A NULL user_agent: opened before sessions recorded their origin.
+    Column("public_id", String(32), nullable=True),
+    Column("browser", String(40), nullable=False, server_default=""),
+    Column("operating_system", String(40), nullable=False, server_default=""),
+    Column("user_agent", String(200), nullable=True),
+    Column("client_address", String(100), nullable=False, server_default=""),
+    _ts("last_active_at", True),
+    Index("ix_sessions_public_id", "public_id", unique=True),
 )
 
 # One row per factor of an account (ARCHITECTURE §15), each with its own failure count. TOTP: the secret encrypted

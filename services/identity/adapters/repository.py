@@ -13,7 +13,7 @@ from kit import ratelimit
 from kit.clock import utcnow
 from kit.dialect_upsert import upsert
 
-from identity.adapters.orm import accounts, audit_events, companies, sessions
+from identity.adapters.orm import accounts, audit_events, companies
 from identity.domain.accounts import Account
 from identity.domain.factors import PRIMARY
 
@@ -53,7 +53,6 @@ _LOGGED_IN = update(accounts).where(accounts.c.identifier == bindparam("b_identi
     failed_attempts=0, last_login_at=bindparam("b_now"))
 _REHASHED = _LOGGED_IN.values(password_hash=case(
     (accounts.c.password_hash == bindparam("b_old_hash"), bindparam("b_new_hash")), else_=accounts.c.password_hash))
-_NEW_SESSION = sessions.insert()
 _NEW_AUDIT = audit_events.insert()
 
 
@@ -98,9 +97,24 @@ class AccountRepository:
                                            .order_by(accounts.c.identifier))).mappings().all()
         return [self._seen(account_from_row(r)) for r in rows]
 
+    async def active_administrators(self, cofor_root: str) -> list[Account]:
+        """The company's ASLs not disabled, read alone: the same few rows however many users the company has."""
+        rows = (await self.session.execute(select(accounts).where(
+            accounts.c.cofor_root == cofor_root, accounts.c.is_administrator.is_(True),
+            accounts.c.state != "DISABLED").order_by(accounts.c.identifier))).mappings().all()
+        return [self._seen(account_from_row(r)) for r in rows]
+
     async def identifier_taken(self, identifier: str) -> bool:
         return bool(await self.session.scalar(select(func.count()).select_from(accounts).where(
             accounts.c.identifier == identifier)))
+
+    async def with_activation(self, digest: bytes, *, for_update: bool = False) -> Account | None:
+        """The account whose activation link has this token digest (None: no such live or expired link)."""
+        query = select(accounts).where(accounts.c.activation_digest == digest)
+        if for_update and self.postgres:
+            query = query.with_for_update()
+        row = (await self.session.execute(query)).mappings().first()
+        return self._seen(account_from_row(row)) if row else None
 
     async def holding_email(self, cofor_root: str, email: str) -> list[str]:
         """The company's accounts whose address is ``email``, case ignored (whatever their state)."""
@@ -177,58 +191,6 @@ class RateLimits:
         """Counts every call; True while all are within their limits. Never refuses."""
         used = await ratelimit.hit_many(self.session, calls)
         return all(count <= limit.max_calls for (limit, _), count in zip(calls, used, strict=True))
-
-
-class SessionRepository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-        self.opened: set[bytes] = set()  # never revoked by the changes of the unit of work that opened them
-
-    async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime,
-                  expires: dt.datetime, idle: dt.datetime, *, step: str = "", amr: str = "pwd") -> None:
-        await self.session.execute(_NEW_SESSION, dict(
-            token_digest=digest, identifier=identifier, must_change_password=must_change, created_at=now,
-            expires_at=expires, idle_expires_at=idle, revoked_at=None, second_factor_step=step, amr=amr))
-        self.opened.add(digest)
-
-    async def with_account(self, digest: bytes) -> dict[str, Any] | None:
-        query = select(sessions, accounts, _COMPANY_OPEN, _HAS_FACTOR,
-                       sessions.c.created_at.label("session_opened_at")).join(
-            accounts, accounts.c.identifier == sessions.c.identifier).where(sessions.c.token_digest == digest)
-        found = (await self.session.execute(query)).mappings().first()
-        return dict(found) if found else None
-
-    async def holder(self, digest: bytes) -> tuple[str, bool] | None:
-        """(identifier, revoked) of a session, None when unknown."""
-        row = (await self.session.execute(select(sessions.c.identifier, sessions.c.revoked_at).where(
-            sessions.c.token_digest == digest))).first()
-        return (row.identifier, row.revoked_at is not None) if row else None
-
-    async def touch(self, digest: bytes, idle: dt.datetime) -> None:
-        await self.session.execute(update(sessions).where(sessions.c.token_digest == digest,
-                                                          sessions.c.revoked_at.is_(None))
-                                   .values(idle_expires_at=idle))
-
-    async def revoke(self, digest: bytes, now: dt.datetime) -> None:
-        await self.session.execute(update(sessions).where(sessions.c.token_digest == digest).values(revoked_at=now))
-
-    async def revoke_live(self, digest: bytes, now: dt.datetime) -> bool:
-        """Revoke it if it is still live (one conditional statement: of two racing callers, one only)."""
-        return (await self.session.execute(update(sessions).where(
-            sessions.c.token_digest == digest, sessions.c.revoked_at.is_(None)).values(revoked_at=now)
-            .returning(sessions.c.identifier))).first() is not None
-
-    def spare(self, digest: bytes) -> None:
-        """Never revoked by the changes of this unit of work (the caller's own session)."""
-        self.opened.add(digest)
-
-    async def revoke_all(self, identifiers: list[str], now: dt.datetime) -> None:
-        if not identifiers:
-            return
-        stmt = update(sessions).where(sessions.c.identifier.in_(identifiers), sessions.c.revoked_at.is_(None))
-        if self.opened:
-            stmt = stmt.where(sessions.c.token_digest.not_in(self.opened))
-        await self.session.execute(stmt.values(revoked_at=now))
 
 
 class CompanyRepository:

@@ -10,6 +10,7 @@ from identity.domain import events as ev
 from identity.domain.states import (
     AccountClosed,
     AccountIsDisabled,
+    AlreadyActivated,
     DisabledCause,
     LastActiveAdministrator,
     LockCause,
@@ -20,8 +21,9 @@ from identity.domain.states import (
     random_identifier,
 )
 
-__all__ = ["Account", "AccountClosed", "AccountIsDisabled", "DisabledCause", "LastActiveAdministrator", "LockCause",
-           "MalformedIdentifier", "State", "mask_email", "parse_identifier", "random_identifier"]
+__all__ = ["Account", "AccountClosed", "AccountIsDisabled", "AlreadyActivated", "DisabledCause",
+           "LastActiveAdministrator", "LockCause", "MalformedIdentifier", "State", "mask_email", "parse_identifier",
+           "random_identifier"]
 
 
 @dataclass
@@ -52,6 +54,8 @@ class Account:
     last_login_at: dt.datetime | None = None
     locked_at: dt.datetime | None = None
     origin_access_request_id: str | None = None
+    activation_digest: bytes | None = None  # until the holder chooses a password: the link's token digest
+    activation_expires_at: dt.datetime | None = None
     roles: list[str] = field(default_factory=list)
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)  # recorded, not yet sent
 
@@ -154,6 +158,7 @@ class Account:
         self.password_hash, self.password_changed_at = new_hash, now
         self.must_change_password, self.password_expires_at = False, None
         self.reset_hash, self.reset_expires_at, self.failed_attempts = None, None, 0
+        self.activation_digest, self.activation_expires_at = None, None
         self.record(ev.PasswordChanged, now, was_temporary=was_temporary)
         if via_reset and self.state == State.BLOCKED:
             self.state, self.lock_cause = State.ACTIVE, LockCause.NONE
@@ -168,6 +173,7 @@ class Account:
             self.password_changed_at = now  # the previous-password window starts now
         self.password_hash, self.must_change_password, self.password_expires_at = new_hash, True, expires_at
         self.failed_attempts, self.reset_hash, self.reset_expires_at = 0, None, None
+        self.activation_digest, self.activation_expires_at = None, None  # the temporary password replaces the link
         self.record(ev.PasswordReset, now, actor=actor, kind="BY_ADMINISTRATOR", expires_at=expires_at,
                     password=password, detail="by administrator")
         if self.state == State.BLOCKED:  # the PASSWORD_RESET audit row tells it already
@@ -181,6 +187,31 @@ class Account:
         self.record(ev.SelfServiceResetOffered, now, kind="SELF_SERVICE", expires_at=expires_at, password=password,
                     detail="self-service reset")
 
+    # ---- activation: the holder of a new account chooses the first password through a one-time link ------------
+
+    def send_activation(self, digest: bytes, expires_at: dt.datetime) -> None:
+        """A (new) link: the earlier one stops working. Raises AccountIsDisabled, AlreadyActivated."""
+        if self.state == State.DISABLED:
+            raise AccountIsDisabled(self.identifier)
+        if self.activation_digest is None and self.password_changed_at is not None:
+            raise AlreadyActivated(self.identifier)
+        self.activation_digest, self.activation_expires_at = digest, expires_at
+
+    def activate(self, new_hash: str, now: dt.datetime) -> bool:
+        """The first password, from a live link (False: none, expired, or the account disabled). The link proves
+        the mailbox as a reset does: a block by someone guessing at the new account is lifted."""
+        if (self.activation_expires_at is None or now >= self.activation_expires_at
+                or self.state == State.DISABLED):
+            return False
+        self.password_hash, self.password_changed_at = new_hash, now
+        self.must_change_password, self.password_expires_at, self.failed_attempts = False, None, 0
+        self.activation_digest, self.activation_expires_at = None, None
+        if self.state == State.BLOCKED:
+            self.state, self.lock_cause = State.ACTIVE, LockCause.NONE
+            self.record(ev.AccountUnlocked, now, method="SELF_SERVICE_RESET", detail="activation link")
+        self.record(ev.AccountActivated, now)
+        return True
+
     # ---- the account's life -----------------------------------------------------------------------------------
 
     def disable(self, now: dt.datetime, *, actor: str, cause: DisabledCause, detail: str = "",
@@ -192,6 +223,7 @@ class Account:
         if company is not None and self.is_last_active_administrator(company):
             raise LastActiveAdministrator(self.identifier)
         self.state, self.disabled_cause = State.DISABLED, cause
+        self.activation_digest = None  # a link that went astray stays dead once enabled again: the ASL sends one
         self.record(ev.AccountDisabled, now, actor=actor, cause=cause, detail=detail)
         return True
 
@@ -233,6 +265,7 @@ class Account:
         if self.email == previous:
             return None
         self.reset_hash, self.reset_expires_at = None, None
+        self.activation_digest = None  # the link went to the previous address (a typo, say): it stops working
         return previous
 
     def enable(self, now: dt.datetime | None = None, *, actor: str = "system",

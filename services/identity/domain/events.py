@@ -8,6 +8,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar
 
+from identity.domain.devices import Device
 from identity.domain.states import DisabledCause, LockCause
 
 if TYPE_CHECKING:  # only its type: the domain never runs the mail contract's code
@@ -47,6 +48,25 @@ class LoggedIn(Event):
 @dataclass(frozen=True, kw_only=True)
 class LoggedOut(Event):
     pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class NewDeviceLogin(Event):
+    """A login from a browser, system and address the account had not used lately: its holder is told."""
+    device: Device
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionEnded(Event):
+    """The holder ended one of their sessions from another (``detail``: which, never its token or id)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SessionsEnded(Event):
+    """Every session of the account ended by an ASL or support (``actor``, the reason in ``detail``), or every other
+    one by the holder (the caller's spared)."""
+    count: int
+    ends_sessions: ClassVar[bool] = True
 
 
 # ---- lockout ------------------------------------------------------------------------------------------------
@@ -102,11 +122,26 @@ class SelfServiceResetOffered(PasswordReset):
 @dataclass(frozen=True, kw_only=True)
 class AccountCreated(Event):
     administrator: bool
-    password: str = field(repr=False)  # the temporary password, mailed sealed
+    password: str = field(repr=False)  # the first ASL's temporary password, mailed sealed ("" with a link)
     expires_at: dt.datetime
     legal_name: str
     administrator_name: str = ""  # the ASL who created it; empty for the first ASL
     access_request_id: str = ""  # set for the first ASL, made when its company's terms were accepted
+    activation_token: str = field(default="", repr=False)  # an ASL's new user: the link's token, mailed sealed
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActivationSent(Event):
+    """An ASL sent a new activation link; the earlier one no longer works."""
+    activation_token: str = field(repr=False)  # mailed sealed
+    expires_at: dt.datetime
+    legal_name: str
+    administrator_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccountActivated(Event):
+    """The holder chose the first password through the link."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -21,6 +21,10 @@ class AccountIsDisabled(Exception):
     """The change needs an account that is not disabled."""
 
 
+class AlreadyActivated(Exception):
+    """The holder has chosen a password already: there is nothing to activate."""
+
+
 class LastActiveAdministrator(Exception):
     """The change would leave the company without an active ASL."""
 

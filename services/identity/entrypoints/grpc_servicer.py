@@ -18,9 +18,14 @@ from kit.validation import enum_name
 
 from identity.domain.accounts import Account, State
 from identity.domain.factors import Step, acr_of
+from identity.entrypoints.account_request_rpcs import AccountRequestRpcs
+from identity.entrypoints.activation_rpcs import ActivationRpcs
 from identity.entrypoints.audit_filter import trail_filter
 from identity.entrypoints.factor_rpcs import ENROLLING, KINDS, STEPS, FactorRpcs, refuse_unfinished
 from identity.entrypoints.passkey_rpcs import PasskeyRpcs
+from identity.entrypoints.session_rpcs import SessionRpcs, remember_user_agent
+from identity.service_layer.account_request import AccountRequests
+from identity.service_layer.activation import Activation
 from identity.service_layer.common import OpenedSession
 from identity.service_layer.console import Console
 from identity.service_layer.console_access import Actor, NewUser
@@ -53,7 +58,7 @@ def account_message(a: Account) -> pb.Account:
         state=pb.AccountState.Value(f"ACCOUNT_STATE_{a.state.value}"),
         must_change_password=a.must_change_password, create_time=timestamp(a.created_at),
         last_login_time=timestamp(a.last_login_at), password_change_time=timestamp(a.password_changed_at),
-        update_time=timestamp(a.updated_at))
+        update_time=timestamp(a.updated_at), activation_expire_time=timestamp(a.activation_expires_at))
 
 
 def audit_message(row: Any) -> pb.AuditEvent:
@@ -74,9 +79,12 @@ class UseCases:
     second_factors: SecondFactors
     factor_administration: FactorAdministration
     passkeys: Passkeys
+    activation: Activation
+    account_requests: AccountRequests
 
 
-class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer):
+class IdentityServicer(AccountRequestRpcs, ActivationRpcs, FactorRpcs, PasskeyRpcs, SessionRpcs,
+                       api_grpc.IdentityServiceServicer):
     def __init__(self, cases: UseCases, credentials: ServiceCredentials) -> None:
         self.cases = cases
         self.recovery = cases.recovery
@@ -84,13 +92,17 @@ class IdentityServicer(FactorRpcs, PasskeyRpcs, api_grpc.IdentityServiceServicer
         self.views = cases.views
         self.credentials = credentials
 
+    _account = staticmethod(account_message)  # for the mixed-in RPCs
+
     # ---- who is calling -----------------------------------------------------------------------------------
 
     def _service(self, context: Ctx, roles: tuple[str, ...] = ANY) -> ServiceCaller:
         return require_service(self.credentials, context, roles)
 
     def _client(self, caller: ServiceCaller, context: Ctx) -> str:
-        return client_address(context) if "public" in caller.roles else ""
+        public = "public" in caller.roles  # the gateway's credential: its User-Agent too, for a session opened
+        remember_user_agent(context, public)
+        return client_address(context) if public else ""
 
     async def _session(self, context: Ctx, *, allow_must_change: bool = False,
                        allow: frozenset[Step] = frozenset()) -> tuple[ValidSession, str]:

@@ -2,6 +2,7 @@
 settings and the clock; and the small steps several of them take (a new session, a temporary password)."""
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import secrets
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from kit.errors import Unauthenticated
 from identity.adapters.factor_box import DEVELOPMENT_KEY, FactorBox
 from identity.adapters.hasher import Hasher
 from identity.domain.accounts import Account
+from identity.domain.devices import Device
 from identity.domain.factors import FactorKind, Step
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 from identity.settings import IdentitySettings
@@ -23,6 +25,10 @@ _TEMP_ALPHABET = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789"
 MAX_PASSWORD_INPUT = 1024
 
 UnitOfWorkFactory = Callable[..., IdentityUnitOfWork]  # (readonly=False, client="") → a new unit of work
+# The User-Agent the gateway forwarded with this call ("" from any other caller), set by the servicer where it reads
+# the client address: each gRPC call runs in a task of its own, so this is the call's own. A session opened in the
+# call records it, with the client address of the unit of work (domain/devices.py).
+CALLER_USER_AGENT: contextvars.ContextVar[str] = contextvars.ContextVar("caller_user_agent", default="")
 
 
 @dataclass(frozen=True)
@@ -71,5 +77,5 @@ async def open_session(tools: Tools, uow: IdentityUnitOfWork, account: Account, 
         expires = now + dt.timedelta(hours=tools.settings.session_absolute_hours)
     idle = min(now + tools.idle, expires)
     await uow.sessions.add(token_digest(token), account.identifier, must_change, now, expires, idle,
-                           step=step.value, amr=amr)
+                           step=step.value, amr=amr, device=Device.of(CALLER_USER_AGENT.get(), uow.client))
     return OpenedSession(token, expires, idle, account, must_change, step, amr, available)

@@ -8,7 +8,15 @@ from kit import validation
 from kit.errors import FailedPrecondition, Violations
 
 from identity.domain import events as ev
-from identity.domain.accounts import Account, AccountClosed, AccountIsDisabled, DisabledCause, LastActiveAdministrator
+from identity.domain.accounts import (
+    Account,
+    AccountClosed,
+    AccountIsDisabled,
+    DisabledCause,
+    LastActiveAdministrator,
+    State,
+)
+from identity.service_layer.activation import resend_link
 from identity.service_layer.common import Tools
 from identity.service_layer.console_access import (
     UPDATABLE,
@@ -76,7 +84,7 @@ class Console:
                 self.tools, uow, cofor_root=actor.cofor_root, values=values, administrator=new.administrator,
                 password=password, created_by=actor.name, now=now, legal_name=company["legal_name"] if company else "",
                 administrator_name=admin.display_name if admin else "",
-                detail="administrator" if new.administrator else "")
+                detail="administrator" if new.administrator else "", activation=True)
             uow.remember("CreateUser", new.request_id, account.identifier, owner=actor.cofor_root)
             await uow.commit()
             return account
@@ -95,7 +103,11 @@ class Console:
         now = self.tools.clock()
         async with self.tools.uow(client=actor.client) as uow:
             account, me = await locked_target(uow, actor, identifier)
+            pending = account.activation_digest is not None
             account.update_contact(changes, now, actor=actor.name, actor_name=me.display_name if me else "support")
+            if pending and account.activation_digest is None and account.state != State.DISABLED:
+                # A new address (a typo corrected, say): the link goes there instead, the old one is dead.
+                await resend_link(uow, account, actor, me, now, self.tools.temporary_password_expiry(now))
             await uow.accounts.save(account, now)
             if any(k in changes for k in ("given_name", "family_name")) and account.is_active_administrator:
                 _administrators_changed(uow, account)

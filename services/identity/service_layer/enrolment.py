@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from dataclasses import dataclass
 
+from kit.digests import token_digest
 from kit.errors import ResourceExhausted
 
 from identity.domain import events as ev
@@ -28,8 +30,11 @@ class TemporaryPassword:
 async def new_account(tools: Tools, uow: IdentityUnitOfWork, *, cofor_root: str, values: dict[str, str],
                       administrator: bool, password: TemporaryPassword, created_by: str, now: dt.datetime,
                       legal_name: str, administrator_name: str = "", access_request_id: str = "",
-                      detail: str = "") -> Account:
-    """A new ACTIVE account with a temporary password, under a random identifier never used before."""
+                      detail: str = "", activation: bool = False) -> Account:
+    """A new ACTIVE account under a random identifier never used before. With ``activation`` (an ASL's new user)
+    its holder gets a one-time link to choose a password, and the drawn password is never sent to anyone (it only
+    makes the account's password unknowable until then); without (the first ASL), the temporary password is
+    mailed."""
     for _ in range(50):
         identifier = random_identifier()
         if not await uow.accounts.identifier_taken(identifier):
@@ -46,10 +51,14 @@ async def new_account(tools: Tools, uow: IdentityUnitOfWork, *, cofor_root: str,
         password_expires_at=expires, password_changed_at=None, password_history=[], reset_hash=None,
         reset_expires_at=None, created_by=created_by, created_at=now, updated_at=now,
         origin_access_request_id=access_request_id or None)
+    token = secrets.token_urlsafe(32) if activation else ""
+    if activation:
+        account.send_activation(token_digest(token), expires)
     await uow.accounts.add(account)
-    account.record(ev.AccountCreated, now, actor=created_by, administrator=administrator, password=password.password,
-                   expires_at=expires, legal_name=legal_name, administrator_name=administrator_name,
-                   access_request_id=access_request_id, detail=detail)
+    account.record(ev.AccountCreated, now, actor=created_by, administrator=administrator,
+                   password="" if activation else password.password, activation_token=token, expires_at=expires,
+                   legal_name=legal_name, administrator_name=administrator_name, access_request_id=access_request_id,
+                   detail=detail)
     if administrator:
         uow.record(ev.AdministratorsChanged(identifier=identifier, cofor_root=cofor_root, at=now))
     return account

@@ -21,6 +21,22 @@ DOMAIN = "mail"
 _KEY = re.compile(r"[a-z][a-z0-9_]{0,80}")
 
 
+# What a mail client would turn into a link in a plain-text mail: a scheme ("https:", "mailto:") and the dot of a
+# host name ("evil.example", "www.evil.example", "jean@forges.example"). Shown broken ("https[:]", "evil[.]example").
+_SCHEME = re.compile(r"(?i)\b(https?|ftps?|sftp|file|mailto|tel|javascript|data|ms-[a-z-]+)\s*:")
+_HOST_DOT = re.compile(r"(?i)(?<=[a-z0-9-])[.\uff0e\u3002](?=[a-z][a-z0-9-]*)")
+
+
+def defused(text: str) -> str:
+    """Text that someone nobody identified typed, as one line whose web addresses no mail client makes clickable."""
+    return _HOST_DOT.sub("[.]", _SCHEME.sub(r"\1[:]", single_line(text)))
+
+
+def quoted(text: str) -> str:
+    """Such text of several lines, each behind "> " (it cannot pass for the portal's own words) and defused."""
+    return "\n".join(f"> {defused(line)}".rstrip() for line in text.splitlines())
+
+
 class RenderError(Exception):
     """The mail cannot be rendered (unknown template, missing value): retrying will not help."""
 
@@ -48,6 +64,8 @@ class MailRenderer:
         self._env.install_gettext_callables(gettext, ngettext, newstyle=False)  # type: ignore[attr-defined]
         self._env.filters["from_json"] = json.loads
         self._env.filters["datetime"] = datetime
+        self._env.filters["defused"] = defused
+        self._env.filters["quoted"] = quoted
 
     def render(self, key: str, language: str, params: dict[str, str], secrets: dict[str, str],
                recipient_name: str = "") -> tuple[str, str]:

@@ -91,7 +91,7 @@ async def requested(cofor: Cofor) -> tuple[pb.Supplier, pb.Contact, pb.Contact, 
 
 async def terms_accepted(cofor: Cofor) -> tuple[pb.Supplier, pb.Contact]:
     supplier, _, administrator, token = await requested(cofor)
-    await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
+    await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-12"))
     return supplier, administrator
 
 

@@ -71,7 +71,7 @@ async def test_request_publishes_the_event_and_mails_a_link_whose_token_is_store
     for m in await read_subject(cofor.js, "COFOR", "cofor.>"):
         assert token.encode() not in m.data
     view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(acceptance_token=token))
-    assert view.link_valid and view.cofor == f"{s.cofor_root}  01" and view.terms_version == "2026-01"
+    assert view.link_valid and view.cofor == f"{s.cofor_root}  01" and view.terms_version == "2026-12"
     assert view.signatory_name == f"{signatory.given_name} {signatory.family_name}"
 
 
@@ -89,7 +89,7 @@ async def test_resend_voids_the_old_link_and_is_rate_limited_per_company(cofor: 
     view = await cofor.client.DescribeTermsAcceptance(api.DescribeTermsAcceptanceRequest(acceptance_token=first))
     assert not view.link_valid and view.link_state == api.TERMS_LINK_STATE_VOIDED
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=first,
-                                                                      terms_version="2026-01")))
+                                                                      terms_version="2026-12")))
     assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"
     for _ in range(2):
         await cofor.client.ResendTermsAcceptance(api.ResendTermsAcceptanceRequest(cofor=s.cofor_root))
@@ -102,21 +102,21 @@ async def test_accept_terms_spends_the_link_and_checks_version_and_expiry(cofor:
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token, terms_version="2019")))
     assert f.reason == "TERMS_VERSION_MISMATCH"
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token="guess",
-                                                                      terms_version="2026-01")))
+                                                                      terms_version="2026-12")))
     assert f.code == grpc.StatusCode.NOT_FOUND
-    reply = await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-01"))
+    reply = await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token, terms_version="2026-12"))
     assert reply.portal_access_state == pb.PORTAL_ACCESS_STATE_ADMINISTRATOR_PENDING
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=token,
-                                                                      terms_version="2026-01")))
+                                                                      terms_version="2026-12")))
     assert f.reason == "ACCEPTANCE_TOKEN_USED"
     [accepted] = await wait_for(lambda: _events(cofor, "cofor.access.terms_accepted", ev.TermsAccepted,
                                                 s.cofor_root))
-    assert accepted.administrator.email and accepted.terms_version == "2026-01"
+    assert accepted.administrator.email and accepted.terms_version == "2026-12"
 
     later, _, _, stale = await requested(cofor)
     cofor.clock.offset = dt.timedelta(days=7, seconds=1)
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=stale,
-                                                                      terms_version="2026-01")))
+                                                                      terms_version="2026-12")))
     assert f.reason == "ACCEPTANCE_TOKEN_EXPIRED"
     cofor.clock.offset = dt.timedelta()
 

@@ -28,7 +28,7 @@ AGENT = "Hélène Achats"
 
 def registry(cofor: Cofor) -> Registry:
     """The service's use cases on its database, for housekeeping (which the service runs every few minutes)."""
-    return Registry(cofor.app.database, seal_key=cofor.seal.public_key, terms_version="2026-01", clock=cofor.clock)
+    return Registry(cofor.app.database, seal_key=cofor.seal.public_key, terms_version="2026-12", clock=cofor.clock)
 
 
 async def failure(call: Awaitable[object]) -> RpcFailure:
@@ -98,12 +98,12 @@ async def test_a_stranger_who_knows_a_cofor_gets_no_link_and_never_blocks_the_co
     waiting = (await supplier(cofor, s.cofor_root)).pending_access_requests
     assert len(waiting) == 3 and stranger_request in {r.access_request_id for r in waiting}
     await cofor.client.AcceptTerms(api.AcceptTermsRequest(acceptance_token=secrets["acceptance_token"],
-                                                          terms_version="2026-01"))
+                                                          terms_version="2026-12"))
     accepted = await supplier(cofor, s.cofor_root)
     assert accepted.portal_access_state == pb.PORTAL_ACCESS_STATE_ADMINISTRATOR_PENDING
     assert accepted.access_request.administrator.email == admin.email and not accepted.pending_access_requests
     f = await failure(cofor.client.AcceptTerms(api.AcceptTermsRequest(
-        acceptance_token=mails[-1][1]["acceptance_token"], terms_version="2026-01")))
+        acceptance_token=mails[-1][1]["acceptance_token"], terms_version="2026-12")))
     assert f.reason == "ACCEPTANCE_TOKEN_VOIDED"  # the others closed with their links
     f = await failure(cofor.client.ReviewAccessRequest(api.ReviewAccessRequestRequest(
         cofor=s.cofor_root, access_request_id=stranger_request, decision=api.ACCESS_REVIEW_DECISION_APPROVE,

@@ -74,6 +74,24 @@ class Identity:
         self.secrets_seen.append(password)
         return password
 
+    async def activation_token(self, address: str, count: int = 1) -> str:
+        """The token of the ``count``-th activation link mailed to ``address`` (a new account's, or a new one)."""
+        found = await self.mails(address, mail_events.EMAIL_TEMPLATE_ACCOUNT_ACTIVATION, count)
+        token = found[-1][1]["activation_token"]
+        self.secrets_seen.append(token)
+        return token
+
+    async def activated(self, address: str, chosen: str) -> str:
+        """The holder of an account an ASL created chose ``chosen`` through the mailed link, logged in and set up an
+        app when the portal asks for one; returns a complete session token."""
+        done = await self.client.ActivateAccount(api.ActivateAccountRequest(
+            activation_token=await self.activation_token(address), new_password=chosen))
+        self.secrets_seen.append(chosen)
+        reply = await self.login(done.identifier, chosen)
+        if reply.principal.second_factor_step == pb.SECOND_FACTOR_STEP_ENROL:
+            return await self.enrol_app(done.identifier, reply.session_token)
+        return reply.session_token
+
     async def publish_cofor(self, subject: str, message: Any, occurred_at: dt.datetime | None = None) -> None:
         headers = {envelope.MSG_ID: str(uuid.uuid4())}
         if occurred_at is not None:

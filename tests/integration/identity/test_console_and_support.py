@@ -32,26 +32,45 @@ async def user(identity: Identity, token: str, name: str, **kwargs: object) -> p
         bearer=token)).account
 
 
-async def test_create_user_mails_identifier_and_password_separately_and_the_asl_never_sees_it(
-        identity: Identity) -> None:
+async def test_create_user_mails_one_activation_link_and_the_holder_chooses_the_password(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
     created = await identity.client.CreateUser(api.CreateUserRequest(
         given_name="Emma", family_name="Durand", email="Emma.Durand@supplier.example", phone="+33 6 12 34 56 78",
         job_title="Buyer", language="en", request_id="4f7c1a3e-1b2c-4d5e-8f90-123456789abc"), bearer=token)
     account = created.account
-    assert account.state == pb.ACCOUNT_STATE_ACTIVE and account.must_change_password
+    assert account.state == pb.ACCOUNT_STATE_ACTIVE and account.HasField("activation_expire_time")
     assert account.email == "Emma.Durand@supplier.example" and list(account.roles) == [pb.ROLE_USER]
     again = await identity.client.CreateUser(api.CreateUserRequest(
         given_name="Emma", family_name="Durand", email="Emma.Durand@supplier.example",
         request_id="4f7c1a3e-1b2c-4d5e-8f90-123456789abc"), bearer=token)
     assert again.account.identifier == account.identifier  # idempotent: no second account, no second mail
-    [(welcome, _)] = await identity.mails("Emma.Durand@supplier.example", mail_events.EMAIL_TEMPLATE_USER_WELCOME)
-    assert welcome.user_welcome.identifier == account.identifier and welcome.language == "en"
-    temp = await identity.temporary_password("Emma.Durand@supplier.example")
-    assert temp not in str(created)  # the ASL's answer never holds the password
-    first = await identity.login(account.identifier, temp)
-    assert first.must_change_password and list(first.principal.roles) == [pb.ROLE_USER]
+    [(welcome, secrets)] = await identity.mails("Emma.Durand@supplier.example",
+                                                mail_events.EMAIL_TEMPLATE_ACCOUNT_ACTIVATION)
+    assert welcome.account_activation.identifier == account.identifier and welcome.language == "en"
+    link = secrets["activation_token"]
+    identity.secrets_seen.append(link)
+    assert link not in str(created) and link.encode() not in welcome.SerializeToString()  # sealed to the mailer
+    f = await failure(identity.client.ActivateAccount(api.ActivateAccountRequest(activation_token=link,
+                                                                                 new_password="short")))
+    assert f.reason == "PASSWORD_POLICY_VIOLATION"  # type: ignore[attr-defined]
+    done = await identity.client.ActivateAccount(api.ActivateAccountRequest(activation_token=link,
+                                                                            new_password=STRONG_2))
+    assert done.identifier == account.identifier
+    for used_or_forged in (link, link[:-2] + "xx"):  # one answer for a used link and a forged one
+        f = await failure(identity.client.ActivateAccount(api.ActivateAccountRequest(
+            activation_token=used_or_forged, new_password=STRONG)))
+        assert (f.code, f.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "ACTIVATION_INVALID")  # type: ignore
+    first = await identity.login(account.identifier, STRONG_2)
+    assert not first.must_change_password and list(first.principal.roles) == [pb.ROLE_USER]
+    got = await identity.client.GetUser(api.GetUserRequest(identifier=account.identifier), bearer=token)
+    assert not got.account.HasField("activation_expire_time")
+    f = await failure(identity.client.ResendActivation(api.ResendActivationRequest(identifier=account.identifier),
+                                                       bearer=token))
+    assert f.reason == "ALREADY_ACTIVATED"  # type: ignore[attr-defined]
+    mailed = [m for m in await read_subject(identity.js, "NOTIFICATION", "notification.email.requested")
+              if b"Emma.Durand@supplier.example" in m.data]
+    assert len(mailed) == 1  # one mail: no temporary password, no second welcome
     f = await failure(identity.client.CreateUser(api.CreateUserRequest(given_name="", family_name="x", email="bad"),
                                                  bearer=token))
     assert {field for field, _ in f.field_violations} == {"given_name", "email"}  # type: ignore[attr-defined]
@@ -160,13 +179,9 @@ async def test_a_request_id_another_company_used_replays_nothing_of_theirs(ident
 async def test_plain_users_cannot_use_the_console(identity: Identity) -> None:
     company = await identity.company()
     token = await identity.ready_asl(company)
-    plain = await user(identity, token, "Noel")
-    temp = await identity.temporary_password("noel@supplier.example")
-    first = await identity.login(plain.identifier, temp)
-    changed = await identity.client.ChangePassword(api.ChangePasswordRequest(current_password=temp,
-                                                                             new_password=STRONG_2),
-                                                   bearer=first.session_token)
-    f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=changed.session_token))
+    await user(identity, token, "Noel")
+    session = await identity.activated("noel@supplier.example", STRONG_2)
+    f = await failure(identity.client.ListUsers(api.ListUsersRequest(), bearer=session))
     assert f.reason == "CALLER_NOT_ALLOWED"  # type: ignore[attr-defined]
 
 
@@ -260,10 +275,7 @@ async def test_no_password_token_or_reset_code_in_the_database_the_logs_or_the_e
     company = await identity.company()
     token = await identity.ready_asl(company)
     member = await user(identity, token, "Scan")
-    temp = await identity.temporary_password("scan@supplier.example")
-    first = await identity.login(member.identifier, temp)
-    await identity.client.ChangePassword(api.ChangePasswordRequest(current_password=temp, new_password=STRONG_2),
-                                         bearer=first.session_token)
+    await identity.activated("scan@supplier.example", STRONG_2)
     await identity.client.ResetAdministratorPassword(api.ResetAdministratorPasswordRequest(
         identifier=company.asl, cofor=company.root, email=company.asl_email))
     [(_, secrets)] = await identity.mails(company.asl_email, mail_events.EMAIL_TEMPLATE_ADMINISTRATOR_RESET_PASSWORD)

@@ -27,8 +27,7 @@ async def logged_in_colleague(identity: Identity, token: str, email: str, *, adm
     created = (await identity.client.CreateUser(api.CreateUserRequest(
         given_name="Bob", family_name="Victim", email=email, language="en",
         role=pb.ROLE_ADMINISTRATOR if administrator else pb.ROLE_USER), bearer=token)).account
-    temp = await identity.temporary_password(email)
-    return created.identifier, await identity.first_login(created.identifier, temp, STRONG_2)
+    return created.identifier, await identity.activated(email, STRONG_2)
 
 
 def new_email(identifier: str, address: str = NEW_ADDRESS) -> api.UpdateUserRequest:

@@ -175,10 +175,7 @@ async def test_asl_unlock_and_reset_bring_a_blocked_user_back(identity: Identity
     token = await identity.ready_asl(company)
     user = (await identity.client.CreateUser(api.CreateUserRequest(
         given_name="Luc", family_name="Bloque", email="luc@supplier.example"), bearer=token)).account
-    temp = await identity.temporary_password("luc@supplier.example")
-    first = await identity.login(user.identifier, temp)
-    await identity.client.ChangePassword(api.ChangePasswordRequest(current_password=temp, new_password=STRONG_2),
-                                         bearer=first.session_token)
+    await identity.activated("luc@supplier.example", STRONG_2)
     for _ in range(5):
         await failure(identity.login(user.identifier, "no no no no no no"))
     got = await identity.client.GetUser(api.GetUserRequest(identifier=user.identifier), bearer=token)
@@ -189,7 +186,7 @@ async def test_asl_unlock_and_reset_bring_a_blocked_user_back(identity: Identity
     reset = await identity.client.ResetUserPassword(api.ResetUserPasswordRequest(identifier=user.identifier),
                                                     bearer=token)
     assert reset.account.must_change_password and reset.temporary_password_expire_time.seconds
-    temp2 = await identity.temporary_password("luc@supplier.example", count=2)
+    temp2 = await identity.temporary_password("luc@supplier.example")
     assert (await identity.login(user.identifier, temp2)).must_change_password
 
 

@@ -47,7 +47,7 @@ async def colleague(identity: Identity, token: str, name: str, email: str) -> tu
     created = await identity.client.CreateUser(api.CreateUserRequest(
         given_name=name, family_name="Martin", email=email, language="fr"), bearer=token)
     identifier = created.account.identifier
-    return identifier, await identity.first_login(identifier, await identity.temporary_password(email), STRONG_2)
+    return identifier, await identity.activated(email, STRONG_2)
 
 
 async def asl_with_codes(identity: Identity) -> tuple[Company, list[str]]:

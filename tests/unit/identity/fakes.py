@@ -74,6 +74,10 @@ class FakeAccounts:
     async def identifier_taken(self, identifier: str) -> bool:
         return identifier in self.store.accounts
 
+    async def with_activation(self, digest: bytes, *, for_update: bool = False) -> Account | None:
+        found = [i for i, a in self.store.accounts.items() if a.activation_digest == digest]
+        return self._loaded(found[0]) if found else None
+
     async def holding_email(self, cofor_root: str, email: str) -> list[str]:
         return sorted(i for i, a in self.store.accounts.items()
                       if a.cofor_root == cofor_root and a.email.lower() == email.lower())
@@ -120,7 +124,7 @@ class FakeSessions:
         self.opened: set[bytes] = set()
 
     async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime, expires: dt.datetime,
-                  idle: dt.datetime, *, step: str = "", amr: str = "pwd") -> None:
+                  idle: dt.datetime, *, step: str = "", amr: str = "pwd", device: object = None) -> None:
         self.store.sessions[digest] = {"identifier": identifier, "must_change_password": must_change,
                                        "expires_at": expires, "idle_expires_at": idle, "revoked_at": None,
                                        "second_factor_step": step, "amr": amr}

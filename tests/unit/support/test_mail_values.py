@@ -69,6 +69,12 @@ CASES: list[tuple[str, Mail, dict[str, str]]] = [  # (case, typed mail, the para
                                                          administrator_name=name),
        {"identifier": "V1", "legal_name": "F", "cofor_root": "12345A", "administrator_name": name})
       for name in ("Paul Durand", "")),
+    *((f"activation-{bool(name)}-{resent}", mails.account_activation(
+        identifier="V1", legal_name="F", cofor_root="12345A", administrator_name=name, expire_time=LATER,
+        resent=resent, activation_token="tok-9"),
+       {"identifier": "V1", "legal_name": "F", "cofor_root": "12345A", "administrator_name": name,
+        "expire_time": LATER.isoformat(), "resent": "true" if resent else "false"})
+      for name in ("Paul Durand", "") for resent in (False, True)),
     *((f"temporary-{word}", mails.temporary_password(expire_time=LATER, context=context, temporary_password="pw-3"),
        {"expire_time": LATER.isoformat(), "context": word})
       for context, word in ((PasswordContext.CONTEXT_NEW_ACCOUNT, "new_account"), (PasswordContext.CONTEXT_RESET,
@@ -85,6 +91,13 @@ CASES: list[tuple[str, Mail, dict[str, str]]] = [  # (case, typed mail, the para
     ("user-message", mails.user_message_to_administrator(user_name="Bob", user_identifier="V2",
                                                          user_email="bob@forges.example", message="Help\nme"),
      {"user_name": "Bob", "user_identifier": "V2", "user_email": "bob@forges.example", "message": "Help\nme"}),
+    *((f"account-request-{bool(text)}", mails.account_request_to_administrator(
+        requester_given_name="Nina", requester_family_name="Nouvelle", requester_email="nina@forges.example",
+        requester_job_title="Buyer", message=text, legal_name="Forges SA", cofor_root="12345A"),
+       {"requester_given_name": "Nina", "requester_family_name": "Nouvelle", "requester_email": "nina@forges.example",
+        "requester_job_title": "Buyer", "message": text, "legal_name": "Forges SA", "cofor_root": "12345A"})
+      for text in ("Hello,\nsee https://evil.example", "")),
+    ("account-request-acknowledgement", mails.account_request_acknowledgement(), {}),
     ("password-changed", mails.password_changed_notice(identifier="V1", change_time=AT),
      {"identifier": "V1", "change_time": AT.isoformat()}),
     *((f"locked-{word}", mails.account_locked_notice(identifier="V1", lock_time=AT, cause=cause),
@@ -110,6 +123,10 @@ CASES: list[tuple[str, Mail, dict[str, str]]] = [  # (case, typed mail, the para
                                                  actor_name="Paul Durand"),
      {"identifier": "V1", "masked_new_email": "c***@x.example", "change_time": AT.isoformat(),
       "actor_name": "Paul Durand"}),
+    *((f"new-device-{bool(browser)}", mails.new_device_login(
+        identifier="V1", browser=browser, operating_system=system, client_address="203.0.113.7", login_time=AT),
+       {"identifier": "V1", "browser": browser, "operating_system": system, "client_address": "203.0.113.7",
+        "login_time": AT.isoformat()}) for browser, system in (("Firefox", "Windows"), ("", ""))),
     *((f"to-support-{proven}", mails.ticket_to_support(
         reference="B2B-2026-000001", category=pb.TICKET_CATEGORY_BLOCKED_ACCOUNT, subject="Locked\nout", text="Help",
         contact_name="Claire", contact_email="claire@x.example", contact_phone="+33 3", contact_company="Forges",

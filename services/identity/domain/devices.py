@@ -1,0 +1,71 @@
+"""Where a session comes from, as its holder may recognise it: the browser and the operating system read from the
+User-Agent the browser sent, and the client address. A hint for people ("Firefox on Windows, 203.0.113.7"), never a
+proof of anything: anyone can send any User-Agent, so nothing here decides who may do what.
+
+A login from a pair (browser and system, address) the account has not used for ``NEW_DEVICE_DAYS`` is told to its
+holder (the first login of an account is not)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+USER_AGENT_MAX = 200
+NEW_DEVICE_DAYS = 90
+NEW_DEVICE_WINDOW = dt.timedelta(days=NEW_DEVICE_DAYS)
+
+# First match wins: the more specific tokens first (Edge and Opera say "Chrome" too, Chrome says "Safari" too).
+_BROWSERS = (
+    ("Edge", re.compile(r"\b(Edg|EdgA|EdgiOS|Edge)/")),
+    ("Opera", re.compile(r"\b(OPR|Opera)/|\bOpera\b")),
+    ("Samsung Internet", re.compile(r"\bSamsungBrowser/")),
+    ("Firefox", re.compile(r"\b(Firefox|FxiOS)/")),
+    ("Chrome", re.compile(r"\b(Chrome|CriOS|HeadlessChrome|Chromium)/")),
+    ("Safari", re.compile(r"\bVersion/[\d.]+.*\bSafari/|\bMobile/\w+ Safari/")),
+    ("Internet Explorer", re.compile(r"\bMSIE |\bTrident/")),
+)
+_SYSTEMS = (
+    ("iOS", re.compile(r"\b(iPhone|iPad|iPod)\b")),
+    ("Android", re.compile(r"\bAndroid\b")),
+    ("ChromeOS", re.compile(r"\bCrOS\b")),
+    ("Windows", re.compile(r"\bWindows\b")),
+    ("macOS", re.compile(r"\bMac OS X\b|\bMacintosh\b")),
+    ("Linux", re.compile(r"\bLinux\b|\bX11\b")),
+)
+
+
+@dataclass(frozen=True)
+class Device:
+    """What a session opened from: the browser and system as recognised ("" when not), the address, and the
+    User-Agent text it was read from (at most 200 printable ASCII characters)."""
+
+    browser: str = ""
+    operating_system: str = ""
+    client_address: str = ""
+    user_agent: str = ""
+
+    @classmethod
+    def of(cls, user_agent: str, client_address: str) -> Device:
+        text = clean_user_agent(user_agent)
+        return cls(_first(_BROWSERS, text), _first(_SYSTEMS, text), host_of(client_address)[:100], text)
+
+
+def clean_user_agent(text: str) -> str:
+    """At most ``USER_AGENT_MAX`` characters of printable ASCII (anything else dropped): what a browser sent is
+    stored and shown, never interpreted."""
+    return "".join(c for c in text if " " <= c <= "~")[:USER_AGENT_MAX]
+
+
+def host_of(address: str) -> str:
+    """The address without what changes at every connection: a gRPC peer (``ipv4:127.0.0.1:50432``,
+    ``ipv6:[::1]:50432``: a caller that forwards no client address) is its host; a forwarded address is kept."""
+    scheme, _, rest = address.partition(":")
+    if scheme == "ipv4" and rest:
+        return rest.rpartition(":")[0] or rest
+    if scheme == "ipv6" and rest.startswith("["):
+        return rest[1:].partition("]")[0]
+    return address
+
+
+def _first(table: tuple[tuple[str, re.Pattern[str]], ...], text: str) -> str:
+    return next((name for name, pattern in table if pattern.search(text)), "")
