@@ -24,7 +24,8 @@ CSRF = "__Host-portal_csrf"
 SESSION = "__Host-portal_session"
 EXAMPLES = {GenerationMode.POSITIVE: 20, GenerationMode.NEGATIVE: 10}
 # With a session: the ASL console and the session itself. Logging out would only end the fuzzing session early.
-WITH_SESSION = re.compile(r"^/api/v1/(users|audit-events|session$|session:verify|password:change|second-factor)")
+WITH_SESSION = re.compile(
+    r"^/api/v1/(users|audit-events|session$|session:verify|password:change|second-factor|sessions)")
 
 
 def error_shape_problem(status: int, text: str) -> str:

@@ -28,10 +28,11 @@ async def stack(tmp_path: Path, nats_server: NatsServer, monkeypatch: pytest.Mon
 async def test_no_generated_request_gets_a_5xx_and_every_4xx_has_the_error_shape(stack: Stack) -> None:
     operations, sent, more, problems = await fuzz_gateway(stack)
     assert len(operations) >= 25, [o.label for o in operations]
-    # the console: users (list, create), one user (read, change), its seven actions, audit events, the second-factor
+    # the console: users (list, create), one user (read, change), its nine actions, audit events, the second-factor
     # policy; the session: 5 (who am I, the password, the second step with a code or a passkey's options and answer);
-    # my second factors: 8 (the app, codes, and a passkey's options, answer and removal)
-    assert len([o for o in operations if WITH_SESSION.match(o.path)]) == 26, [o.label for o in operations]
+    # my second factors: 8 (the app, codes, and a passkey's options, answer and removal); my sessions: 3 (list, end
+    # one, end the others)
+    assert len([o for o in operations if WITH_SESSION.match(o.path)]) == 31, [o.label for o in operations]
     assert not problems, "\n".join(problems)
     assert sum(sent.values()) + sum(more.values()) >= 600
     assert sent["GET /api/v1/users", 401] and not sent["GET /api/v1/users", 200]
