@@ -64,6 +64,9 @@ class IdentitySettings(ServiceSettings):
     # "Ask my company's ASL for an account" (RequestAccount): only the client's limit refuses; past the e-mail's, that
     # address is mailed no more; past the company's, requests are accepted but no longer relayed to its ASLs.
     account_request_limit_per_client_per_hour: int = Field(default=10, ge=1)
+    # Each new account is a mail to an address an ASL typed: a day's onboarding of a large supplier fits, a spam run
+    # from a rogue ASL does not.
+    account_creation_limit_per_company_per_day: int = Field(default=1000, ge=1)
     account_request_limit_per_email_per_day: int = Field(default=3, ge=1)
     account_request_limit_per_company_per_day: int = Field(default=10, ge=1)
 

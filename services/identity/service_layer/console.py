@@ -4,7 +4,7 @@ Each handler finds the account in the one lock order (console_access.locked_targ
 Only support staff may remove a company's last active ASL."""
 from __future__ import annotations
 
-from kit import validation
+from kit import ratelimit, validation
 from kit.errors import FailedPrecondition, Violations
 
 from identity.domain import events as ev
@@ -75,6 +75,9 @@ class Console:
                 return found
             await uow.companies.lock(actor.cofor_root)  # also serialises two clicks on "create"
             admin = await acting(uow, actor)
+            await uow.rate_limits.enforce([(ratelimit.Limit(
+                "create-user-company", self.tools.settings.account_creation_limit_per_company_per_day, 86_400),
+                actor.cofor_root)])
             if not new.allow_duplicate_email and (holders := await uow.accounts.holding_email(
                     actor.cofor_root, values["email"])):
                 raise FailedPrecondition("DUPLICATE_EMAIL", "an account of the company already has this e-mail",

@@ -3,10 +3,11 @@ and reset (with the password history), each leaving its domain events."""
 from __future__ import annotations
 
 import dataclasses
+import uuid
 
 import pytest
 
-from kit.errors import FailedPrecondition, PermissionDenied
+from kit.errors import FailedPrecondition, PermissionDenied, ResourceExhausted
 from tests.unit.identity.builders import ROOT, account, world
 
 from identity.domain import events as ev
@@ -97,3 +98,17 @@ async def test_an_address_the_company_already_uses_is_refused_unless_the_asl_con
     assert not w.store.of(ev.AccountCreated)  # nothing written
     created = await w.console.create_user(ASL, dataclasses.replace(new, allow_duplicate_email=True))
     assert created.email == taken.upper() and len(w.store.of(ev.AccountCreated)) == 1
+
+
+async def test_a_company_creates_at_most_its_daily_number_of_accounts() -> None:
+    """Each creation mails an address the ASL typed: a rogue ASL cannot turn the portal into a mailer."""
+    w = world(account_creation_limit_per_company_per_day=2)
+    w.add(account("V100001", administrator=True))
+    for n in range(3):
+        new = NewUser("Chloé", f"Durand{n}", f"c{n}@x.example", "", "", "fr", False, request_id=str(uuid.uuid4()))
+        if n < 2:
+            await w.console.create_user(ASL, new)
+            continue
+        with pytest.raises(ResourceExhausted):
+            await w.console.create_user(ASL, new)
+    assert len(w.store.of(ev.AccountCreated)) == 2
