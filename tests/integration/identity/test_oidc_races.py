@@ -14,7 +14,7 @@ import grpc
 import httpx
 from portal.identity.v1 import oidc_pb2 as pb
 from portal.identity.v1 import oidc_pb2_grpc as pb_grpc
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from kit.auth import AUTHORIZATION_KEY, SERVICE_TOKEN_KEY
 from kit.clock import utcnow
@@ -98,4 +98,8 @@ async def test_three_senders_post_each_owed_logout_exactly_once(identity: Identi
         await asyncio.sleep(0.5)  # the service's own sender may still be posting: it must not post any again
         tokens = [await keys.verify(p["logout_token"], "logout+jwt") for p in site.posted]
         sids = [str(claims["sid"]) for claims in tokens if claims]
-        assert sorted(sids) == sorted(str(o["sid"]) for o in owed)
+        async with identity.app.database.session(readonly=True) as s, s.begin():
+            # A post that timed out on a loaded machine is owed again later (retried, not lost): still in the table.
+            retried = [str(r) for r in (await s.execute(select(oidc_logout_deliveries.c.sid))).scalars()]
+        assert len(sids) == len(set(sids)) and not set(sids) & set(retried)  # never twice
+        assert sorted(sids + retried) == sorted(str(o["sid"]) for o in owed) and len(retried) <= 2  # none lost
