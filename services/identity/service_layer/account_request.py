@@ -22,7 +22,7 @@ from notify import mails
 
 from identity.domain import events as ev
 from identity.domain.states import parse_cofor_root
-from identity.service_layer.common import Tools
+from identity.service_layer.common import Tools, admit_client
 
 ACCEPTED = "account_request.accepted"
 MESSAGE_MAX_LENGTH = 1000
@@ -76,12 +76,8 @@ class AccountRequests:
     async def request_account(self, request: AccountRequest, client: str = "") -> str:
         root, typed = checked(request)
         settings = self.tools.settings
-        if client:
-            limit = ratelimit.Limit("account-request-client", settings.account_request_limit_per_client_per_hour,
-                                    3600)
-            async with self.tools.uow(client=client) as uow:
-                await uow.rate_limits.enforce([(limit, client)])
-                await uow.commit()
+        await admit_client(self.tools, "account-request-client", settings.account_request_limit_per_client_per_hour,
+                           client)
         now = self.tools.clock()
         per_mailbox = ratelimit.Limit("account-request-email", settings.account_request_limit_per_email_per_day, DAY)
         per_company = ratelimit.Limit("account-request-company", settings.account_request_limit_per_company_per_day,

@@ -13,7 +13,7 @@ from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument
 from identity.domain import events as ev
 from identity.domain.accounts import Account, AccountIsDisabled, AlreadyActivated, State
 from identity.domain.passwords import check_policy, normalize
-from identity.service_layer.common import MAX_PASSWORD_INPUT, Tools
+from identity.service_layer.common import MAX_PASSWORD_INPUT, Tools, admit_client
 from identity.service_layer.console_access import Actor, locked_target
 from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
@@ -39,10 +39,8 @@ class Activation:
             v.append(FieldViolation("new_password", "is required"))
         if v:
             raise InvalidArgument(v)
-        limit = ratelimit.Limit("activation-client", self.tools.settings.recovery_limit_per_client_per_hour, 3600)
-        async with self.tools.uow(client=client) as uow:  # counted before any hash, whatever the token
-            await uow.rate_limits.enforce([(limit, client)])
-            await uow.commit()
+        await admit_client(self.tools, "activation-client", self.tools.settings.recovery_limit_per_client_per_hour,
+                           client)  # whatever the token
         now, settings = self.tools.clock(), self.tools.settings
         async with self.tools.uow(readonly=True) as uow:
             account = await uow.accounts.with_activation(token_digest(token))

@@ -8,6 +8,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from kit import ratelimit
 from kit.clock import utcnow
 from kit.digests import token_digest
 from kit.errors import Unauthenticated
@@ -61,6 +62,17 @@ class OpenedSession:
 
 def temporary_password() -> str:
     return "".join(secrets.choice(_TEMP_ALPHABET) for _ in range(20))
+
+
+async def admit_client(tools: Tools, name: str, per_hour: int, client: str) -> None:
+    """A public form's per-client-address limit, the refusing one: counted in its own short transaction before any
+    hash, so a refused call costs no argon2 work and no hash runs while a write transaction is open. Callers without
+    a client address (services with an internal role) are not counted."""
+    if not client:
+        return
+    async with tools.uow(client=client) as uow:
+        await uow.rate_limits.enforce([(ratelimit.Limit(name, per_hour, 3600), client)])
+        await uow.commit()
 
 
 def invalid_credentials() -> Unauthenticated:

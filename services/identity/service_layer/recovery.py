@@ -20,7 +20,7 @@ from notify import Mail, mails
 from identity.domain import events as ev
 from identity.domain.accounts import Account, MalformedIdentifier, State, parse_identifier
 from identity.domain.states import parse_cofor_root, same_text
-from identity.service_layer.common import Tools, temporary_password
+from identity.service_layer.common import Tools, admit_client, temporary_password
 from identity.service_layer.unit_of_work import IdentityUnitOfWork, active_administrators
 
 ACCEPTED = "recovery.accepted"
@@ -47,12 +47,8 @@ class Recovery:
     async def _admit(self, client: str) -> None:
         """The per-client-address limit, the only refusing one: counted in its own short transaction before the
         hash, so a refused call costs no argon2 work and no hash runs while a write transaction is open."""
-        if not client:
-            return
-        limit = ratelimit.Limit("recovery-client", self.tools.settings.recovery_limit_per_client_per_hour, 3600)
-        async with self.tools.uow(client=client) as uow:
-            await uow.rate_limits.enforce([(limit, client)])
-            await uow.commit()
+        await admit_client(self.tools, "recovery-client", self.tools.settings.recovery_limit_per_client_per_hour,
+                           client)
 
     async def _may_mail(self, uow: IdentityUnitOfWork, form: str, matched: bool, *subjects: str) -> bool:
         """Whether this form may mail the holder it matched (per identifier and per e-mail, never refusing). Calls
