@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # The unit of work writes the kit's tables; they depend only on kit.columns, never on this module, so no cycle.
 from kit.messaging.tables import InboxEntry, OutboxMessage, outbox_values
+from kit.sqlite_driver import OneTripDBAPI
 from kit.tables import IdempotencyKey
 
 _READONLY = "portal_readonly"
@@ -38,7 +39,7 @@ class Database:
         kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             ensure_sqlite_dir(url)
-            kwargs["connect_args"] = {"timeout": 30}
+            kwargs.update(connect_args={"timeout": 30}, module=OneTripDBAPI())
         else:
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
