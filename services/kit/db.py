@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 # The unit of work writes the kit's tables; they depend only on kit.columns, never on this module, so no cycle.
 from kit.messaging.tables import InboxEntry, OutboxMessage, outbox_values
-from kit.sqlite_driver import OneTripDBAPI
+from kit.sqlite_driver import OneTripConnection, OneTripDBAPI
 from kit.tables import IdempotencyKey
 
 _READONLY = "portal_readonly"
@@ -113,7 +113,12 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
         if not options.get(_ONE_STATEMENT, False):  # a lone statement is atomic without BEGIN
-            conn.exec_driver_sql("BEGIN" if options.get(_READONLY, False) else "BEGIN IMMEDIATE")
+            sql = "BEGIN" if options.get(_READONLY, False) else "BEGIN IMMEDIATE"
+            driver = conn.connection.dbapi_connection
+            if isinstance(driver, OneTripConnection):
+                driver.begin_with_next_statement(sql)  # one trip to the database for both
+            else:
+                conn.exec_driver_sql(sql)
 
 
 class UnitOfWork:

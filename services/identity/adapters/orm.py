@@ -52,6 +52,9 @@ accounts = Table(
     # Until the holder chooses a password: the activation link's token (SHA-256, never the token) and its expiry.
     Column("activation_digest", LargeBinary(32), nullable=True, unique=True),
     _ts("activation_expires_at", True),
+    # The browser-and-system/address pairs it logged in from in the last 90 days (digest → last use): the
+    # new-device notice decides from the row the login reads anyway.
+    Column("known_devices", JSON, nullable=False, default=dict),
     Index("ix_accounts_company", "cofor_root", "family_name", "given_name"),
     Index("ix_accounts_email", "email"),
 )

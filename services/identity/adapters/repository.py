@@ -50,7 +50,7 @@ _RESERVE = (update(accounts).where(accounts.c.identifier == bindparam("b_identif
             .values(failed_attempts=accounts.c.failed_attempts + 1)
             .returning(*accounts.c, _COMPANY_OPEN, _COMPANY_REQUIRES_FACTOR, _HAS_FACTOR))
 _LOGGED_IN = update(accounts).where(accounts.c.identifier == bindparam("b_identifier")).values(
-    failed_attempts=0, last_login_at=bindparam("b_now"))
+    failed_attempts=0, last_login_at=bindparam("b_now"), known_devices=bindparam("b_known"))
 _REHASHED = _LOGGED_IN.values(password_hash=case(
     (accounts.c.password_hash == bindparam("b_old_hash"), bindparam("b_new_hash")), else_=accounts.c.password_hash))
 _NEW_AUDIT = audit_events.insert()
@@ -157,12 +157,18 @@ class AccountRepository:
                                    .values(failed_attempts=accounts.c.failed_attempts - 1))
 
     async def logged_in(self, account: Account, now: dt.datetime, new_hash: str | None) -> None:
-        """Attempts given back, the login time (the password's, when a factor follows), and a hash made with new
-        parameters if nobody changed it meanwhile: one targeted statement."""
-        params = {"b_identifier": account.identifier, "b_now": now}
+        """Attempts given back, the login time (the password's, when a factor follows), the devices it knows, and a
+        hash made with new parameters if nobody changed it meanwhile: one targeted statement."""
+        params = {"b_identifier": account.identifier, "b_now": now, "b_known": account.known_devices}
         if new_hash:
             params.update(b_old_hash=account.password_hash, b_new_hash=new_hash)
         await self.session.execute(_REHASHED if new_hash else _LOGGED_IN, params)
+        self._seen(account)
+
+    async def devices_seen(self, account: Account) -> None:
+        """The devices it knows, after a login completed by its second factor."""
+        await self.session.execute(update(accounts).where(accounts.c.identifier == account.identifier).values(
+            known_devices=account.known_devices))
         self._seen(account)
 
 

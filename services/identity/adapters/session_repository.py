@@ -1,6 +1,6 @@
 """The sessions table: opening, touching and ending sessions, and what their holder sees of them ("My sessions":
 where each opened from, under a random public id — never the token nor its digest). Sessions are never deleted, so
-the table is also the account's login history the new-device notice reads."""
+the table is also the account's login history."""
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +30,6 @@ class SessionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
         self.opened: set[bytes] = set()  # never revoked by the changes of the unit of work that opened them
-        self.origins: dict[str, Device] = {}  # where the sessions this unit of work opened came from, per account
 
     async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime,
                   expires: dt.datetime, idle: dt.datetime, *, step: str = "", amr: str = "pwd",
@@ -42,7 +41,6 @@ class SessionRepository:
             public_id=secrets.token_urlsafe(16), browser=origin.browser, operating_system=origin.operating_system,
             user_agent=origin.user_agent, client_address=origin.client_address, last_active_at=now))
         self.opened.add(digest)
-        self.origins[identifier] = origin
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:
         query = select(sessions, accounts, _COMPANY_OPEN, _HAS_FACTOR,
@@ -106,17 +104,3 @@ class SessionRepository:
         if self.opened:
             query = query.where(sessions.c.token_digest.not_in(self.opened))
         return int(await self.session.scalar(query) or 0)
-
-    async def new_device(self, identifier: str, device: Device, since: dt.datetime) -> bool:
-        """Whether a login from ``device`` is news to the account: it had sessions before whose origin was recorded
-        (not its first login), and none of them came from this browser, system and address since ``since``. The
-        sessions this unit of work opened and the logins that waited for their factor are left out."""
-        earlier = [sessions.c.identifier == identifier, sessions.c.user_agent.is_not(None), _COMPLETE]
-        if self.opened:
-            earlier.append(sessions.c.token_digest.not_in(self.opened))
-        same = [sessions.c.created_at >= since, sessions.c.browser == device.browser,
-                sessions.c.operating_system == device.operating_system,
-                sessions.c.client_address == device.client_address]
-        if await self.session.scalar(select(sessions.c.token_digest).where(*earlier).limit(1)) is None:
-            return False
-        return await self.session.scalar(select(sessions.c.token_digest).where(*earlier, *same).limit(1)) is None

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from identity.domain import events as ev
+from identity.domain.devices import Device, seen_from
 from identity.domain.states import (
     AccountClosed,
     AccountIsDisabled,
@@ -56,6 +57,7 @@ class Account:
     origin_access_request_id: str | None = None
     activation_digest: bytes | None = None  # until the holder chooses a password: the link's token digest
     activation_expires_at: dt.datetime | None = None
+    known_devices: dict[str, str] = field(default_factory=dict)  # the pairs it logged in from lately (devices.py)
     roles: list[str] = field(default_factory=list)
     events: list[ev.Event] = field(default_factory=list, compare=False, repr=False)  # recorded, not yet sent
 
@@ -82,6 +84,12 @@ class Account:
 
     def record(self, event_type: type[ev.Event], now: dt.datetime, /, **values: Any) -> None:
         self.events.append(event_type(identifier=self.identifier, cofor_root=self.cofor_root, at=now, **values))
+
+    def signed_in_from(self, device: Device, now: dt.datetime) -> None:
+        """A completed login from ``device``: remembered, and told to the holder when it is news (devices.py)."""
+        self.known_devices, news = seen_from(self.known_devices, device, now)
+        if news:
+            self.record(ev.NewDeviceLogin, now, device=device)
 
     # ---- lockout: the whole rule (the repository's attempt reservation applies may_try atomically) ----------
 

@@ -3,16 +3,19 @@ User-Agent the browser sent, and the client address. A hint for people ("Firefox
 proof of anything: anyone can send any User-Agent, so nothing here decides who may do what.
 
 A login from a pair (browser and system, address) the account has not used for ``NEW_DEVICE_DAYS`` is told to its
-holder (the first login of an account is not)."""
+holder (the first login of an account is not). The account remembers the pairs it used (``seen_from``): a login
+decides without reading its history."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
 USER_AGENT_MAX = 200
 NEW_DEVICE_DAYS = 90
 NEW_DEVICE_WINDOW = dt.timedelta(days=NEW_DEVICE_DAYS)
+KNOWN_DEVICES_KEPT = 20  # per account, the most recently used: one more forgets the oldest (a notice again, at worst)
 
 # First match wins: the more specific tokens first (Edge and Opera say "Chrome" too, Chrome says "Safari" too).
 _BROWSERS = (
@@ -69,3 +72,22 @@ def host_of(address: str) -> str:
 
 def _first(table: tuple[tuple[str, re.Pattern[str]], ...], text: str) -> str:
     return next((name for name, pattern in table if pattern.search(text)), "")
+
+
+def fingerprint(device: Device) -> str:
+    """The pair as compared (browser and system, address), as a digest: the account row holds no address."""
+    text = "\x1f".join((device.browser, device.operating_system, device.client_address))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def seen_from(known: dict[str, str], device: Device, now: dt.datetime) -> tuple[dict[str, str], bool]:
+    """After a completed login from ``device``: the pairs the account used in the last ``NEW_DEVICE_DAYS``
+    (fingerprint → last use, ISO 8601), and whether this login is news — the account logged in before (not its first
+    login) and never from this pair within the window."""
+    since = now - NEW_DEVICE_WINDOW
+    recent = {key: at for key, at in known.items() if dt.datetime.fromisoformat(at) >= since}
+    key = fingerprint(device)
+    news = bool(known) and key not in recent
+    recent[key] = now.isoformat()
+    kept = sorted(recent.items(), key=lambda item: dt.datetime.fromisoformat(item[1]), reverse=True)
+    return dict(kept[:KNOWN_DEVICES_KEPT]), news

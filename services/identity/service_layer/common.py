@@ -58,6 +58,7 @@ class OpenedSession:
     step: Step = Step.NONE  # what the session still needs (a factor to give or to enrol)
     amr: str = "pwd"
     available: tuple[FactorKind, ...] = ()  # with step VERIFY: the factors that may be given
+    device: Device = Device()  # where it opened from
 
 
 def temporary_password() -> str:
@@ -88,6 +89,7 @@ async def open_session(tools: Tools, uow: IdentityUnitOfWork, account: Account, 
     else:
         expires = now + dt.timedelta(hours=tools.settings.session_absolute_hours)
     idle = min(now + tools.idle, expires)
+    device = Device.of(CALLER_USER_AGENT.get(), uow.client)
     await uow.sessions.add(token_digest(token), account.identifier, must_change, now, expires, idle,
-                           step=step.value, amr=amr, device=Device.of(CALLER_USER_AGENT.get(), uow.client))
-    return OpenedSession(token, expires, idle, account, must_change, step, amr, available)
+                           step=step.value, amr=amr, device=device)
+    return OpenedSession(token, expires, idle, account, must_change, step, amr, available, device)

@@ -96,8 +96,10 @@ class Login:
             now, self.tools.settings.password_max_age_days)
         async with self.tools.uow(client=client) as uow:
             step, available = await step_after(self.tools, uow, account, gate)
-            await uow.accounts.logged_in(account, now, new_hash)
             opened = await open_session(self.tools, uow, account, must_change, now, step=step, available=available)
+            if step != Step.VERIFY:  # the device of a login waiting for its factor is looked at once it is given
+                account.signed_in_from(opened.device, now)
+            await uow.accounts.logged_in(account, now, new_hash)
             account.record(ev.SecondFactorChallenged if step == Step.VERIFY else ev.LoggedIn, now)
             await uow.commit()
             return opened
@@ -111,10 +113,12 @@ class Login:
                 current = await uow.accounts.get(account.identifier, for_update=True)
                 assert current is not None
                 current.failed_attempts = 0
-                await uow.accounts.save(current, now)
                 step, available = await step_after(self.tools, uow, current)
                 verify = step if step == Step.VERIFY else Step.NONE  # enrolment comes after the change
                 opened = await open_session(self.tools, uow, current, True, now, step=verify, available=available)
+                if verify != Step.VERIFY:
+                    current.signed_in_from(opened.device, now)
+                await uow.accounts.save(current, now)
                 current.record(ev.SecondFactorChallenged if verify == Step.VERIFY else ev.LoggedIn, now,
                                detail="self-service reset password")
                 await uow.commit()

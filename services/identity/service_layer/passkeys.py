@@ -203,8 +203,9 @@ class Passkeys:
                 raise PermissionDenied(reason, REFUSALS[reason])
             must_change = account.must_change_password or account.password_expired(
                 now, self.tools.settings.password_max_age_days)
-            await uow.accounts.logged_in(account, now, None)
             opened = await open_session(self.tools, uow, account, must_change, now, amr=PASSKEY_AMR)
+            account.signed_in_from(opened.device, now)
+            await uow.accounts.logged_in(account, now, None)
             account.record(ev.LoggedIn, now, detail=f"passkey {passkey.name}")
             await uow.commit()
             return opened

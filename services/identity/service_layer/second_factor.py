@@ -4,7 +4,7 @@ each code is counted before it is checked (FactorRepository.reserve), per factor
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from kit.errors import FailedPrecondition, FieldViolation, InvalidArgument, PermissionDenied, Unauthenticated
@@ -47,11 +47,13 @@ async def complete_login(tools: Tools, uow: IdentityUnitOfWork, session: ValidSe
     """The half-done session ends here, once: two right answers sent at once never make two sessions (the second
     finds it ended, and nothing it did is kept). The complete one replaces it; the password step recorded the login
     time."""
-    account = session.account
+    account = replace(session.account, events=[])  # never the cached session's own object
     if not await uow.end_session(session.digest, account.identifier, now):
         raise Unauthenticated("SESSION_INVALID", "the session is unknown, expired or revoked")
     opened = await open_session(tools, uow, account, session.must_change_password, now, amr=amr)
-    uow.record(ev.LoggedIn(identifier=account.identifier, cofor_root=account.cofor_root, at=now, detail=detail))
+    account.signed_in_from(opened.device, now)
+    await uow.accounts.devices_seen(account)
+    account.record(ev.LoggedIn, now, detail=detail)
     return opened
 
 

@@ -28,7 +28,6 @@ from identity.adapters.session_cache import SessionCache
 from identity.adapters.session_repository import SessionRepository
 from identity.domain import events as ev
 from identity.domain.accounts import Account
-from identity.domain.devices import NEW_DEVICE_WINDOW
 
 
 class IdentityUnitOfWork(UnitOfWork):
@@ -75,8 +74,6 @@ class IdentityUnitOfWork(UnitOfWork):
         snapshots: dict[str, dt.datetime] = {}
         for event in sorted(recorded, key=lambda e: e.seq):
             messages.emit(event, self, seen.get(event.identifier))
-            if isinstance(event, ev.LoggedIn):
-                await self._tell_new_device(event)
             if event.ends_sessions and event.identifier not in ending:
                 ending.append(event.identifier)
             if isinstance(event, ev.AdministratorsChanged):
@@ -85,18 +82,6 @@ class IdentityUnitOfWork(UnitOfWork):
             await self.end_sessions(ending, recorded[0].at)
         for cofor_root, at in snapshots.items():
             await self._publish_administrators(cofor_root, at)
-
-    async def _tell_new_device(self, event: ev.LoggedIn) -> None:
-        """A login from a browser, system and address the account has not used for 90 days is told to its holder
-        (never its first login): read in the login's own transaction, mailed through the outbox."""
-        device = self.sessions.origins.get(event.identifier)
-        if device is None or not await self.sessions.new_device(event.identifier, device,
-                                                                 event.at - NEW_DEVICE_WINDOW):
-            return
-        account = self.accounts.seen.get(event.identifier) or await self.accounts.get(event.identifier)
-        if account is not None:
-            messages.emit(ev.NewDeviceLogin(identifier=account.identifier, cofor_root=account.cofor_root, at=event.at,
-                                            device=device), self, account)
 
     async def end_sessions(self, identifiers: list[str], now: dt.datetime) -> None:
         """Revoked in this transaction (except those it opened), evicted from this process's cache now, and again
