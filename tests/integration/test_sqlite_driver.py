@@ -77,7 +77,7 @@ async def test_a_read_only_unit_of_work_reads_one_snapshot(db: Database) -> None
 async def test_each_statement_is_one_trip_and_a_commit_one_more(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     await count(db)  # a connection in the pool
     trips: list[str] = []
-    queue = aiosqlite.Connection._execute
+    queue: Any = aiosqlite.Connection._execute  # untyped in aiosqlite
 
     async def counted(self: aiosqlite.Connection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         trips.append(getattr(fn, "__name__", repr(fn)))
