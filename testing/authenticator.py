@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pyotp
 
 STEP = 30
+MARGIN_SECONDS = 5
 
 
 @dataclass
@@ -32,7 +33,10 @@ class Authenticator:
     def code(self, identifier: str, moment: dt.datetime) -> str | None:
         """A code not used yet that the portal accepts at ``moment`` (None: wait for the next step)."""
         current = int(moment.timestamp()) // STEP
-        for step in (current - 1, current, current + 1):
+        # The step before is accepted only until this one ends: not in its last seconds, when the call may reach
+        # the portal after the boundary (a loaded machine).
+        late = STEP - moment.timestamp() % STEP < MARGIN_SECONDS
+        for step in (current, current + 1) if late else (current - 1, current, current + 1):
             if step > self._used.get(identifier, 0):
                 self._used[identifier] = step
                 return pyotp.TOTP(self.secrets[identifier]).at(step * STEP)
