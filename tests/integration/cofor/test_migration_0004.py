@@ -4,27 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from kit import migrations
+from tests.integration.raw_sql import run
 
 from cofor.bootstrap import MIGRATIONS
 
 NOW = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-
-
-async def run(url: str, *statements: tuple[str, dict[str, object]]) -> list[list[tuple[object, ...]]]:
-    engine = create_async_engine(url)
-    results = []
-    try:
-        async with engine.begin() as conn:
-            for sql, params in statements:
-                result = await conn.execute(text(sql), params)
-                results.append([tuple(r) for r in result.all()] if result.returns_rows else [])
-    finally:
-        await engine.dispose()
-    return results
 
 
 def presentation(ident: str, duns: str, state: str) -> tuple[str, dict[str, object]]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
-
 from kit import migrations
+from tests.integration.raw_sql import run
 
 from identity.bootstrap import MIGRATIONS
 from identity.domain.devices import Device, fingerprint, seen_from
@@ -33,19 +31,6 @@ def session(n: int, identifier: str, device: Device, days_ago: int, *, user_agen
             "(:digest, :id, false, :at, :at, :at, :step, 'pwd', :browser, :system, :ua, :address)",
             {"digest": bytes([n]) * 32, "id": identifier, "at": opened, "step": step, "browser": device.browser,
              "system": device.operating_system, "ua": user_agent, "address": device.client_address})
-
-
-async def run(url: str, *statements: tuple[str, dict[str, object]]) -> list[list[tuple[object, ...]]]:
-    engine = create_async_engine(url)
-    results = []
-    try:
-        async with engine.begin() as conn:
-            for sql, params in statements:
-                result = await conn.execute(text(sql), params)
-                results.append([tuple(r) for r in result.all()] if result.returns_rows else [])
-    finally:
-        await engine.dispose()
-    return results
 
 
 async def test_0010_fills_the_known_devices_from_the_recorded_logins(database_url: str) -> None:
