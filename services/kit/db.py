@@ -113,12 +113,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
     def _on_begin(conn: Any) -> None:
         options = conn.get_execution_options()
         if not options.get(_ONE_STATEMENT, False):  # a lone statement is atomic without BEGIN
-            sql = "BEGIN" if options.get(_READONLY, False) else "BEGIN IMMEDIATE"
-            driver = conn.connection.dbapi_connection
-            if isinstance(driver, OneTripConnection):
-                driver.begin_with_next_statement(sql)  # one trip to the database for both
-            else:
-                conn.exec_driver_sql(sql)
+            # Sent with the transaction's first statement: one trip to the database for both (kit/sqlite_driver.py).
+            driver: OneTripConnection = conn.connection.dbapi_connection
+            driver.begin_with_next_statement("BEGIN" if options.get(_READONLY, False) else "BEGIN IMMEDIATE")
 
 
 class UnitOfWork:

@@ -84,10 +84,10 @@ def seen_from(known: dict[str, str], device: Device, now: dt.datetime) -> tuple[
     """After a completed login from ``device``: the pairs the account used in the last ``NEW_DEVICE_DAYS``
     (fingerprint → last use, ISO 8601), and whether this login is news — the account logged in before (not its first
     login) and never from this pair within the window."""
-    since = now - NEW_DEVICE_WINDOW
-    recent = {key: at for key, at in known.items() if dt.datetime.fromisoformat(at) >= since}
+    last_use = {key: dt.datetime.fromisoformat(at) for key, at in known.items()}
+    recent = {key: at for key, at in last_use.items() if at >= now - NEW_DEVICE_WINDOW}
     key = fingerprint(device)
     news = bool(known) and key not in recent
-    recent[key] = now.isoformat()
-    kept = sorted(recent.items(), key=lambda item: dt.datetime.fromisoformat(item[1]), reverse=True)
-    return dict(kept[:KNOWN_DEVICES_KEPT]), news
+    recent[key] = now
+    kept = sorted(recent.items(), key=lambda item: item[1], reverse=True)[:KNOWN_DEVICES_KEPT]
+    return {key: at.isoformat() for key, at in kept}, news
