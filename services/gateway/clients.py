@@ -16,6 +16,7 @@ from kit.auth import (
     PRINCIPAL_IDENTIFIER_KEY,
     SERVICE_TOKEN_KEY,
     USER_AGENT_KEY,
+    clean_user_agent,
 )
 from kit.grpc_server import CORRELATION_ID_KEY
 
@@ -80,7 +81,7 @@ def client_address(request: Request, trusted_proxies: int) -> str:
 def user_agent(request: Request) -> str:
     """What the browser says it is, for the sessions page and the new-device mail (never for a decision): at most
     200 characters of printable ASCII, as gRPC metadata must be."""
-    return "".join(c for c in request.headers.get("user-agent", "") if " " <= c <= "~")[:200]
+    return clean_user_agent(request.headers.get("user-agent", ""))
 
 
 def call_metadata(request: Request, settings: GatewaySettings, *, bearer: str | None = None) -> list[tuple[str, str]]:

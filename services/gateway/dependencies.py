@@ -13,6 +13,7 @@ from kit.client import failure_of
 from kit.errors import Unauthenticated
 
 from gateway.clients import SESSION_COOKIE, Backends, call_metadata
+from gateway.errors import Respond, redirect
 from gateway.i18n import LANGUAGES
 from gateway.settings import GatewaySettings
 
@@ -98,3 +99,15 @@ def sign_in_path(request: Request, lang: str) -> str:
 
 
 Visitor = Annotated[identity_pb.Principal | None, Depends(principal_of)]
+
+
+async def signed_in(request: Request, lang: Lang, principal: Visitor) -> identity_pb.Principal:
+    """The signed-in person; anyone else is sent to log in, or to change the password first."""
+    if principal is None:
+        raise Respond(redirect(sign_in_path(request, lang)))
+    if principal.must_change_password:
+        raise Respond(redirect(f"/{lang}/password/change"))
+    return principal
+
+
+SignedIn = Annotated[identity_pb.Principal, Depends(signed_in)]

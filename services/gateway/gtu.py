@@ -58,11 +58,16 @@ def find(version_id: str) -> Version | None:
     return next((v for v in versions() if v.id == version_id), None)
 
 
-@functools.cache
 def text(version_id: str, lang: str) -> Text | None:
-    """The text of ``version_id`` in ``lang``, or None when that version or language is not shipped."""
+    """The text of ``version_id`` in ``lang``, or None when that version or language is not shipped. Only a listed
+    version is read and kept: whatever id someone types fills no cache."""
+    return _rendered(version_id, lang) if find(version_id) is not None and lang in LANGUAGES else None
+
+
+@functools.cache
+def _rendered(version_id: str, lang: str) -> Text | None:
     version = find(version_id)
-    if version is None or lang not in LANGUAGES or not version.path(lang).is_file():
+    if version is None or not version.path(lang).is_file():
         return None
     html, contents = render_outline(version.path(lang).read_text(encoding="utf-8"))
     return Text(version, html, contents, version == in_force())

@@ -7,6 +7,7 @@ the configuration holds no usable token) or the token itself (development). Comp
 from __future__ import annotations
 
 import hmac
+import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, TypeAlias
@@ -22,6 +23,7 @@ CLIENT_ADDRESS_KEY = "x-portal-client-address"
 # What the end user's browser sent as its User-Agent (printable ASCII, at most 200 characters), forwarded by the
 # gateway beside the client address and honoured from it alone: a hint shown to people, never a proof of anything.
 USER_AGENT_KEY = "x-portal-user-agent"
+USER_AGENT_MAX = 200  # characters of printable ASCII kept of what a browser says it is
 AGENT_KEY = "x-portal-agent"  # the person behind an operator's call (purchasing, support), for the record
 # A signed-in visitor's identity, vouched for by the gateway once it validated the session: honoured only from a
 # ``public`` caller (the gateway), as the forwarded client address is. Support records such a ticket as proven.
@@ -115,3 +117,9 @@ def agent_name(context: Ctx) -> str:
 def agent_metadata(name: str) -> tuple[str, str]:
     """The metadata entry naming the person behind an operator's call."""
     return AGENT_KEY, quote(name, safe=" ")
+
+
+def clean_user_agent(text: str) -> str:
+    """At most ``USER_AGENT_MAX`` characters of printable ASCII (anything else dropped, and nothing read past them):
+    what a browser sent is forwarded, stored and shown, never interpreted."""
+    return "".join(itertools.islice((c for c in text if " " <= c <= "~"), USER_AGENT_MAX))

@@ -5,8 +5,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from portal.identity.v1 import account_pb2 as identity_pb
 
-from gateway.dependencies import Lang, Visitor, sign_in_path
-from gateway.errors import redirect
+from gateway.dependencies import Lang, SignedIn
 from gateway.pages.rendering import render
 from gateway.pages.sso import resume_authorization
 
@@ -14,11 +13,7 @@ router = APIRouter()
 
 
 @router.get("/{lang}/account")
-async def account(request: Request, lang: Lang, principal: Visitor, done: str = "") -> Response:
-    if principal is None:
-        return redirect(sign_in_path(request, lang))
-    if principal.must_change_password:
-        return redirect(f"/{lang}/password/change")
+async def account(request: Request, lang: Lang, principal: SignedIn, done: str = "") -> Response:
     if resumed := await resume_authorization(request, lang):  # an application's sign-in waited for this
         return resumed
     roles = [identity_pb.Role.Name(r) for r in principal.roles]

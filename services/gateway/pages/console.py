@@ -17,7 +17,7 @@ from portal.identity.v1 import identity_service_pb2 as identity
 from kit.client import failure_of
 
 from gateway.api.console import account_role, account_state
-from gateway.dependencies import Lang, Svc, Visitor, sign_in_path
+from gateway.dependencies import Lang, SignedIn, Svc
 from gateway.errors import Respond, redirect
 from gateway.factor_forms import FactorPolicyForm
 from gateway.forms import CreateUserForm
@@ -30,12 +30,8 @@ STATES = ("ACTIVE", "BLOCKED", "DISABLED")
 ROLES = ("ADMINISTRATOR", "USER")
 
 
-async def administrator(request: Request, lang: Lang, principal: Visitor) -> identity_pb.Principal:
+async def administrator(request: Request, lang: Lang, principal: SignedIn) -> identity_pb.Principal:
     """The signed-in ASL; anyone else is sent to log in, to change the password, or refused (403)."""
-    if principal is None:
-        raise Respond(redirect(sign_in_path(request, lang)))
-    if principal.must_change_password:
-        raise Respond(redirect(f"/{lang}/password/change"))
     if identity_pb.ROLE_ADMINISTRATOR not in principal.roles:
         raise Respond(await message(request, lang, "admin.title", translate(lang, "error.generic"), status=403))
     return principal

@@ -14,7 +14,7 @@ from portal.identity.v1 import sessions_pb2 as sp
 from kit.client import failure_of
 
 from gateway.clients import SESSION_COOKIE, clear_private_cookie
-from gateway.dependencies import Lang, Svc, Visitor, sign_in_path
+from gateway.dependencies import Lang, SignedIn, Svc, sign_in_path
 from gateway.errors import redirect
 from gateway.forms import EmptyForm, PageForm
 from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, render
@@ -60,11 +60,7 @@ async def _ended(request: Request, lang: str, svc: Svc, ending: sp.EndMySessionR
 
 
 @router.get(f"/{{lang}}{PAGE}")
-async def sessions(request: Request, lang: Lang, svc: Svc, principal: Visitor, done: str = "") -> Response:
-    if principal is None:
-        return redirect(sign_in_path(request, lang))
-    if principal.must_change_password:
-        return redirect(f"/{lang}/password/change")
+async def sessions(request: Request, lang: Lang, svc: Svc, _: SignedIn, done: str = "") -> Response:
     return await sessions_page(request, lang, svc, done=done)
 
 

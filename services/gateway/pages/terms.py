@@ -15,7 +15,16 @@ from gateway import gtu
 from gateway.dependencies import Lang, Svc
 from gateway.forms import AcceptTermsForm
 from gateway.i18n import format_date, format_datetime, has, translate
-from gateway.pages.rendering import CsrfChecked, FormState, csrf_failed, failure_form, field_id, message, render
+from gateway.pages.rendering import (
+    CsrfChecked,
+    FormState,
+    csrf_failed,
+    failure_form,
+    field_id,
+    message,
+    not_found_page,
+    render,
+)
 
 router = APIRouter()
 
@@ -36,10 +45,9 @@ async def terms_version(request: Request, lang: Lang, version_id: str) -> Respon
 
 
 async def _public_page(request: Request, lang: str, version_id: str) -> Response:
-    # Only a listed version reaches gtu.text, whose cache would otherwise keep every path anyone typed.
-    text = gtu.text(version_id, lang) if gtu.find(version_id) is not None else None
+    text = gtu.text(version_id, lang)
     if text is None:
-        return await message(request, lang, "error.title", translate(lang, "error.not_found"), status=404)
+        return await not_found_page(request, lang)
     listed = [(v, version_line(lang, v)) for v in reversed(gtu.versions())]
     return await render(request, lang, "terms_public.html", title_key="terms.public_title", gtu=text,
                         version_line=version_line(lang, text.version), listed=listed)

@@ -12,7 +12,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-USER_AGENT_MAX = 200
+from kit.auth import clean_user_agent
+
 NEW_DEVICE_DAYS = 90
 NEW_DEVICE_WINDOW = dt.timedelta(days=NEW_DEVICE_DAYS)
 KNOWN_DEVICES_KEPT = 20  # per account, the most recently used: one more forgets the oldest (a notice again, at worst)
@@ -51,12 +52,6 @@ class Device:
     def of(cls, user_agent: str, client_address: str) -> Device:
         text = clean_user_agent(user_agent)
         return cls(_first(_BROWSERS, text), _first(_SYSTEMS, text), host_of(client_address)[:100], text)
-
-
-def clean_user_agent(text: str) -> str:
-    """At most ``USER_AGENT_MAX`` characters of printable ASCII (anything else dropped): what a browser sent is
-    stored and shown, never interpreted."""
-    return "".join(c for c in text if " " <= c <= "~")[:USER_AGENT_MAX]
 
 
 def host_of(address: str) -> str:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from kit.auth import clean_user_agent
+
 from identity.adapters.session_cache import SessionCache
-from identity.domain.devices import Device, clean_user_agent, host_of
+from identity.domain.devices import Device, host_of
 
 ROW = {"identifier": "V100001", "revoked_at": None}
 
