@@ -56,7 +56,8 @@ _AUDIT_ONLY: dict[str, tuple[type[ev.Event], ...]] = {
     "ACCOUNT_UPDATED": (ev.AccountUpdated,), "SECOND_FACTOR_CHALLENGED": (ev.SecondFactorChallenged,),
     "SECOND_FACTOR_FAILED": (ev.SecondFactorFailed,), "SECOND_FACTOR_POLICY_CHANGED": (ev.SecondFactorPolicyChanged,),
     "OIDC_GRANT": (ev.ApplicationGranted,), "OIDC_TOKEN_REUSED": (ev.TokenReuseDetected,),
-    "OIDC_LOGOUT_SENT": (ev.ApplicationLogoutSent,), "ACCOUNT_ACTIVATED": (ev.AccountActivated,)}
+    "OIDC_LOGOUT_SENT": (ev.ApplicationLogoutSent,), "ACCOUNT_ACTIVATED": (ev.AccountActivated,),
+    "SESSION_ENDED": (ev.SessionEnded,)}
 _MAILED_FACTORS = {"TOTP": mails.Factor.FACTOR_TOTP, "RECOVERY_CODE": mails.Factor.FACTOR_RECOVERY_CODES,
                    "PASSKEY": mails.Factor.FACTOR_PASSKEY}
 for _action in _AUDIT_ONLY:
@@ -137,11 +138,7 @@ def _(event: ev.AccountCreated, out: Outlet, account: Account | None) -> None:
             identifier=event.identifier, legal_name=event.legal_name, cofor_root=event.cofor_root,
             administrator_name=event.administrator_name, expire_time=event.expires_at, resent=False,
             activation_token=event.activation_token), account)
-    else:
-        if not event.access_request_id:  # before activation links: the identifier and the password apart
-            mail(out, mails.user_welcome(identifier=event.identifier, legal_name=event.legal_name,
-                                         cofor_root=event.cofor_root, administrator_name=event.administrator_name),
-                 account)
+    else:  # the company's first ASL: its identifier came in the welcome above, the password apart
         mail(out, mails.temporary_password(expire_time=event.expires_at, temporary_password=event.password,
                                            context=mails.PasswordContext.CONTEXT_NEW_ACCOUNT), account)
     out.audit("ACCOUNT_CREATED", event)
@@ -163,11 +160,6 @@ def _(event: ev.NewDeviceLogin, out: Outlet, account: Account | None) -> None:
     d = event.device
     mail(out, mails.new_device_login(identifier=event.identifier, browser=d.browser, login_time=event.at,
                                      operating_system=d.operating_system, client_address=d.client_address), account)
-
-
-@emit.register(ev.SessionEnded)
-def _(event: ev.SessionEnded, out: Outlet, account: Account | None) -> None:
-    out.audit("SESSION_ENDED", event)
 
 
 @emit.register(ev.SessionsEnded)

@@ -33,13 +33,12 @@ class SessionRepository:
 
     async def add(self, digest: bytes, identifier: str, must_change: bool, now: dt.datetime,
                   expires: dt.datetime, idle: dt.datetime, *, step: str = "", amr: str = "pwd",
-                  device: Device | None = None) -> None:
-        origin = device or Device()
+                  device: Device) -> None:
         await self.session.execute(_NEW_SESSION, dict(
             token_digest=digest, identifier=identifier, must_change_password=must_change, created_at=now,
             expires_at=expires, idle_expires_at=idle, revoked_at=None, second_factor_step=step, amr=amr,
-            public_id=secrets.token_urlsafe(16), browser=origin.browser, operating_system=origin.operating_system,
-            user_agent=origin.user_agent, client_address=origin.client_address, last_active_at=now))
+            public_id=secrets.token_urlsafe(16), browser=device.browser, operating_system=device.operating_system,
+            user_agent=device.user_agent, client_address=device.client_address, last_active_at=now))
         self.opened.add(digest)
 
     async def with_account(self, digest: bytes) -> dict[str, Any] | None:
@@ -55,11 +54,11 @@ class SessionRepository:
             sessions.c.token_digest == digest))).first()
         return (row.identifier, row.revoked_at is not None) if row else None
 
-    async def touch(self, digest: bytes, idle: dt.datetime, now: dt.datetime | None = None) -> None:
+    async def touch(self, digest: bytes, idle: dt.datetime, now: dt.datetime) -> None:
         """Activity: the idle expiry pushed, and the last activity ``now``."""
-        values: dict[str, Any] = {"idle_expires_at": idle} | ({"last_active_at": now} if now is not None else {})
         await self.session.execute(update(sessions).where(sessions.c.token_digest == digest,
-                                                          sessions.c.revoked_at.is_(None)).values(**values))
+                                                          sessions.c.revoked_at.is_(None)).values(
+            idle_expires_at=idle, last_active_at=now))
 
     async def revoke(self, digest: bytes, now: dt.datetime) -> None:
         await self.session.execute(update(sessions).where(sessions.c.token_digest == digest).values(revoked_at=now))

@@ -21,7 +21,7 @@ from identity.domain import events as ev
 from identity.domain.accounts import Account, MalformedIdentifier, State, parse_identifier
 from identity.domain.states import parse_cofor_root, same_text
 from identity.service_layer.common import Tools, admit_client, temporary_password
-from identity.service_layer.unit_of_work import IdentityUnitOfWork, active_administrators
+from identity.service_layer.unit_of_work import IdentityUnitOfWork
 
 ACCEPTED = "recovery.accepted"
 
@@ -116,7 +116,7 @@ class Recovery:
                 await uow.accounts.save(target, now)
             elif target is not None:
                 company = await uow.companies.get(root)
-                admins = active_administrators(await uow.accounts.of_company(root))
+                admins = await uow.accounts.active_administrators(root)
                 uow.record(_notice(target, mails.reset_by_administrator_notice(
                     administrators=_contacts(admins), legal_name=company["legal_name"] if company else ""), now))
                 _requested(uow, ident, root, now, "administrator reset form used by a user")
@@ -137,8 +137,7 @@ class Recovery:
                 _quiet(uow, [target] if target else [], root, now)
             elif target is not None:
                 company = await uow.companies.get(root)
-                admins = [a for a in active_administrators(await uow.accounts.of_company(root))
-                          if a.identifier != ident]
+                admins = [a for a in await uow.accounts.active_administrators(root) if a.identifier != ident]
                 uow.record(_notice(target, mails.administrator_contact(
                     administrators=_contacts(admins), legal_name=company["legal_name"] if company else ""), now))
                 for admin in admins:

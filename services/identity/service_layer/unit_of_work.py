@@ -27,7 +27,6 @@ from identity.adapters.repository import (
 from identity.adapters.session_cache import SessionCache
 from identity.adapters.session_repository import SessionRepository
 from identity.domain import events as ev
-from identity.domain.accounts import Account
 
 
 class IdentityUnitOfWork(UnitOfWork):
@@ -125,12 +124,9 @@ class IdentityUnitOfWork(UnitOfWork):
     async def _publish_administrators(self, cofor_root: str, now: dt.datetime) -> None:
         """identity.company.administrators_changed: the full snapshot of active ASLs, with a new revision."""
         revision = await self.companies.next_administrators_revision(cofor_root)
-        admins = [a for a in await self.accounts.of_company(cofor_root) if a.is_active_administrator]
+        admins = await self.accounts.active_administrators(cofor_root)
         self.publish("identity.company.administrators_changed", pe.ActiveAdministratorsChanged(
             cofor_root=cofor_root, active_administrator_count=len(admins), revision=revision,
             administrators=[pe.AdministratorSummary(identifier=a.identifier, display_name=a.display_name)
                             for a in admins]))
 
-
-def active_administrators(members: list[Account]) -> list[Account]:
-    return [a for a in members if a.is_active_administrator]
