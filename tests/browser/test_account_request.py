@@ -6,16 +6,14 @@ the very same page and the same acknowledgement. Every page visited is saved und
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 
 import pytest
 
 from tests.e2e.journeys import onboarded_company
 from tests.e2e.stack import Stack
 
-from .conftest import Visitor
+from .conftest import NewVisitor, Visitor
 
-NewVisitor = Callable[..., Awaitable[Visitor]]
 TEXTS = {  # the page's words in each language
     "fr": dict(locale="fr-FR", link="Demander un compte à l'ASL de ma société", cofor="COFOR (code fournisseur)",
                given="Prénom", family="Nom", email="Adresse e-mail professionnelle", title="Fonction",

@@ -18,12 +18,15 @@ from portal.identity.v1 import account_pb2 as pb
 from portal.identity.v1 import identity_service_pb2 as api
 from portal.identity.v1 import identity_service_pb2_grpc
 from portal.support.v1 import events_pb2 as mail_events
+from sqlalchemy import select
 
 from kit import migrations
 from kit.app import ServiceApp
 from kit.auth import SERVICE_TOKEN_KEY, agent_metadata
 from kit.client import ServiceClient
 from kit.messaging import envelope
+from kit.messaging.streams import EMAIL_SUBJECT
+from kit.messaging.tables import OutboxMessage
 from kit.sealed import SealKeyPair, unseal
 from testing.authenticator import Authenticator
 from testing.clock import Clock
@@ -229,3 +232,11 @@ async def second_server(identity: Identity) -> AsyncIterator[ServiceClient]:
     finally:
         await channel.close()
         await other.stop()
+
+
+async def outbox_mails(identity: Identity, template: int | None = None) -> list[mail_events.EmailRequested]:
+    """The mails requested so far (written in the call's own transaction: no waiting)."""
+    async with identity.app.database.session(readonly=True) as s, s.begin():
+        payloads = (await s.scalars(select(OutboxMessage.payload).where(OutboxMessage.subject == EMAIL_SUBJECT))).all()
+    found = [mail_events.EmailRequested.FromString(p) for p in payloads]
+    return [m for m in found if template is None or m.template == template]

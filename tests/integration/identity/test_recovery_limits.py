@@ -11,23 +11,18 @@ from portal.support.v1 import events_pb2 as mail_events
 from sqlalchemy import select
 
 from kit.client import failure_of
-from kit.messaging.streams import EMAIL_SUBJECT
-from kit.messaging.tables import OutboxMessage
 
 from identity.adapters.hasher import Hasher
 from identity.adapters.orm import audit_events
 
-from .conftest import Identity
+from .conftest import Identity, outbox_mails
 
 ACCEPTED = "recovery.accepted"
 
 
 async def requested_mails(identity: Identity, address: str, template: int) -> int:
-    """Mails requested so far (the outbox row is written in the call's own transaction: no waiting)."""
-    async with identity.app.database.session(readonly=True) as s, s.begin():
-        payloads = (await s.scalars(select(OutboxMessage.payload).where(OutboxMessage.subject == EMAIL_SUBJECT))).all()
-    found = [mail_events.EmailRequested.FromString(p) for p in payloads]
-    return sum(1 for m in found if m.template == template and any(r.address == address for r in m.to))
+    """Mails requested so far to ``address`` (no waiting: see outbox_mails)."""
+    return sum(1 for m in await outbox_mails(identity, template) if any(r.address == address for r in m.to))
 
 
 def reset(company: Any, identifier: str | None = None) -> api.ResetAdministratorPasswordRequest:
